@@ -70,6 +70,7 @@ def item_payload(item: TodoItem | TodoEntry) -> dict[str, Any]:
 
 
 def item_as_it_stands(item: TodoItem) -> dict[str, Any]:
-    """`item_payload`, with when it was done if it was: an item on a list that goes out after some were."""
-    done = {"done_at": item.done_at.isoformat()} if item.done_at else {}
+    """`item_payload`, with when it was done and by whom if it was: an item on a list that goes out after
+    some were (an invitation's item reads as seen in a sign-in when the watch ticked it)."""
+    done = {"done_at": item.done_at.isoformat(), "done_by": item.done_by} if item.done_at else {}
     return item_payload(item) | done

@@ -367,7 +367,7 @@ def _entries(payload: dict[str, Any], accept_url: str | None = None) -> list[Tod
             body=str(item["body"]),
             link=str(item["link"]),
             done_at=datetime.fromisoformat(item["done_at"]) if item.get("done_at") else None,
-            done_by=None,
+            done_by=item.get("done_by"),  # none in a payload stored before it carried who ticked it
             number=int(item.get("number", 0)),
             email=str(payload.get("email", "")),
             accept_url=accept_url if item["key"] == ACCEPT_INVITATION else None,

@@ -6,10 +6,14 @@ from __future__ import annotations
 import re
 
 import httpx
+from sqlmodel import select
 
-from bot.conversation.messages import Outgoing
+from bot.conversation.messages import DirectMessage, Outgoing
+from storage import OutboundMessage
+from storage.outbox import NOT_IN_CHAT
 from tests.bot.conftest import ORG, Chat, started, text_of
 from tests.bot.test_closing import left_behind_notes, subscription_moved
+from workflows.stages.list_messages import TODO_LIST_MESSAGE
 
 DANA, LEE, ERIN = "dana@fabrikam.com", "lee@fabrikam.com", "erin.eng@gmail.com"
 
@@ -60,10 +64,8 @@ def test_a_late_invitee_who_ticks_accepting_keeps_the_advice_on_her_history(chat
     ), ticked
 
 
-def test_a_closed_list_says_an_invitation_seen_in_a_sign_in_is_behind_her(chat: Chat) -> None:
-    """Erin, invited after connecting, signs in and the watch ticks her item; Dana completes the migration.
-    Her closed list says she is in, naming no account (the watch ticks it for any directory account, one
-    Support mapped her to as well), and how her earlier history can stay hers (rev63 1, 2, 6)."""
+def _seen_signing_in(chat: Chat) -> None:
+    """Erin, invited after connecting, signs in and the watch ticks her item *Accept the invitation*."""
     _connected_before_the_invitations(chat)
     chat.say(DANA, f"invite {ORG}")
     sandbox = chat.runtime.sandbox
@@ -72,13 +74,42 @@ def test_a_closed_list_says_an_invitation_seen_in_a_sign_in_is_behind_her(chat: 
         f"{sandbox.url}/_sandbox/signin", json={"organization": ORG, "principalName": ERIN}
     ).raise_for_status()
     chat.say(DANA, "check-sign-ins")
+
+
+SEEN = (
+    f"You are in: I can see you signed in to https://dev.azure.com/{ORG} with a directory account. {HISTORY}"
+)
+"""Erin's done item *Accept the invitation* once the watch saw her sign in."""
+
+
+def test_a_closed_list_says_an_invitation_seen_in_a_sign_in_is_behind_her(chat: Chat) -> None:
+    """Erin, invited after connecting, signs in and the watch ticks her item; Dana completes the migration.
+    Her closed list says she is in, naming no account (the watch ticks it for any directory account, one
+    Support mapped her to as well), and how her earlier history can stay hers (rev63 1, 2, 6)."""
+    _seen_signing_in(chat)
     _completed(chat)
     todo = _flat(chat.say(ERIN, "todo", in_dm=True))
     assert todo.startswith(f"YOUR TO-DO LIST FOR {ORG.upper()}: CLOSED, 2 STILL OPEN "), todo
-    assert _accepting(todo) == (
-        f"You are in: I can see you signed in to https://dev.azure.com/{ORG} with a directory account."
-        f" {HISTORY}"
-    ), todo
+    assert _accepting(todo) == SEEN, todo
+
+
+def test_a_list_resent_after_the_watch_ticked_her_invitation_says_it_saw_her_sign_in(chat: Chat) -> None:
+    """Erin's item is ticked by the watch, her list fails, and Dana presses Retry failed: the list sent
+    again reads the item as `todo` does, seen in a sign-in, not as one she said she had done (rev65 1)."""
+    _seen_signing_in(chat)
+    with chat.runtime.database.session() as session:
+        failed = session.exec(
+            select(OutboundMessage)
+            .where(OutboundMessage.recipient == ERIN)
+            .where(OutboundMessage.kind == TODO_LIST_MESSAGE)
+        ).one()
+        failed.status, failed.error_code = "failed", NOT_IN_CHAT
+        session.commit()
+    said = chat.say(DANA, f"retry-failed {ORG}") + chat.runtime.conversation.watch()
+    to_her = [each for each in said if each.to == DirectMessage(ERIN)]
+    resent = [each for each in to_her if each.message.summary == f"Your to-do list for {ORG}"]
+    assert len(resent) == 1, _flat(said)
+    assert _accepting(_flat(resent)) == SEEN, _flat(resent)
 
 
 def test_a_closed_list_leaves_finding_an_invitation_that_may_have_gone_out_to_its_reader(chat: Chat) -> None:

@@ -386,9 +386,11 @@ def test_an_account_decided_again_after_another_tells_her_again(
 
 
 def _her_list_now(service: MigrationService, message: OutboundMessage) -> list[dict[str, object]]:
-    """The list of the person `message` is to, as a message handing it over carries it: done items ticked."""
+    """The list of the person `message` is to, as a message handing it over carries it: done items ticked,
+    with who ticked them."""
     return [
-        item_payload(entry) | ({"done_at": entry.done_at.isoformat()} if entry.done_at else {})
+        item_payload(entry)
+        | ({"done_at": entry.done_at.isoformat(), "done_by": entry.done_by} if entry.done_at else {})
         for entry in service.todo_list(int(message.payload["affected_user_id"]))
     ]
 
