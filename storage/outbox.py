@@ -157,7 +157,7 @@ def retry_failed(
     """Queue again, with a fresh count, every message of `kinds` of a migration that could not be
     delivered; the caller names the kinds still worth it (a stale reminder or digest is not), and may
     `revise` them first. With `unconfirmed`, also those of `kinds` it names that were sent but may not have
-    arrived (`outbox_sends.UNCONFIRMED`): each goes again saying so (`SENT_AGAIN`)."""
+    arrived (`outbox_sends.UNCONFIRMED`): each goes again saying so (`SENT_AGAIN_KEY`)."""
     with database.session() as session:
         failed = session.exec(
             select(OutboundMessage)
@@ -189,7 +189,7 @@ def retry_failed(
 Unconfirmed = Callable[[Session, int], Collection[int]]
 """Of a migration's messages sent but not confirmed, the ids of those to send again (the caller's choice:
 one a newer message to the same person followed says nothing of how they stand)."""
-SENT_AGAIN = "sent_again"
+SENT_AGAIN_KEY = "sent_again"
 """The payload key of a message queued again after its platform could not confirm that it arrived
 (`retry_failed`'s `unconfirmed`): it tells its reader that it is sent again in case the first did not."""
 
@@ -215,7 +215,7 @@ def _send_again(session: Session, messages: Sequence[OutboundMessage]) -> None:
     for first. Teams' record that it was handed over (`TeamsDispatch`) goes: a crash in the new attempt
     must not take the old one's for its own, so that a send that never began is sent."""
     for message in messages:
-        message.payload = {**message.payload, SENT_AGAIN: True}
+        message.payload = {**message.payload, SENT_AGAIN_KEY: True}
         # an attempt cut short before the unconfirmed one marked it to be looked for first: this one is sent
         message.uncertain = False
     keys = [message.idempotency_key for message in messages]

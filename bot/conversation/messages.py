@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 ButtonStyle = Literal["primary", "danger", "default"]
@@ -156,6 +156,18 @@ def say(
 def tell_privately(summary: str, *blocks: Block) -> Outgoing:
     """A reply only the person who spoke sees: what went wrong, and how to put it right (a `refusal`)."""
     return Outgoing(Message(summary, blocks or (Text(summary),), private=True, refusal=True))
+
+
+SENT_AGAIN = "Sent again, in case my earlier message did not reach you."
+
+
+def sent_again(message: Message) -> Message:
+    """A message whose first send its chat platform could not confirm, sent again at an admin's word
+    (`retry-failed`): it says so first, so that whoever got both knows the second is the same, as it now
+    stands."""
+    return replace(
+        message, summary=f"{SENT_AGAIN} {message.summary}", blocks=(Text(SENT_AGAIN), *message.blocks)
+    )
 
 
 _ASIDE = re.compile(r"\([^)]*\)|\[[^\]]*\]")

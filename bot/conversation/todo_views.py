@@ -7,7 +7,7 @@ The admins' views of the lists are in `progress_views`, the reminders in `remind
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from bot.conversation import faq_views, plan_views
 from bot.conversation.messages import Actions, Block, Button, Heading, Message, Outgoing, Text, say
@@ -86,18 +86,6 @@ UNCONFIRMED_BUT_CLOSED = (
 )
 """Where someone stands whose invitation Microsoft never confirmed, once the migration is closed: nobody
 finds out any more whether it went out, nor sends it (`invite` no longer runs for it)."""
-
-
-SENT_AGAIN = "Sent again, in case my earlier message did not reach you."
-
-
-def sent_again(message: Message) -> Message:
-    """A message whose first send its chat platform could not confirm, sent again at an admin's word
-    (`retry-failed`): it says so first, so that whoever got both knows the second is the same, as it now
-    stands."""
-    return replace(
-        message, summary=f"{SENT_AGAIN} {message.summary}", blocks=(Text(SENT_AGAIN), *message.blocks)
-    )
 
 
 def todo_list_dm(

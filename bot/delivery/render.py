@@ -15,11 +15,11 @@ from bot.conversation import (
     starting_views,
     todo_views,
 )
-from bot.conversation.messages import Channel, DirectMessage, Message, greeting_name
+from bot.conversation.messages import Channel, DirectMessage, Message, greeting_name, sent_again
 from bot.delivery.notices import CHAT_MESSAGE, ChatNotice
 from bot.delivery.sender import Envelope
 from storage import OutboundMessage
-from storage.outbox import SENT_AGAIN
+from storage.outbox import SENT_AGAIN_KEY
 from workflows import invitation_wait, notices
 from workflows._codec import decode
 from workflows.results import (
@@ -241,8 +241,8 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
             )
         case other:
             raise ValueError(f"unknown message kind {other!r}")
-    if payload.get(SENT_AGAIN):
-        rendered = todo_views.sent_again(rendered)
+    if payload.get(SENT_AGAIN_KEY):
+        rendered = sent_again(rendered)
     return Envelope(
         message.idempotency_key,
         addressee_of(message),

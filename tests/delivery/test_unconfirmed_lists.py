@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from sqlmodel import Session
 
 from bot.console.render import render
-from bot.conversation import progress_views, todo_views
-from bot.conversation.messages import DirectMessage, Text
+from bot.conversation import progress_views
+from bot.conversation.messages import SENT_AGAIN, DirectMessage, Text
 from bot.delivery.sender import Envelope, Receipt
 from bot.delivery.worker import OutboxWorker
 from storage import Database, OutboundMessage
@@ -103,9 +103,9 @@ def test_retry_failed_sends_a_list_that_may_not_have_arrived_again_once_saying_s
     (resent,) = again.sent
     assert isinstance(resent.to, DirectMessage) and UNCONFIRMED in resent.to.addresses
     assert not resent.check_first  # sent, not taken for the first attempt found again
-    assert resent.message.blocks[0] == Text(todo_views.SENT_AGAIN)
-    assert resent.message.summary.startswith(todo_views.SENT_AGAIN)
-    assert render(resent.message).count(todo_views.SENT_AGAIN) == 1
+    assert resent.message.blocks[0] == Text(SENT_AGAIN)
+    assert resent.message.summary.startswith(SENT_AGAIN)
+    assert render(resent.message).count(SENT_AGAIN) == 1
     assert {user.delivery for user in tracking.progress("fabrikam").listed} == {"sent"}
     # confirmed now: nothing more to send again, and the answer says so
     assert tracking.retry_failed("fabrikam") == 0

@@ -15,7 +15,7 @@ import httpx
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from bot.conversation import todo_views
+from bot.conversation.messages import SENT_AGAIN
 from sandbox import Sandbox
 from sandbox._scenario import parse_scenario
 from storage import Migration, OutboundMessage, open_database
@@ -138,7 +138,7 @@ def test_a_list_cut_by_a_kill_is_named_to_the_admins_and_sent_again_once_saying_
             again.wait_for("Carol's list sent again", lambda _: bool(_carols(again)))
             (resent,) = _carols(again)
             summary, first_block, *_ = resent.splitlines()
-            assert summary.startswith(f"{todo_views.SENT_AGAIN} ") and first_block == todo_views.SENT_AGAIN
+            assert summary.startswith(f"{SENT_AGAIN} ") and first_block == SENT_AGAIN
             assert "Hi Carol," in resent
 
             until(

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, event
 from sqlmodel import col, select
 
 from storage import AffectedUser, Database, OutboundMessage, Reminder
-from storage.outbox import NOT_IN_CHAT, SENT_AGAIN
+from storage.outbox import NOT_IN_CHAT, SENT_AGAIN_KEY
 from storage.outbox_claims import claim_due, release_claims
 from storage.outbox_sends import UNCONFIRMED, begin_send, mark_failed
 from storage.outbox_threads import SUPERSEDED
@@ -453,7 +453,7 @@ def test_a_change_after_a_list_teams_could_not_confirm_leaves_it_in_doubt_and_re
 
     assert tracking.retry_failed(None) == 1
     (again,) = _hanas(database, "pending")
-    assert (again.id, again.payload[SENT_AGAIN]) == (first_list.id, True)
+    assert (again.id, again.payload[SENT_AGAIN_KEY]) == (first_list.id, True)
     assert again.payload["items"] == _her_list_now(delivered, again)
     assert again.payload["items"][0]["key"] == "sign-in-work-account"
     _deliver(tracking, database, clock)
