@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from sandbox import Sandbox
 from tests.fakes.preimported import Process, start
-from tests.fakes.serve_process import TEST_STOP_SECONDS, ended, lines_of, next_line, serve_database
+from tests.fakes.serve_process import TEST_STOP_SECONDS, ended, lines_of, next_line, serve_database, until
 from tests.teams.conftest import APP_ID, actions_of, latest_card, texts
 
 OWN_PREFIXES = ("AZURE_", "SLACK_", "TEAMS_", "AADBOT_")
@@ -114,15 +113,22 @@ class ServedTeams:
     def activities(self) -> list[dict[str, Any]]:
         return list(httpx.get(f"{self.box.url}/_sandbox/teams/activities", timeout=10).json())
 
+    def said(self, upn: str, text: str) -> str:
+        """Everything the bot sent in answer to `text`, as text."""
+        before = len(self.activities())
+        self.say(upn, text)
+        return "\n".join(texts(entry) for entry in self.activities()[before:])
+
     def wait_for(self, what: str, found: Callable[[list[dict[str, Any]]], bool]) -> list[dict[str, Any]]:
         """The activities once `found` holds for them: serve's outbox worker sends notices in a moment."""
-        deadline = time.monotonic() + WAIT_SECONDS
-        while time.monotonic() < deadline:
-            activities = self.activities()
-            if found(activities):
-                return activities
-            time.sleep(0.1)
-        raise AssertionError(f"{what}: not seen within {WAIT_SECONDS:g} s")
+        activities: list[dict[str, Any]] = []
+
+        def holds() -> bool:
+            activities[:] = self.activities()
+            return found(activities)
+
+        until(what, holds, WAIT_SECONDS)
+        return activities
 
     def view(self, upn: str, activity_id: str) -> dict[str, Any]:
         answer = httpx.get(

@@ -4,7 +4,6 @@ surface they are on, once; an approver on neither is named to the channel, with 
 from __future__ import annotations
 
 import shutil
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -20,7 +19,7 @@ from storage import Migration, OutboundMessage
 from storage.slack_people import Said, record, record_read
 from tests.bot.test_approval_everyone import REQUEST
 from tests.delivery.test_notice_codec import DANA, STATUS
-from tests.fakes.serve_process import Served, outbox_of, queue_dms, serve_process
+from tests.fakes.serve_process import Served, outbox_of, queue_dms, serve_process, until
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import Failure, FakeSlack
 from tests.storage.rows import add_migration
@@ -85,13 +84,14 @@ def _settled(
     database_url: str, count: int, settled: Callable[[OutboundMessage], bool] = _sent_or_failed
 ) -> list[OutboundMessage]:
     """The `count` messages once each is `settled`."""
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        rows = outbox_of(database_url)
-        if len(rows) == count and all(settled(row) for row in rows):
-            return rows
-        time.sleep(0.2)
-    raise AssertionError(f"not settled within {WAIT:g} s: {[(r.recipient, r.status) for r in rows]}")
+    rows: list[OutboundMessage] = []
+
+    def holds() -> bool:
+        rows[:] = outbox_of(database_url)
+        return len(rows) == count and all(settled(row) for row in rows)
+
+    until(f"{count} messages settled", holds, WAIT)
+    return rows
 
 
 @contextmanager

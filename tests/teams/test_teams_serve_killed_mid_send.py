@@ -16,8 +16,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from bot.conversation.messages import SENT_AGAIN
-from sandbox import Sandbox
-from sandbox._scenario import parse_scenario
+from sandbox import Sandbox, parse_scenario
 from storage import Migration, OutboundMessage, open_database
 from tests.fakes.serve_process import until
 from tests.teams.conftest import ORGANIZATION, texts
@@ -74,13 +73,6 @@ def _leases_ran_out(database_url: str) -> None:
         database.dispose()
 
 
-def _said(teams: ServedTeams, text: str) -> str:
-    """Everything the bot sent in answer to `text`, one line of words."""
-    before = len(teams.activities())
-    teams.say(DANA, text)
-    return " ".join(" ".join(texts(entry) for entry in teams.activities()[before:]).split())
-
-
 def _queued_again(count: int) -> str:
     """What `retry-failed` answers, having queued `count` lists again."""
     return (
@@ -123,7 +115,7 @@ def test_a_list_cut_by_a_kill_is_named_to_the_admins_and_sent_again_once_saying_
         with teams_serve(box, tmp_path) as again:  # the same database
             until("Carol's list settled", lambda: _lists(database_url)[carols].status == "sent", WAIT_SECONDS)
             assert _carols(again) == []  # not sent again on its own: it may have arrived
-            progress = _said(again, f"progress {ORGANIZATION}").replace("*", "")
+            progress = " ".join(again.said(DANA, f"progress {ORGANIZATION}").replace("*", "").split())
             assert (
                 f"1 to-do list may have reached 1 person or not: {carols}. Each was handed to Teams, which"
                 " did not confirm it (the bot stopped or Teams did not answer in time) and keeps no history"
@@ -133,7 +125,7 @@ def test_a_list_cut_by_a_kill_is_named_to_the_admins_and_sent_again_once_saying_
             assert _delivery_of(database_url, carols) == "maybe-sent"
 
             # hers, and the three lists that could not reach people out of chat (tried again as ever)
-            retried = _said(again, f"retry-failed {ORGANIZATION}")
+            retried = again.said(DANA, f"retry-failed {ORGANIZATION}")
             assert _queued_again(4) in retried, retried
             again.wait_for("Carol's list sent again", lambda _: bool(_carols(again)))
             (resent,) = _carols(again)
@@ -148,7 +140,7 @@ def test_a_list_cut_by_a_kill_is_named_to_the_admins_and_sent_again_once_saying_
             )
             assert _delivery_of(database_url, carols) == "sent"
             # confirmed now: a second retry-failed sends the others again, not her list
-            retried = _said(again, f"retry-failed {ORGANIZATION}")
+            retried = again.said(DANA, f"retry-failed {ORGANIZATION}")
             assert _queued_again(3) in retried, retried
             until(
                 "the others tried again",

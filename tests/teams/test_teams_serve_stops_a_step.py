@@ -18,11 +18,10 @@ from typing import Any
 import httpx
 from sqlmodel import select
 
-from sandbox import Sandbox
-from sandbox._scenario import parse_scenario
+from sandbox import Sandbox, parse_scenario
 from storage import Invitation, Migration, open_database
 from tests.fakes.serve_process import ended, until
-from tests.teams.conftest import ORGANIZATION, texts
+from tests.teams.conftest import ORGANIZATION
 from tests.teams.serving import WAIT_SECONDS, HeldRequest, ServedTeams, teams_serve
 
 DANA = "dana@fabrikam.com"
@@ -43,13 +42,6 @@ def _held_invitation(box: Sandbox) -> HeldRequest:
 def _migration(database_url: str) -> Migration:
     with open_database(database_url).session() as session:
         return session.exec(select(Migration)).one()
-
-
-def _said(teams: ServedTeams, text: str) -> str:
-    """What the bot posted in answer to `text`, all of it."""
-    before = len(teams.activities())
-    teams.say(DANA, text)
-    return "\n".join(texts(entry) for entry in teams.activities()[before:])
 
 
 def _saying(teams: ServedTeams, text: str, heard: list[object]) -> None:
@@ -127,7 +119,7 @@ def test_sigterm_mid_invite_stops_between_two_invitations_and_the_next_serve_res
         )
 
         with teams_serve(box, tmp_path) as again:  # the same database, at once: no lease to wait for
-            status = _said(again, f"status {ORGANIZATION}")
+            status = again.said(DANA, f"status {ORGANIZATION}")
             assert f"⏸️ The invitations were interrupted after {HELD} of {INVITED}" in status, status
             assert "resume** carries on from there." in status, status  # the command, in bold on Teams
             again.say(DANA, f"resume {ORGANIZATION}")
