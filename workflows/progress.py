@@ -50,6 +50,9 @@ class Reach(NamedTuple):
     in_flight: bool
     due_at: datetime
     message_id: int
+    heard: bool = False
+    """A reminder chat could not reach them with (`NOT_IN_CHAT`) after their list reached them: out of chat
+    now, though their list told them what to do."""
 
     @property
     def unconfirmed(self) -> bool:
@@ -75,12 +78,20 @@ def reach_in(session: Session, migration_id: int) -> dict[int, Reach]:
         if kind in CHANGES and person in whole_list_in_doubt:
             continue
         if kind in PERSONAL_LISTS or settled_reminder:
+            if kind == REMINDER_MESSAGE and found.status == "failed":
+                found = found._replace(heard=_reached(reach.get(person)))
             reach[person] = found
             if kind in WHOLE_LISTS and found.unconfirmed:
                 whole_list_in_doubt.add(person)
             else:
                 whole_list_in_doubt.discard(person)
     return reach
+
+
+def _reached(before: Reach | None) -> bool:
+    """Whether `before` (what `reach_in` chose for someone until a reminder failed to reach them) left them
+    with their list: sent and confirmed, or a reminder after it that said so."""
+    return before is not None and (before.heard or (before.status == "sent" and not before.unconfirmed))
 
 
 def unconfirmed_lists(session: Session, migration_id: int) -> set[int]:
@@ -134,7 +145,9 @@ def delivery_of(message: Reach | None, items: Iterable[_Ticked]) -> str:
     if message.status == "failed":
         if message.error_code != NOT_IN_CHAT:
             return "failed"
-        return "in-chat" if ticks_in_chat(items) else "not-in-chat"
+        if ticks_in_chat(items):
+            return "in-chat"
+        return "left-chat" if message.heard else "not-in-chat"
     if message.in_flight:
         return "sending"
     # tried, and put back or failed for now
@@ -175,7 +188,8 @@ class UserProgress:
     delivery: str
     """queued, waiting (queued, its last try put back or failed: `delivery_error` says why), sending, sent,
     maybe-sent (handed over, but the platform could not confirm it arrived: `Receipt.unconfirmed`), failed,
-    not-in-chat, or in-chat (not delivered, yet they tick items in chat: `ticks_in_chat`)."""
+    not-in-chat, left-chat (their list reached them, a reminder since found them out of chat: `Reach.heard`),
+    or in-chat (not delivered, yet they tick items in chat: `ticks_in_chat`)."""
     delivery_error: str | None
     verified: int = 0
     signed_in: bool = False
@@ -375,7 +389,7 @@ def _user_progress(
     message = deliveries.get(user.id)
     delivery = delivery_of(message, items)
     error, queued_at, waiting_for, waiting_until = None, None, None, None
-    if message is not None and delivery in ("failed", "not-in-chat", "in-chat"):
+    if message is not None and delivery in ("failed", "not-in-chat", "left-chat", "in-chat"):
         error = message.last_error
     elif message is not None and delivery == "waiting":  # admins see why, and since and until when
         error, queued_at = message.last_error, message.queued_at

@@ -20,6 +20,7 @@ from workflows.tokens import TokenAdvice, token_advice
 
 _DOCS = "https://learn.microsoft.com/azure/devops/organizations/accounts"
 ACCEPT_INVITATION = "accept-invitation"
+"""The item of an invited person's list: accepting the B2B invitation is how they get in."""
 INVITATION_IN_DOUBT = "look-for-invitation"
 """The item of someone whose invitation Microsoft was asked for and never confirmed: it may have gone out, the
 admins are checking, and their next `invite` turns it into *Accept the invitation* (or *Sign in*, for an
@@ -32,7 +33,6 @@ ENABLE_ACCOUNT = "enable-directory-account"
 """The item of someone whose only directory account is disabled."""
 ENABLE_ITEM = "Tell the admins if you still need access"
 """The title of the item of someone whose only directory account is disabled (`faq._sign_in` names it)."""
-"""The item of an invited person's list: accepting the B2B invitation is how they get in."""
 OPTIONAL_ITEMS = frozenset({"re-add-ssh-keys", "rename-microsoft-account"})
 """Items the procedure makes conditional ("If you use SSH tokens", "If you don't want to be prompted to
 choose between accounts"): the list offers them, marked optional, and nobody is chased for them. Reminders,

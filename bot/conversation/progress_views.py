@@ -295,9 +295,15 @@ _UNHEARD = (
         "is not in chat and has not heard: tell them another way",
         "are not in chat and have not heard: tell them another way",
     ),
+    (
+        ("left-chat",),
+        "heard from their to-do list, but chat cannot reach them now: tell them another way",
+        "heard from their to-do lists, but chat cannot reach them now: tell them another way",
+    ),
 )
-"""Who has not (or may not have) heard of their wait, by where their list stands (each group of states in
-`progress`'s words, `_DELIVERY_WORDS`): what that is, for one and for many."""
+"""Who has not (or may not have) heard of their wait, or cannot be reached in chat since they did, by where
+their list stands (each group of states in `progress`'s words, `_DELIVERY_WORDS`): what that is, for one and
+for many."""
 
 
 def _heard(group: Sequence[Waiting], meanwhile: _Meanwhile) -> str:
@@ -351,9 +357,13 @@ _DELIVERY_WORDS = {
     "sending": "sending",
     "failed": "failed",
     "not-in-chat": "not in chat",
+    "left-chat": "sent, not in chat now",
     "in-chat": "not delivered, ticks items in chat",
 }
 
+
+_OUT_OF_CHAT = ("not-in-chat", "left-chat")
+"""Where a list stands of someone chat cannot reach: never, or no more since their list reached them."""
 
 HEADER = ("user", "items done", "signed in", "to-do list", "reason")
 FULL_LIST = "csv"
@@ -369,8 +379,8 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
     whole channel, and no file (Slack cannot update a file in place); its *Refresh* and *Full list (CSV)*
     buttons send whichever admin presses them everyone by name, privately.
     """
-    unreachable = report.with_delivery("not-in-chat")
-    out_of_chat = sum(user.delivery == "not-in-chat" for user in report.listed)
+    unreachable = report.with_delivery(*_OUT_OF_CHAT)
+    out_of_chat = sum(user.delivery in _OUT_OF_CHAT for user in report.listed)
     users = len(report.listed) - out_of_chat
     are = "is" if out_of_chat == 1 else "are"
     outside = f" ({out_of_chat:,} more {are} not in chat and cannot tick items)" if out_of_chat else ""
@@ -419,11 +429,14 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
     ]
     if unreachable:
         where = "the attached list has" if with_csv else "*Full list (CSV)* sends you"
+        marked = " or ".join(
+            f"`{_DELIVERY_WORDS[state]}`" for state in _OUT_OF_CHAT if report.with_delivery(state)
+        )
         blocks.append(
             Text(
                 sign_in_views.people_counted(len(unreachable), "cannot", "cannot")
                 + " be reached in chat (the reason says why); reach them another way"
-                + f" ({where} their addresses, marked `not in chat`)."
+                + f" ({where} their addresses, marked {marked})."
             )
         )
     if maybe := report.with_delivery("maybe-sent"):
@@ -555,7 +568,7 @@ def _tried_again_at(user: UserProgress) -> datetime:
 
 def _furthest_behind(user: UserProgress) -> tuple[int, float]:
     """Undelivered lists first, then the smallest share of items done."""
-    undelivered = 0 if user.delivery in ("failed", "not-in-chat", "in-chat", "waiting", "maybe-sent") else 1
+    undelivered = 0 if user.delivery in ("failed", *_OUT_OF_CHAT, "in-chat", "waiting", "maybe-sent") else 1
     return undelivered, (user.done / user.total if user.total else 1.0)
 
 
@@ -567,10 +580,7 @@ def delivery_update(report: Progress) -> Outgoing:
 
 def retried(organization: str, count: int) -> Outgoing:
     if not count:
-        return say(
-            f"No to-do list of {organization} failed to arrive or may not have arrived: there is nothing to"
-            " retry."
-        )
+        return say(f"No to-do list of {organization} failed or is in doubt: there is nothing to retry.")
     return say(
-        f"Queued {_lists(count)} of {organization} again that failed or may not have arrived; sending now."
+        f"Queued again {_lists(count)} of {organization} that failed or may not have arrived; sending now."
     )

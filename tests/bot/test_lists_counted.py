@@ -43,5 +43,13 @@ def test_retry_failed_of_one_list_queues_one_to_do_list_again(dana_alone: Chat) 
         session.commit()
     (retried, _list) = dana_alone.say(DANA, "retry-failed")
     assert text_of([retried]).strip() == (
-        f"Queued 1 to-do list of {ORG} again that failed or may not have arrived; sending now."
+        f"Queued again 1 to-do list of {ORG} that failed or may not have arrived; sending now."
+    )
+
+
+def test_retry_failed_with_every_list_sent_says_there_is_nothing_to_retry(dana_alone: Chat) -> None:
+    dana_alone.say(DANA, "notify")
+    (answer,) = dana_alone.say(DANA, "retry-failed")
+    assert text_of([answer]).strip() == (
+        f"No to-do list of {ORG} failed or is in doubt: there is nothing to retry."
     )

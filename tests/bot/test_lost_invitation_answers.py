@@ -893,7 +893,7 @@ def test_the_digest_says_only_who_waits_with_a_list_sent_heard_so_and_retries_th
     }
     (retried, *lists) = chat.click(DANA, [digest], "Retry failed")
     assert _flat(retried) == (
-        f"Queued 2 to-do lists of {ORG} again that failed or may not have arrived; sending now."
+        f"Queued again 2 to-do lists of {ORG} that failed or may not have arrived; sending now."
     )
     assert {message.to for message in lists} == {DirectMessage(HANA), DirectMessage(FRANK)}
 
@@ -915,6 +915,55 @@ def test_the_digest_names_a_straggler_whose_list_may_not_have_arrived_with_retry
     assert [(button.label, button.action) for button in digest.message.buttons] == [
         ("Retry failed", "retry-failed")
     ]
+
+
+def test_who_waits_and_left_chat_since_their_list_reached_them_heard_and_is_told_another_way(
+    chat: Chat, moment: Moment
+) -> None:
+    """Hana's list reached her; a reminder since found her on no chat surface (she left). The digest says
+    her list told her, and that chat cannot reach her now, not that she never heard; `progress` marks her
+    list sent and her out of chat now."""
+    _lists_out(chat)
+    _reminder_out_of_chat(chat, HANA)
+    digest = _digest_days_later(chat, moment)
+    assert (
+        "4 people wait for you: 2 for your decision and 2 for an invitation or a work account: they can do"
+        " nothing on their list until you act. 3 people heard so once and get no reminders until then;"
+        " 1 person heard from their to-do list, but chat cannot reach them now: tell them another way. user"
+        " name your step to-do list"
+    ) in _flat(digest)
+    assert _to_do_list_cells(digest)[HANA] == "sent, not in chat now"
+    (progress, *_csv) = chat.say(DANA, f"progress {ORG}")
+    said = _flat(progress)
+    assert "To-do lists: 10 sent, 1 sent, not in chat now." in said, said
+    assert (
+        "1 person cannot be reached in chat (the reason says why); reach them another way (the attached list"
+        " has their addresses, marked `sent, not in chat now`)."
+    ) in said
+
+
+def _reminder_out_of_chat(chat: Chat, address: str) -> None:
+    """After the list sent to `address` reached them, a reminder found them on no chat surface."""
+    with chat.runtime.database.session() as session:
+        sent = session.exec(
+            select(OutboundMessage).where(
+                OutboundMessage.kind == "todo_list", OutboundMessage.recipient == address
+            )
+        ).one()
+        reminder = OutboundMessage(
+            idempotency_key=f"{sent.idempotency_key}:reminder",
+            migration_id=sent.migration_id,
+            recipient=address,
+            kind="todo_reminder",
+            payload={"affected_user_id": sent.payload["affected_user_id"]},
+            status="failed",
+            error_code="not_in_chat",
+            last_error="no account in Slack or Teams",
+            not_before=sent.not_before,
+            created_at=sent.created_at,
+        )
+        session.add(reminder)
+        session.commit()
 
 
 def _to_do_list_cells(digest: Outgoing) -> dict[str, str]:

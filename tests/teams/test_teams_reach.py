@@ -76,7 +76,7 @@ def test_invitees_who_have_not_accepted_and_disabled_people_are_not_reached_unti
     # the others stay listed; `retry-failed` tries them again (Frank, Gus, and Ivan who blocked the bot)
     retried = teams.said(DANA, f"retry-failed {ORGANIZATION}")
     assert (
-        f"Queued 3 to-do lists of {ORGANIZATION} again that failed or may not have arrived; sending now."
+        f"Queued again 3 to-do lists of {ORGANIZATION} that failed or may not have arrived; sending now."
         in (" ".join(retried.split()))
     )
 

@@ -76,7 +76,7 @@ def _leases_ran_out(database_url: str) -> None:
 def _queued_again(count: int) -> str:
     """What `retry-failed` answers, having queued `count` lists again."""
     return (
-        f"Queued {count} to-do lists of {ORGANIZATION} again that failed or may not have arrived; sending"
+        f"Queued again {count} to-do lists of {ORGANIZATION} that failed or may not have arrived; sending"
         " now."
     )
 
