@@ -95,7 +95,17 @@ MISSING_PERMISSION = Check(
     "Grant User.Invite.All, then consent.",
 )
 DELIVERIES = ("sent", "queued", "failed", "not-in-chat", "sending", "sent", "sent")
-WAITING_LISTS = ("sent", "queued", "waiting", "sending", "failed", "maybe-sent", "not-in-chat", "in-chat")
+WAITING_LISTS = (
+    "sent",
+    "queued",
+    "waiting",
+    "sending",
+    "failed",
+    "maybe-sent",
+    "not-in-chat",
+    "left-chat",
+    "in-chat",
+)
 """Every way the list of someone who waits for the admins may stand, in a digest."""
 WAITS = (CHOOSING_ITEM, ENABLE_ACCOUNT, INVITATION_IN_DOUBT)
 
@@ -482,6 +492,7 @@ def outbox_rows(world: World) -> dict[str, OutboundMessage]:
                     for n, u in enumerate(waiting)
                 ],
                 "maybe_sent": [u.principal_name for u in users[::3]],
+                "failed": [u.principal_name for u in users[1::3]],
                 "lost_access": [[u.principal_name, admin.name] for u in users[::10]],
             },
         ),

@@ -408,6 +408,7 @@ class Reminders:
         not_signed_in: list[list[Any]] = []
         waits: list[list[Any]] = []
         maybe_sent: list[str] = []  # who, with open items, has a list that may not have reached them
+        failed: list[str] = []  # who, with open items, has a list that failed
         waiting_ids: set[str] = set()
         waiting_users: set[int | None] = set()
         mailed = interrupted_invitations.mailed_unlinked(session, row.id)
@@ -437,8 +438,9 @@ class Reminders:
             left = sum(item.done_at is None for item in asked)
             if left:
                 stragglers.append([known_as_user(user), user.display_name, left, len(asked)])
-                if delivery_of(reach.get(user.id or 0), own) == "maybe-sent":
-                    maybe_sent.append(known_as_user(user))
+                delivery = delivery_of(reach.get(user.id or 0), own)
+                if delivery in ("maybe-sent", "failed"):
+                    (maybe_sent if delivery == "maybe-sent" else failed).append(known_as_user(user))
             else:
                 finished += 1
         personal = [
@@ -465,6 +467,7 @@ class Reminders:
             "still_personal": personal,
             "waiting": waits,
             "maybe_sent": maybe_sent,
+            "failed": failed,
             "lost_access": lost,
         }
 

@@ -77,9 +77,20 @@ def table_and_csv(
     return blocks
 
 
-def names(items: Sequence[str]) -> str:
-    """`a, b, c and 40 more`; `none` for nobody."""
+def names(items: Sequence[str], *, rest: str = "") -> str:
+    """`a, b, c and 40 more`, then where the 40 are (`rest`: " in the attached CSV"); `none` for nobody."""
     if not items:
         return "none"
     shown = ", ".join(items[:NAME_LIMIT])
-    return shown + (f" and {len(items) - NAME_LIMIT:,} more" if len(items) > NAME_LIMIT else "")
+    return shown + (f" and {len(items) - NAME_LIMIT:,} more{rest}" if len(items) > NAME_LIMIT else "")
+
+
+def names_and_csv(
+    items: Sequence[str], filename: str, title: str, *, organization: str
+) -> tuple[str, list[Block]]:
+    """`names` of `items`, and every one of them as a CSV (`filename`, `title`) once the names are cut."""
+    if len(items) <= NAME_LIMIT:
+        return names(items), []
+    rows = [(item,) for item in items]
+    every = csv_file(filename, title, ("user",), rows, organization=organization)
+    return names(items, rest=" in the attached CSV"), [every]

@@ -116,10 +116,12 @@ def straggler_digest(
     lost: Sequence[tuple[str, str]] = (),
     finished: int | None = None,
     maybe_sent: Sequence[str] = (),
+    failed: Sequence[str] = (),
 ) -> Message:
     """`waiting`: who can do nothing until the admins act.
     `maybe_sent`: of `stragglers`, who have a list that may not have reached them (`progress`'s *may have
     arrived*).
+    `failed`: of `stragglers`, whose list failed (`progress`'s *failed*).
     `lost`: (email, who decided) of everyone an admin decided loses access; they have nothing to do.
     `finished`: of the `users` counted, who have nothing left to do (None: a digest queued before it was
     counted, whose heading says the count alone)."""
@@ -150,8 +152,23 @@ def straggler_digest(
                 "They get reminders in their working hours; a word from you may help. `progress` shows more."
             )
         )
+    if failed:
+        who, every = lists.names_and_csv(
+            failed,
+            f"failed-{organization}.csv",
+            f"Whose to-do list failed in {organization}",
+            organization=organization,
+        )
+        reached = f"{_lists(len(failed))} failed to reach {_people(len(failed))}"
+        blocks += [Text(f"{reached}: {who}. *Retry failed* sends each again."), *every]
     if maybe_sent:
-        blocks.append(Text(_may_have_arrived(maybe_sent)))
+        who, every = lists.names_and_csv(
+            maybe_sent,
+            f"may-have-arrived-{organization}.csv",
+            f"Whose to-do list may have arrived in {organization}",
+            organization=organization,
+        )
+        blocks += [Text(_may_have_arrived(len(maybe_sent), who)), *every]
     blocks += _waiting_blocks(waiting, organization)
     blocks += sign_in_views.not_signed_in_blocks(not_signed_in, grace_working_days)
     blocks += sign_in_views.still_personal_blocks(still_personal, organization)
@@ -170,7 +187,7 @@ def straggler_digest(
                 " `progress` lists them to be reached another way."
             )
         )
-    if maybe_sent or any(each.delivery in _RETRIED for each in waiting):
+    if failed or maybe_sent or any(each.delivery in _RETRIED for each in waiting):
         blocks.append(Actions((_retry_failed(organization),)))
     return Message(heading, tuple(blocks))
 
@@ -440,7 +457,11 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
             )
         )
     if maybe := report.with_delivery("maybe-sent"):
-        blocks.append(Text(_may_have_arrived([user.known_as for user in maybe], named=not live)))
+        # named, past `lists.NAME_LIMIT` they are more than `lists.ROW_LIMIT` rows: the CSV is attached
+        named = lists.names([user.known_as for user in maybe], rest=" in the attached CSV")
+        blocks.append(
+            Text(_may_have_arrived(len(maybe), named if not live else "*Refresh* names them to you"))
+        )
     if with_csv:
         blocks.append(
             lists.csv_file(
@@ -509,17 +530,19 @@ def _names_privately() -> str:
     )
 
 
-def _may_have_arrived(users: Sequence[str], *, named: bool = True) -> str:
+def _people(count: int) -> str:
+    return "1 person" if count == 1 else f"{count:,} people"
+
+
+def _may_have_arrived(count: int, who: str) -> str:
     """Lists handed to the chat platform that it could not confirm (a stop or a timeout cut the request
-    short), of `users` (as `progress` names them), named (or counted, in the channel), with the button that
-    sends them again (`retry-failed`): never on its own, as they could arrive twice."""
-    people = "1 person" if len(users) == 1 else f"{len(users):,} people"
-    who = lists.names(users) if named else "*Refresh* names them to you"
+    short), of `count` people, `who` they are (named as `progress` names them, or where to find them), with
+    the button that sends them again (`retry-failed`): never on its own, as they could arrive twice."""
     return (
-        f"{_lists(len(users))} may have reached {people} or not: {who}. Each was handed to Teams, which did"
-        " not confirm it (the bot stopped or Teams did not answer in time) and keeps no history to check, so"
-        " it is not sent again on its own. *Retry failed* sends each again, saying it is sent again in case"
-        " the first did not arrive."
+        f"{_lists(count)} may have reached {_people(count)} or not: {who}. Each was handed to Teams, which"
+        " did not confirm it (the bot stopped or Teams did not answer in time) and keeps no history to check,"
+        " so it is not sent again on its own. *Retry failed* sends each again, saying it is sent again in"
+        " case the first did not arrive."
     )
 
 

@@ -169,6 +169,7 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                     for row in payload.get("waiting", [])
                 ],
                 maybe_sent=[str(who) for who in payload.get("maybe_sent", [])],  # absent before it was said
+                failed=[str(who) for who in payload.get("failed", [])],  # absent before it was said
                 lost=[(str(email), str(by)) for email, by in payload.get("lost_access", [])],
             )
         case left_behind_notes.LEFT_BEHIND_MESSAGE:

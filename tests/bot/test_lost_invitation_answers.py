@@ -917,6 +917,26 @@ def test_the_digest_names_a_straggler_whose_list_may_not_have_arrived_with_retry
     ]
 
 
+def test_the_digest_names_a_straggler_whose_list_failed_with_retry_failed(chat: Chat, moment: Moment) -> None:
+    """Ivan has open items and his list failed: the digest names him, as `progress` does, with its *Retry
+    failed*, which sends his list again."""
+    _lists_out(chat)
+    _list_stands(chat, IVAN, "failed", "channel_not_found")
+    digest = _digest_days_later(chat, moment)
+    assert (
+        f"1 to-do list failed to reach 1 person: {IVAN}. Retry failed sends each again. 4 people wait for you"
+    ) in _flat(digest)
+    assert [(button.label, button.action) for button in digest.message.buttons] == [
+        ("Retry failed", "retry-failed")
+    ]
+    (retried, *lists) = chat.click(DANA, [digest], "Retry failed")
+    assert (
+        _flat(retried)
+        == f"Queued again 1 to-do list of {ORG} that failed or may not have arrived; sending now."
+    )
+    assert [message.to for message in lists] == [DirectMessage(IVAN)]
+
+
 def test_who_waits_and_left_chat_since_their_list_reached_them_heard_and_is_told_another_way(
     chat: Chat, moment: Moment
 ) -> None:

@@ -119,6 +119,25 @@ def test_each_list_cut_for_the_attached_csv_has_its_rows_in_an_attachment() -> N
                 assert rows in attached, f"{name}: {rows} rows, in no file of {sorted(attached)}"
 
 
+def test_the_digests_names_of_stragglers_to_retry_past_the_first_25_are_in_a_file_of_their_own() -> None:
+    """fix114: the digest named 25 people whose list may have arrived (or failed) then "and N more", in no
+    file. Each line now says the N are in the attached CSV, which holds all 25 + N of them."""
+    digest = catalog(20_000)["digest"]
+    users = [u.principal_name for u in world(20_000).plan.users]
+    attached = {
+        block.filename: block.content.splitlines() for block in digest.blocks if isinstance(block, Attachment)
+    }
+    for filename, named, opening in (
+        ("may-have-arrived", users[::3], "to-do lists may have reached"),
+        ("failed", users[1::3], "to-do lists failed to reach"),
+    ):
+        (line,) = [
+            block.markdown for block in digest.blocks if isinstance(block, Text) and opening in block.markdown
+        ]
+        assert f" and {len(named) - 25:,} more in the attached CSV. " in line
+        assert attached[f"{filename}-{world(20_000).plan.organization}.csv"] == ["user", *named]
+
+
 def test_stale_users_are_removed_by_a_confirmed_button_not_by_pasting_ids() -> None:
     message = catalog(20_000)["stale users"]
     (remove,) = message.buttons
@@ -136,5 +155,5 @@ def test_counts_of_thousands_are_grouped_as_people_read_them() -> None:
     messages = catalog(20_000)
     queued = " ".join(block.markdown for block in messages["queued"].blocks if isinstance(block, Text))
     assert "Queued 20,000 to-do lists for" in queued
-    assert messages["retried"].summary.startswith("Queued 20,000 to-do lists of")
+    assert messages["retried"].summary.startswith("Queued again 20,000 to-do lists of")
     assert not re.search(r"\d{5}", messages["queued"].summary + messages["retried"].summary)
