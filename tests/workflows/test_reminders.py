@@ -581,7 +581,7 @@ def test_someone_who_blocks_the_bot_after_their_list_is_shown_as_out_of_reach_un
     for reminder in queued(database, "todo_reminder"):
         _settle(database, reminder.id, reached=reminder.payload["affected_user_id"] != blocker, why=why)
 
-    (out_of_reach,) = tracking.progress(None).with_delivery("not-in-chat")
+    (out_of_reach,) = tracking.progress(None).with_delivery("left-chat")  # their list reached them
     assert (out_of_reach.affected_user_id, out_of_reach.delivery_error) == (blocker, why)
     clock.advance(days=2)
     tracking.tick()
@@ -592,7 +592,7 @@ def test_someone_who_blocks_the_bot_after_their_list_is_shown_as_out_of_reach_un
     # they unblocked the bot: the next reminder reaches them
     latest = [m for m in queued(database, "todo_reminder") if m.payload["affected_user_id"] == blocker][-1]
     _settle(database, latest.id, reached=True)
-    assert tracking.progress(None).with_delivery("not-in-chat") == ()
+    assert tracking.progress(None).with_delivery("left-chat") == ()
 
 
 def test_the_digest_reads_everyones_lists_at_once_however_many_people_there_are(
