@@ -13,7 +13,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from msapi._arm import ResourceManager
 from msapi._auth import ARM_SCOPE, GRAPH_SCOPE, AppCredential, AppTokens, Tokens, pat_header, token_claims
 from msapi._device import DeviceSignIn
-from msapi._devops import AzureDevOps, OrganizationRecord, UndocumentedFailure, org_user
+from msapi._devops import AzureDevOps, EntitlementTally, OrganizationRecord, UndocumentedFailure, org_user
 from msapi._doctor import microsoft_checks
 from msapi._graph import Graph
 from msapi._http import HttpSession
@@ -139,8 +139,9 @@ class MicrosoftClients:
             return self._devops.entitlements(organization, self.progress)
         recent: list[OrgUser] = []
         newest_first, previous = True, None
-        for items, _ in self._devops.entitlement_pages(organization, order_by="lastAccessed desc"):
-            for user in map(org_user, items):
+        tally = EntitlementTally()  # a page may repeat a user of the page before
+        for items, total in self._devops.entitlement_pages(organization, order_by="lastAccessed desc"):
+            for user in map(org_user, tally.new(items, total)):
                 seen = user.last_accessed
                 # Stop early only while the service really sorts: one that ignores $orderBy is read whole.
                 newest_first = newest_first and (previous is None or (seen is None or seen <= previous))

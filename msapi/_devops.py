@@ -10,7 +10,13 @@ from typing import Any
 
 from msapi import permissions
 from msapi._http import HttpSession, segment, service_error
-from workflows.directory import MicrosoftError, OrganizationNotFound, OrgUser, ShortUserList
+from workflows.directory import (
+    PARTIAL_LIST_HARM,
+    MicrosoftError,
+    OrganizationNotFound,
+    OrgUser,
+    ShortUserList,
+)
 
 log = logging.getLogger("msapi")
 
@@ -134,19 +140,30 @@ class AzureDevOps:
 
     def entitlements(self, organization: str, progress: Progress | None = None) -> list[OrgUser]:
         """Every user of the organization. A read that lists fewer than Azure DevOps counts (a page lost, a
-        race of its own) is made again once, and `ShortUserList` should the second come back short too:
-        whoever reads the whole list plans, removes or marks people gone by who is missing from it."""
-        users, tally = self._every_entitlement(organization, progress)
-        if tally.short:
+        race of its own) is made again once, and `ShortUserList` should the second come back short too,
+        with other users missing: whoever reads the whole list plans, removes or marks people gone by who is
+        missing from it. Two short reads listing the very same users are taken, with a warning: a lost page
+        seldom repeats to the user, where a count including users the list never returns would otherwise
+        stop every whole read for good."""
+        users, first = self._every_entitlement(organization, progress)
+        if first.short:
             log.warning(
                 "Azure DevOps counts %d users in %s but listed %d: reading them again",
-                tally.fewest_counted,
+                first.fewest_counted,
                 organization,
-                len(tally.listed),
+                len(first.listed),
             )
             self._session.forget_reads()  # the first page kept by `reads_once` may be the short one
             users, tally = self._every_entitlement(organization, progress)
-            tally.check(organization, again=True)
+            if tally.short and tally.listed == first.listed:
+                log.warning(
+                    "Azure DevOps counts %d users in %s but listed the same %d twice: going on with them",
+                    tally.fewest_counted,
+                    organization,
+                    len(tally.listed),
+                )
+            else:
+                tally.check(organization, again=True)
         return users
 
     def _every_entitlement(
@@ -304,7 +321,9 @@ class EntitlementTally:
     than the fewest counted is one Azure DevOps cut short (a page lost, a page truncated), which no such race
     explains. It does not catch every race: the check relies on each continuation token resuming after the
     last user returned (the service's are opaque Cosmos DB tokens, vsts-rest-api-specs#442), where paging by
-    offset would skip someone when a user before them is removed, with the counts still agreeing."""
+    offset would skip someone when a user before them is removed, with the counts still agreeing. Nor does the
+    spec rule out a count that always includes users the list never returns: `entitlements` takes two short
+    reads of the same users."""
 
     listed: set[str] = field(default_factory=set)
     fewest_counted: int | None = None
@@ -321,10 +340,11 @@ class EntitlementTally:
     def short(self) -> bool:
         return len(self.listed) < (self.fewest_counted or 0)
 
-    def check(self, organization: str, *, again: bool) -> None:
-        """`ShortUserList` for a short read; `again`: the second in a row."""
+    def check(self, organization: str, *, again: bool, harm: str = PARTIAL_LIST_HARM) -> None:
+        """`ShortUserList` for a short read; `again`: the second in a row; `harm`: as `ShortUserList`'s."""
         if self.short:
-            raise ShortUserList(organization, len(self.listed), self.fewest_counted or 0, again=again)
+            listed, counted = len(self.listed), self.fewest_counted or 0
+            raise ShortUserList(organization, listed, counted, again=again, harm=harm)
 
 
 class UndocumentedFailure(MicrosoftError):

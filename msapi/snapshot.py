@@ -159,8 +159,10 @@ def write_snapshot(
             summary.entitlements += 1
         if progress is not None:
             progress("organization users", summary.entitlements, total)
-    # streamed as read, so not read again: a rehearsal on a partial list would miss people
-    tally.check(organization, again=False)
+    # streamed as read, so not read again
+    tally.check(
+        organization, again=False, harm="a rehearsal from this file would leave out whoever is missing"
+    )
     entitlements.close()
 
     writer.key("tenant")

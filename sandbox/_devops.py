@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import uuid
 from typing import Any
 
@@ -100,38 +101,51 @@ def _entitlement_page(state: State, call: Call) -> Reply:
     user's place, as the service's opaque Cosmos DB tokens do (vsts-rest-api-specs#442), not at an offset:
     someone removed between two pages moves nobody else past the page boundary unread."""
     by_access = call.query.get("$orderBy", "").strip().casefold() == "lastaccessed desc"
-
-    def place(entitlement_id: str, last_accessed: str) -> tuple[str, int]:
-        """Where an entitlement stands, the first one highest."""
-        return (last_accessed if by_access else "", -state.listing_order[entitlement_id.casefold()])
-
-    items = sorted(state.entitlements, key=lambda item: place(*_token_place(item)), reverse=True)
+    # `state.entitlements` only loses entries, so it stays in order of creation; sorting is stable, so users
+    # last seen at the same time stay in that order.
+    listing = sorted(state.entitlements, key=_last_access, reverse=True) if by_access else state.entitlements
+    start = 0
     token = call.query.get("continuationToken")
     if token:
         after = token_place(token)
         if after is None or len(after) != 2 or after[0].casefold() not in state.listing_order:
             return devops_error(400, "The continuation token is invalid.", "InvalidContinuationToken")
-        items = [item for item in items if place(*_token_place(item)) < place(*after)]
-    page = items[: state.page_size]
+        after_id, after_access = after
+        after_rank = state.listing_order[after_id.casefold()]
+
+        def follows(entitlement: dict[str, Any]) -> bool:
+            """Whether the listing puts `entitlement` after the place the token resumes from."""
+            rank = state.listing_order[str(entitlement["id"]).casefold()]
+            if not by_access:
+                return rank > after_rank
+            access = _last_access(entitlement)
+            return access < after_access or (access == after_access and rank > after_rank)
+
+        # The listing holds first who come before the place, then who follow it: a bisection finds the turn.
+        start = bisect.bisect_left(listing, True, key=follows)
+    page = listing[start : start + state.page_size]
     listed = page
     if not token and not by_access:
         with state.lock:
-            left_out = state.faults.users_left_out()
-        listed = page[: max(0, len(page) - left_out)]
-    more = len(items) > state.page_size
+            listed = state.faults.first_page_listed(page)
+    more = len(listing) - start > state.page_size
     return Reply(
         200,
         {
             "items": listed,
-            "continuationToken": place_token(_token_place(page[-1])) if more else None,
+            "continuationToken": place_token(_place_of(page[-1])) if more else None,
             "totalCount": len(state.entitlements),
         },
     )
 
 
-def _token_place(entitlement: dict[str, Any]) -> list[str]:
+def _last_access(entitlement: dict[str, Any]) -> str:
+    return str(entitlement.get("lastAccessedDate") or "")
+
+
+def _place_of(entitlement: dict[str, Any]) -> list[str]:
     """What a continuation token resuming after `entitlement` holds: its id and last access."""
-    return [str(entitlement["id"]), str(entitlement.get("lastAccessedDate") or "")]
+    return [str(entitlement["id"]), _last_access(entitlement)]
 
 
 def _admin_tree(state: State) -> dict[str, list[str]]:

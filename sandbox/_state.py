@@ -88,15 +88,19 @@ class Faults:
     `$orderBy`) list fewer users than their `totalCount` counts, as a page Azure DevOps lost, or a race of its
     own, would."""
     left_out_users: int = 1
-    """How many users such a read leaves out: the last ones of its first page (all of it, should they be
-    more), its next page resuming after the page as it would have been."""
+    """How many users such a read leaves out of its first page (all of it, should they be more): the last
+    ones on the first short read, the first ones on the next, and so on in turn, as two pages lost are
+    seldom the same; its next page resumes after the page as it would have been."""
+    short_reads_made: int = field(default=0, init=False)
 
-    def users_left_out(self) -> int:
-        """How many users the read of the entitlements beginning now leaves out (`short_user_listings`)."""
+    def first_page_listed(self, page: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """What the first page of a whole read of the entitlements, beginning now, lists of `page`."""
         if self.short_user_listings <= 0:
-            return 0
+            return page
         self.short_user_listings -= 1
-        return self.left_out_users
+        self.short_reads_made += 1
+        kept = max(0, len(page) - self.left_out_users)
+        return page[:kept] if self.short_reads_made % 2 else page[len(page) - kept :]
 
     def listed(self, user_id: str, now: float) -> bool:
         """Whether Graph's searches show this directory user at `now`."""

@@ -144,16 +144,22 @@ class OrganizationNotFound(MicrosoftError):
     """No Azure DevOps organization has this name (a typo, most often)."""
 
 
+PARTIAL_LIST_HARM = (
+    "whoever is missing from a partial list would be left out of the plan or the stale users, or recorded as"
+    " removed"
+)
+
+
 class ShortUserList(MicrosoftError):
     """Azure DevOps listed fewer users of an organization than it counted."""
 
-    def __init__(self, organization: str, listed: int, counted: int, *, again: bool) -> None:
+    def __init__(self, organization: str, listed: int, counted: int, *, again: bool, harm: str) -> None:
+        """`harm`: what going on with the partial list would do, a clause such as `PARTIAL_LIST_HARM`."""
         twice = ", twice in a row," if again else ","
         super().__init__(
             f"Azure DevOps counts {counted} users in {organization} but listed only {listed} of them{twice}"
-            " so I stopped there: whoever is missing from a partial list would be left out of the plan or the"
-            " stale users, or recorded as removed. Try again in a few minutes; should it stay short,"
-            " Microsoft Support can look at the organization's users."
+            f" so I stopped there: {harm}. Try again in a few minutes; should it stay short, Microsoft"
+            " Support can look at the organization's users."
         )
         self.listed = listed
         self.counted = counted

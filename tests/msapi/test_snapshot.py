@@ -234,9 +234,8 @@ def test_a_short_list_of_users_fails_with_both_numbers_and_leaves_no_file(
     assert _snapshot(monkeypatch, box.url, tmp_path / "short.json") == 1
     assert capsys.readouterr().err.splitlines()[-1] == (
         f"aadbot snapshot: Azure DevOps counts 11 users in {ORGANIZATION} but listed only 10 of them, so I"
-        " stopped there: whoever is missing from a partial list would be left out of the plan or the stale"
-        " users, or recorded as removed. Try again in a few minutes; should it stay short, Microsoft Support"
-        " can look at the organization's users."
+        " stopped there: a rehearsal from this file would leave out whoever is missing. Try again in a few"
+        " minutes; should it stay short, Microsoft Support can look at the organization's users."
     )
     assert list(tmp_path.iterdir()) == []
 
