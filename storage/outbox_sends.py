@@ -138,4 +138,5 @@ def shown_error(reason: str) -> str:
 
 UNCONFIRMED = "unconfirmed"
 """The error code of a message sent that its platform could not confirm (`mark_sent`'s `unconfirmed`): it may
-not have arrived, and is not sent again lest it arrive twice."""
+not have arrived, and is not sent again on its own; an admin's *Retry failed* sends it again, saying so
+(`outbox.SENT_AGAIN_KEY`)."""

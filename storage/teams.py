@@ -64,7 +64,8 @@ class TeamsCardCopy(SQLModel, table=True):
 
 class TeamsDispatch(SQLModel, table=True):
     """An outbox message handed to Teams: written right before the request, so that after a crash a
-    message that never left is sent, and one that may have arrived is not sent twice."""
+    message that never left is sent, and one that may have arrived is not sent twice unless an admin's
+    *Retry failed* drops this record to send it again (`outbox._send_again`)."""
 
     __tablename__ = "teams_dispatch"
 
