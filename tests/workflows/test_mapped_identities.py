@@ -318,7 +318,7 @@ def test_two_processes_applying_one_mapping_at_once_record_and_tell_it_once(
     ) -> list[Mapped]:
         monkeypatch.setattr(mapped_identities, "record", recording)
         assert row.id is not None
-        assert verification._apply(other._ctx, row.id, [], False, found) is not None
+        assert isinstance(verification._apply(other._ctx, row.id, [], False, found), verification.SignInCheck)
         return recording(session, row, found, now)
 
     monkeypatch.setattr(mapped_identities, "record", after_the_other_process)
@@ -639,7 +639,10 @@ def _shown_kim(microsoft: FakeMicrosoft) -> OrgUser:
 
 def _applied_as_short(notified: MigrationService, database: Database, found: Found) -> None:
     """`found` applied as a short read's that saw no sign-in."""
-    assert verification._apply(notified._ctx, _kim(database).migration_id, [], False, found) is not None
+    assert isinstance(
+        verification._apply(notified._ctx, _kim(database).migration_id, [], False, found),
+        verification.SignInCheck,
+    )
 
 
 def test_a_short_read_stamps_nobody_an_older_read_recorded_otherwise_after_it_looked(

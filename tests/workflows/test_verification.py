@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import event
+from sqlmodel import Session
 
-from storage import Database, TodoItem
+from storage import Database, Migration, TodoItem
 from tests.storage.databases import BOTH_BACKENDS, SQLITE_ONLY
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, connect_and_notify
 from tests.workflows.outbox import queued
@@ -315,6 +317,36 @@ def test_checking_now_reads_everyone(
     result = notified.check_sign_ins("fabrikam")
     assert result.full and result.verified == ("lee@fabrikam.com",)
     assert microsoft.sign_ins_since == [None, None]
+
+
+@BOTH_BACKENDS  # two connections: the server decides the race
+def test_checking_now_when_an_item_is_ticked_meanwhile_says_to_check_again_not_that_another_check_runs(
+    notified: MigrationService,
+    microsoft: FakeMicrosoft,
+    clock: FakeClock,
+    database: Database,
+    lee: Actor,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Lee ticks his item himself while the check verifies it: its commit fails, and nothing else ran."""
+    clock.advance(minutes=1)
+    microsoft.sign_in("e-lee", clock.now)
+    verifying = verification._verify
+
+    def after_lee_ticks_it(session: Session, row: Migration, item: TodoItem, *rest: Any) -> None:
+        monkeypatch.setattr(verification, "_verify", verifying)
+        assert item.id is not None
+        notified.mark_done(item.id, lee)
+        verifying(session, row, item, *rest)
+
+    monkeypatch.setattr(verification, "_verify", after_lee_ticks_it)
+    with pytest.raises(WorkflowError) as raised:
+        notified.check_sign_ins("fabrikam")
+    assert str(raised.value) == (
+        "Something changed in fabrikam while I read its sign-ins, so I recorded nothing; "
+        "try `check-sign-ins` again."
+    )
+    assert notified.check_sign_ins("fabrikam").verified == ("lee@fabrikam.com",)
 
 
 @BOTH_BACKENDS

@@ -20,6 +20,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import Enum, auto
 
 from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
@@ -89,7 +90,7 @@ def check_due(ctx: Context) -> list[SignInCheck]:
                 continue
             if (schedule.due_at or now) <= now:  # a watch just opened reads at once
                 due.append(schedule.migration_id)
-    return [result for migration_id in due if (result := _check(ctx, migration_id)) is not None]
+    return [result for migration_id in due if isinstance(result := _check(ctx, migration_id), SignInCheck)]
 
 
 def next_reads(ctx: Context, session: Session) -> tuple[datetime, ...]:
@@ -149,7 +150,12 @@ def check_now(ctx: Context, organization: str | None) -> SignInCheck:
                 f"`notify` the users of {row.organization} first; then I read their sign-ins."
             )
     result = _check(ctx, row.id, full=True, asked=True)
-    if result is None:
+    if result is _Unrecorded.OVERTAKEN:
+        raise WorkflowError(
+            f"Something changed in {row.organization} while I read its sign-ins, so I recorded nothing; "
+            "try `check-sign-ins` again."
+        )
+    if not isinstance(result, SignInCheck):
         raise WorkflowError(
             "Another check of the sign-ins is running right now; look at `progress` in a moment."
         )
@@ -214,14 +220,27 @@ def _open_watch(session: Session, migration_id: int, now: datetime) -> SignInWat
     return watch
 
 
-def _check(ctx: Context, migration_id: int, *, full: bool = False, asked: bool = False) -> SignInCheck | None:
-    """Claim the watch (moving its next check on), read Microsoft with no transaction open, apply. None when
-    another process claimed it, or Microsoft failed the read; `asked` (an admin's check) raises the failure
-    instead, for them to read."""
+class _Unrecorded(Enum):
+    """Why a check recorded nothing."""
+
+    UNCLAIMED = auto()
+    """Another process claimed it (or no watch is open)."""
+    UNREAD = auto()
+    """Microsoft failed the read (an admin's check raises that instead, for them to read)."""
+    OVERTAKEN = auto()
+    """A change while it read (an item ticked, another check recorded) failed its commit: the next check reads
+    again."""
+
+
+def _check(
+    ctx: Context, migration_id: int, *, full: bool = False, asked: bool = False
+) -> SignInCheck | _Unrecorded:
+    """Claim the watch (moving its next check on), read Microsoft with no transaction open, apply; or why
+    nothing was recorded. `asked` (an admin's check) raises Microsoft's failure instead, for them to read."""
     now = ctx.now()
     with ctx.database.session() as session:
         if (found := _watched(session, migration_id)) is None:
-            return None
+            return _Unrecorded.UNCLAIMED
         watch, row = found
         every = ctx.settings.sign_in_sweep_every
         full = full or watch.swept_at is None or now - watch.swept_at >= every
@@ -233,7 +252,7 @@ def _check(ctx: Context, migration_id: int, *, full: bool = False, asked: bool =
         organization, starter = row.organization, row.started_by_email
         waiting = mapped_identities.watched(session, migration_id, everyone=full)
         if not committed(session):
-            return None  # another process claimed this check
+            return _Unrecorded.UNCLAIMED
     try:
         users = ctx.microsoft.sign_ins(organization, since)
     except MicrosoftError as error:
@@ -241,7 +260,7 @@ def _check(ctx: Context, migration_id: int, *, full: bool = False, asked: bool =
         _back_off(ctx, migration_id, full=full, swept_before=swept_before)
         if asked:
             raise WorkflowError(f"I could not read the sign-ins of {organization}: {error}") from None
-        return None
+        return _Unrecorded.UNREAD
     read = mapped_identities.Read(migration_id, organization, starter, now, full)
     mappings = mapped_identities.look_for(ctx, read, users, waiting)
     return _apply(ctx, migration_id, users, full, mappings)
@@ -256,11 +275,11 @@ def _next_read(watch: SignInWatch, now: datetime, every: timedelta) -> datetime:
 
 def _apply(
     ctx: Context, migration_id: int, users: list[OrgUser], full: bool, mappings: mapped_identities.Found
-) -> SignInCheck | None:
+) -> SignInCheck | _Unrecorded:
     now = ctx.now()
     with ctx.database.session() as session:
         if (found := _watched(session, migration_id)) is None:
-            return None
+            return _Unrecorded.UNCLAIMED
         watch, row = found
         # a process that read at the same time may have recorded before this one: its changes show by a
         # row's version, at the commit or at a flush before it
@@ -269,7 +288,7 @@ def _apply(
             session.commit()
         except (StaleDataError, IntegrityError):
             session.rollback()  # someone ticked an item at this moment; the next check sees it again
-            return None
+            return _Unrecorded.OVERTAKEN
         return check
 
 
