@@ -357,6 +357,8 @@ def _stamp_as_recorded(session: Session, migration_id: int, found: Found) -> Non
     shown = {user.id: user for user in found.as_recorded}
     for person in _among(session, migration_id, list(shown)):
         user = shown[person.entitlement_id]
+        # not `news` alone: it says none for an entitlement back on a Microsoft account whatever was recorded,
+        # and someone recorded gone since this read looked would have it re-dated; recorded back, gone again
         if person.mapped_to is not None and not _newer(person, found) and not Watched.of(person).news(user):
             person.mapped_at = found.read_at
 
