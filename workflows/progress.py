@@ -53,6 +53,9 @@ class Reach(NamedTuple):
     heard: bool = False
     """A reminder chat could not reach them with (`NOT_IN_CHAT`) after their list reached them: out of chat
     now, though their list told them what to do."""
+    in_doubt: tuple[int, ...] = ()
+    """Sent unconfirmed (`unconfirmed`): the ids of their list's messages that may not have reached them, in
+    order, this one first."""
 
     @property
     def unconfirmed(self) -> bool:
@@ -66,25 +69,31 @@ def reach_in(session: Session, migration_id: int) -> dict[int, Reach]:
     reminder that was sent or could not reach them: someone who blocked the bot or left the workspace
     after their list arrived is out of reach from then on, and back once a reminder gets through. A
     reminder its platform could not confirm says neither: they stand as their list left them. Nor do the
-    changes that follow a whole list its platform could not confirm: all they may have had is "these items
-    changed", so they stand as that list left them (*Retry failed* sends it again, as it now stands)."""
+    messages that follow one of their list's messages its platform could not confirm, until a whole list
+    or a reminder of their items (which carry every item) follows it: the changes after it were written as
+    if it had arrived, so they stand as the first of those in doubt left them (`Reach.in_doubt`, what
+    *Retry failed* sends again, each as it now stands)."""
     reach: dict[int, Reach] = {}
-    whole_list_in_doubt: set[int] = set()
-    for person, kind, *state in session.execute(_REACHING, {"migration": migration_id}):
+    in_doubt: dict[int, list[Reach]] = {}
+    for person, kind, waits_on_admins, *state in session.execute(_REACHING, {"migration": migration_id}):
         found = Reach(*state)
-        settled_reminder = (found.status == "sent" and not found.unconfirmed) or (
-            found.status == "failed" and found.error_code == NOT_IN_CHAT
-        )
-        if kind in CHANGES and person in whole_list_in_doubt:
-            continue
-        if kind in PERSONAL_LISTS or settled_reminder:
+        confirmed = found.status == "sent" and not found.unconfirmed
+        settled_reminder = confirmed or (found.status == "failed" and found.error_code == NOT_IN_CHAT)
+        carries_list = kind in WHOLE_LISTS or (kind == REMINDER_MESSAGE and confirmed and not waits_on_admins)
+        if carries_list or kind == LOST_ACCESS_MESSAGE:
+            in_doubt.pop(person, None)
+        doubted = in_doubt.get(person)
+        if doubted and (kind in CHANGES or (kind == REMINDER_MESSAGE and found.status == "sent")):
+            reach[person] = doubted[0]
+        elif kind in PERSONAL_LISTS or settled_reminder:
             if kind == REMINDER_MESSAGE and found.status == "failed":
                 found = found._replace(heard=_reached(reach.get(person)))
             reach[person] = found
-            if kind in WHOLE_LISTS and found.unconfirmed:
-                whole_list_in_doubt.add(person)
-            else:
-                whole_list_in_doubt.discard(person)
+        if kind in PERSONAL_LISTS and found.unconfirmed:
+            in_doubt.setdefault(person, []).append(found)
+    for person, doubted in in_doubt.items():
+        if reach[person].unconfirmed:
+            reach[person] = reach[person]._replace(in_doubt=tuple(each.message_id for each in doubted))
     return reach
 
 
@@ -95,15 +104,16 @@ def _reached(before: Reach | None) -> bool:
 
 
 def unconfirmed_lists(session: Session, migration_id: int) -> set[int]:
-    """The ids of the messages that leave people with a list that may not have reached them: those
-    `progress` shows as *may have arrived* (`storage.outbox.Unconfirmed`, for *Retry failed*)."""
-    return {found.message_id for found in reach_in(session, migration_id).values() if found.unconfirmed}
+    """The ids of the messages that leave people with a list that may not have reached them, all of each
+    person `progress` shows as *may have arrived* (`storage.outbox.Unconfirmed`, for *Retry failed*)."""
+    return {message for found in reach_in(session, migration_id).values() for message in found.in_doubt}
 
 
 _REACHING = (
     select_columns(
         ADDRESSEE,
         col(OutboundMessage.kind),
+        col(OutboundMessage.payload)["waiting_item"].as_string().is_not(None),  # a reminder without items
         col(OutboundMessage.status),
         col(OutboundMessage.error_code),
         col(OutboundMessage.last_error),

@@ -462,6 +462,42 @@ def test_a_change_after_a_list_teams_could_not_confirm_leaves_it_in_doubt_and_re
     assert tracking.retry_failed(None) == 0
 
 
+@BOTH_BACKENDS
+def test_a_change_teams_could_not_confirm_stays_in_doubt_after_a_later_change_and_retry_sends_it_as_now(
+    tracking: Tracking, delivered: MigrationService, database: Database, clock: FakeClock, lee: Actor
+) -> None:
+    """The work account's message lists only what differs from the guest's, as if that had arrived: all
+    she may have had is her first list, so the guest's goes again, with what only it told her."""
+    delivered.decide_account(None, HANA, HANA_AS_GUEST, lee)
+    _deliver(tracking, database, clock)
+    (as_guest,) = [message for message in _hanas(database) if message.kind == "account_decided"]
+    assert [item["key"] for item in as_guest.payload["items"]] == [
+        "sign-in-work-account",
+        "clear-git-credentials",
+        "recreate-pats",
+    ]
+    with database.session() as session:  # handed to Teams, which could not confirm it
+        row = session.get(OutboundMessage, as_guest.id)
+        assert row is not None
+        row.error_code = UNCONFIRMED
+        session.commit()
+    clock.advance(minutes=5)
+    delivered.decide_account(None, HANA, HANA_AT_WORK, lee)
+    _deliver(tracking, database, clock)
+    assert "recreate-pats" not in [item["key"] for item in _hanas(database)[-1].payload["items"]]
+    (hers,) = [user for user in tracking.progress(None).users if user.email == HANA]
+    assert hers.delivery == "maybe-sent"
+
+    assert tracking.retry_failed(None) == 1
+    (again,) = _hanas(database, "pending")
+    assert (again.id, again.payload[SENT_AGAIN_KEY]) == (as_guest.id, True)
+    assert "recreate-pats" in [item["key"] for item in again.payload["items"]]
+    _deliver(tracking, database, clock)
+    (hers,) = [user for user in tracking.progress(None).users if user.email == HANA]
+    assert hers.delivery == "sent"
+    assert tracking.retry_failed(None) == 0
+
+
 def test_retry_failed_sends_a_change_to_a_list_that_reached_her_as_it_is_now(
     tracking: Tracking,
     delivered: MigrationService,
