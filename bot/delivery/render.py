@@ -8,8 +8,8 @@ from typing import Any
 from bot.conversation import (
     approval_views,
     closing_views,
+    digest_views,
     preparing_views,
-    progress_views,
     reminder_views,
     sign_in_views,
     starting_views,
@@ -141,7 +141,7 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 awaits_mapping=bool(payload.get("awaits_mapping")),
             )
         case "straggler_digest":
-            rendered = progress_views.straggler_digest(
+            rendered = digest_views.straggler_digest(
                 organization=payload["organization"],
                 users=int(payload["users"]),
                 stragglers=[
@@ -158,7 +158,7 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 ],
                 # a payload queued before the bare address was added names them by it alone
                 waiting=[
-                    progress_views.Waiting(
+                    digest_views.Waiting(
                         str(row[0]),
                         str(row[1]),
                         str(row[3]),

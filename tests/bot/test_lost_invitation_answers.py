@@ -867,6 +867,19 @@ def test_the_digest_says_who_waits_out_of_chat_has_not_heard_to_look(chat: Chat,
     ) in _flat(digest)
 
 
+def test_the_digest_says_of_one_who_waits_that_their_one_list_failed(chat: Chat, moment: Moment) -> None:
+    """Erin alone waits for the next `invite`, and her list failed: the digest speaks of her one list."""
+    _lists_out(chat)
+    _list_stands(chat, ERIN, "failed", "channel_not_found")
+    _mailed_unlinked(chat, moment)
+    digest = _digest_days_later(chat, moment)
+    assert (
+        "1 person waits for your next `invite`: until you act, all their list asks of them is to look for"
+        " their invitation email, in junk or spam too. They have not heard: their to-do list failed, and"
+        " Retry failed sends it again. user name your step to-do list"
+    ) in _flat(digest)
+
+
 def test_the_digest_says_only_who_waits_with_a_list_sent_heard_so_and_retries_the_others(
     chat: Chat, moment: Moment
 ) -> None:
