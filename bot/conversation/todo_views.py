@@ -1,7 +1,8 @@
 """The person's own to-do list after connecting: the list as it first arrives and as it changes, losing
 access instead, `todo` and ticking items off, and help with an item (the answer, and the admins' word of it).
 
-The admins' views of the lists are in `progress_views`, the reminders in `reminder_views`.
+The admins' views of the lists are in `progress_views` (their digest in `digest_views`), the reminders in
+`reminder_views`.
 """
 
 from __future__ import annotations
