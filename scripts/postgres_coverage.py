@@ -11,8 +11,8 @@ PostgreSQL tests an ordinary run has (those without a `SQLITE_ONLY` mark), and c
 - every function using concurrency the server decides must be kept: threads, processes, two connections at
   once or two engines (replicas) on PostgreSQL, or a lock or serialization error from the server. A row or
   advisory lock taken with nothing else connected decides nothing: its statement is a shape like any other.
-- every function of tests/storage and tests/test_isolation.py is kept (tests/storage/databases.py refuses a
-  mark there).
+- every function of tests/storage, tests/test_isolation.py and tests/workflows/test_replays.py is kept
+  (`ALWAYS_ON_BOTH`: tests/storage/databases.py refuses a mark there).
 `--propose` also prints the smallest kept set it finds: those, then a greedy cover of the shapes left.
 """
 
@@ -47,6 +47,9 @@ if os.environ.get({SHAPES_DIR!r}) and os.environ.get({CURRENT_TEST!r}):
 """Loads the recorder in every process a test starts (they inherit `PYTHONPATH`), by path: `tests` is not
 importable from their folders."""
 
+COMPLETE = "complete"
+"""The file a recorded run writes into its folder once it has passed: its records are whole."""
+
 Functions = dict[str, set[str]]
 
 
@@ -54,10 +57,22 @@ def _function(test: str) -> str:
     return test.split("[", 1)[0]
 
 
+def records(folder: Path, pytest_args: list[str]) -> None:
+    """`folder` holding the records of a whole run: those an earlier run completed, or new ones. The records
+    a failed run left are incomplete (its `complete` marker unwritten): they are thrown away and made anew."""
+    complete = folder / COMPLETE
+    if complete.exists():
+        return
+    for partial in folder.glob("*.jsonl"):
+        partial.unlink()
+    record(folder, pytest_args)
+    complete.touch()
+
+
 def record(folder: Path, pytest_args: list[str]) -> None:
     """The PostgreSQL tests, every one on both backends, each process recording into `folder`."""
     site = folder / "site"
-    site.mkdir()
+    site.mkdir(exist_ok=True)
     (site / "sitecustomize.py").write_text(_SITECUSTOMIZE)
     env = os.environ | {
         EVERY_BACKEND: "1",
@@ -138,15 +153,14 @@ def main() -> int:
     parser.add_argument(
         "--records",
         type=Path,
-        help="keep the records in this folder; if it holds some, read them, run nothing",
+        help="keep the records in this folder; if a run completed them there, read them, run nothing",
     )
     parser.add_argument("pytest_args", nargs="*", help="more arguments for the recorded run")
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="postgres-coverage-") as scratch:
         folder = arguments.records or Path(scratch)
         folder.mkdir(exist_ok=True)
-        if not any(folder.glob("*.jsonl")):
-            record(folder, arguments.pytest_args)
+        records(folder, arguments.pytest_args)
         shapes, flags = read(folder)
     shapes.pop(UNKNOWN_TEST, None)
     every_shape = set().union(*shapes.values())
@@ -163,7 +177,7 @@ def main() -> int:
         senders = sorted(name for name in shapes if shape in shapes[name])
         print(f"LOST SHAPE {shape}\n  sent by {senders}")
     for name in sorted(lost_tests):
-        print(f"LOST TEST {name}: {sorted(flags[name]) or 'tests/storage'} but SQLite-only")
+        print(f"LOST TEST {name}: {sorted(flags[name]) or 'ALWAYS_ON_BOTH'} but SQLite-only")
     if arguments.propose:
         cover = greedy_cover(shapes, required)
         proposed = required | set(cover)

@@ -75,3 +75,75 @@ def test_a_storage_test_marked_sqlite_only_stops_the_run(suite: pytest.Pytester)
         "['tests/storage/test_rows.py::test_a_workflow[sqlite]', "
         "'tests/storage/test_rows.py::test_a_migration[sqlite]']"
     )
+
+
+@pytest.mark.parametrize(("mark", "names"), [('"postgres"', "['postgres']"), ("", "[]")])
+def test_a_backends_mark_naming_no_backend_stops_the_run(
+    suite: pytest.Pytester, mark: str, names: str
+) -> None:
+    suite.makepyfile(
+        test_module=f"import pytest\n@pytest.mark.backends({mark})\ndef test_a_race(database_url): ..."
+    )
+    result = suite.runpytest_inprocess("--collect-only", "-q", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.INTERRUPTED  # an error collecting, not a skipped `[NOTSET]`
+    assert (
+        f"E   pytest.UsageError: test_module.py::test_a_race: its backends mark names {names}, "
+        "the backends are ['sqlite', 'postgresql']"
+    ) in result.outlines
+
+
+def test_a_sqlite_only_test_asking_which_backend_it_runs_on_stops_the_run(suite: pytest.Pytester) -> None:
+    suite.makepyfile(
+        test_module="""
+from tests.storage.databases import BOTH_BACKENDS, SQLITE_ONLY
+
+pytestmark = SQLITE_ONLY
+
+def test_a_lock(database):
+    if database.engine.dialect.name == "postgresql":
+        assert "locked"
+
+def test_a_reset(database_url):
+    reset = lambda url: url.get_backend_name()
+
+def test_a_url(empty_database_url):
+    assert not empty_database_url.startswith(("postgresql", "mysql"))
+
+@BOTH_BACKENDS
+def test_a_lock_on_both(database):
+    if database.engine.dialect.name == "postgresql":
+        assert "locked"
+
+def test_a_workflow(database):  # "postgresql" in a comment asks nothing
+    assert "sqlite"
+"""
+    )
+    result = suite.runpytest_inprocess("--collect-only", "-q", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert result.errlines[0] == (
+        "ERROR: these tests check something on PostgreSQL alone, which never runs: keep them on both: "
+        "['test_module.py::test_a_lock[sqlite]', 'test_module.py::test_a_reset[sqlite]', "
+        "'test_module.py::test_a_url[sqlite]']"
+    )
+
+
+def test_a_storage_test_parametrized_on_sqlite_alone_stops_the_run(suite: pytest.Pytester) -> None:
+    (suite.mkdir("tests") / "storage").mkdir()
+    (suite.path / "tests" / "storage" / "test_rows.py").write_text(
+        'import pytest\n@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)\n'
+        "def test_a_workflow(database_url): ..."
+    )
+    result = suite.runpytest_inprocess("--collect-only", "-q", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert result.errlines[0] == (
+        "ERROR: the database is these tests' subject, keep them on both: "
+        "['tests/storage/test_rows.py::test_a_workflow[sqlite]']"
+    )
+
+
+def test_the_sqlite_case_of_a_storage_test_chosen_alone_runs(suite: pytest.Pytester) -> None:
+    (suite.mkdir("tests") / "storage").mkdir()
+    (suite.path / "tests" / "storage" / "test_rows.py").write_text("def test_a_race(database_url): ...")
+    chosen = "tests/storage/test_rows.py::test_a_race[sqlite]"
+    result = suite.runpytest_inprocess("--collect-only", "-q", "-p", "no:cacheprovider", chosen)
+    assert result.ret == pytest.ExitCode.OK  # its PostgreSQL case is there, only not chosen

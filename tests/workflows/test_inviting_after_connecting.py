@@ -158,6 +158,7 @@ def test_an_invitee_already_told_to_ask_for_access_is_told_to_accept_instead(
     assert told[0].payload["items"][0]["key"] == "accept-invitation"
 
 
+@BOTH_BACKENDS
 def test_the_lists_and_messages_of_every_invitee_after_connecting_are_read_in_one_query_each(
     service: MigrationService, microsoft: FakeMicrosoft, database: Database, dana: Actor
 ) -> None:
@@ -340,7 +341,6 @@ def _heartbeat_while_rewriting(database: Database, clock: FakeClock) -> Iterator
         event.remove(database.engine, "before_cursor_execute", on_statement)
 
 
-@BOTH_BACKENDS
 @pytest.mark.postgres
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_a_worker_renewing_its_claim_while_invite_rewrites_the_lists_neither_fails_it_nor_sends_them(

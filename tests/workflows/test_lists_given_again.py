@@ -347,6 +347,7 @@ def test_an_account_changed_after_the_first_decision_reached_her_corrects_it(
     ]
 
 
+@BOTH_BACKENDS
 def test_each_decision_after_her_list_reached_her_reads_her_messages_once_and_locked(
     tracking: Tracking, delivered: MigrationService, database: Database, clock: FakeClock, lee: Actor
 ) -> None:

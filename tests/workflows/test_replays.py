@@ -9,14 +9,12 @@ import pytest
 
 from storage import Database
 from tests.fakes.remembered import admins_remembered
-from tests.storage.databases import SQLITE_ONLY, all_rows, replace_sqlite_file, reset_postgres_schema
+from tests.storage.databases import all_rows, replace_sqlite_file, reset_postgres_schema
 from tests.workflows import replays
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, connect_and_notify
 from workflows.results import Actor
 from workflows.service import MigrationService
 from workflows.tracking import Tracking
-
-pytestmark = SQLITE_ONLY
 
 
 def _observed(
