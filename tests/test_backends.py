@@ -95,6 +95,8 @@ def test_a_backends_mark_naming_no_backend_stops_the_run(
 def test_a_sqlite_only_test_asking_which_backend_it_runs_on_stops_the_run(suite: pytest.Pytester) -> None:
     suite.makepyfile(
         test_module="""
+from hypothesis import given, strategies as st
+
 from tests.storage.databases import BOTH_BACKENDS, SQLITE_ONLY
 
 pytestmark = SQLITE_ONLY
@@ -108,6 +110,10 @@ def test_a_reset(database_url):
 
 def test_a_url(empty_database_url):
     assert not empty_database_url.startswith(("postgresql", "mysql"))
+
+@given(st.integers())
+def test_a_property(database, number):
+    assert number or database.engine.dialect.name
 
 @BOTH_BACKENDS
 def test_a_lock_on_both(database):
@@ -123,7 +129,7 @@ def test_a_workflow(database):  # "postgresql" in a comment asks nothing
     assert result.errlines[0] == (
         "ERROR: these tests check something on PostgreSQL alone, which never runs: keep them on both: "
         "['test_module.py::test_a_lock[sqlite]', 'test_module.py::test_a_reset[sqlite]', "
-        "'test_module.py::test_a_url[sqlite]']"
+        "'test_module.py::test_a_url[sqlite]', 'test_module.py::test_a_property[sqlite]']"
     )
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import inspect
 import os
 import shutil
 import sqlite3
@@ -141,7 +142,7 @@ def pytest_collection_modifyitems(config: pytest.Config) -> None:
     wrongly_marked = [case.nodeid for case in sqlite_only if case.nodeid.startswith(ALWAYS_ON_BOTH)]
     if wrongly_marked:
         raise pytest.UsageError(f"the database is these tests' subject, keep them on both: {wrongly_marked}")
-    asking = [case.nodeid for case in sqlite_only if _asks_which_backend(case.function.__code__)]
+    asking = [case.nodeid for case in sqlite_only if _asks_which_backend(_own_code(case))]
     if asking:
         raise pytest.UsageError(
             f"these tests check something on PostgreSQL alone, which never runs: keep them on both: {asking}"
@@ -151,6 +152,13 @@ def pytest_collection_modifyitems(config: pytest.Config) -> None:
 def _on_postgresql(case: pytest.Function) -> bool:
     callspec = getattr(case, "callspec", None)
     return callspec is not None and "postgresql" in [callspec.params.get(name) for name in _DATABASE_FIXTURES]
+
+
+def _own_code(case: pytest.Function) -> types.CodeType:
+    """The code of the test as written: under hypothesis's `@given`, of the function it runs
+    (`.hypothesis.inner_test`), under a decorator keeping `__wrapped__`, of the function it wraps."""
+    function = getattr(getattr(case.function, "hypothesis", None), "inner_test", case.function)
+    return cast("types.CodeType", inspect.unwrap(function).__code__)
 
 
 def _asks_which_backend(code: types.CodeType) -> bool:
