@@ -18,6 +18,8 @@ tests/teams/conftest.py), by process: one test process runs the files of each, s
 once per run instead of once per file."""
 STARTED_FIRST = (
     "tests/slack/test_slack_serve_what_is_wrong.py",
+    "tests/slack/test_slack_serve_restart.py",
+    "tests/bot/test_lost_invitation_answers.py",
     "tests/slack/test_slack_serve_migration.py",
     "teams beside slack",
     "tests/slack/test_slack_serve_stopping.py",
@@ -42,6 +44,8 @@ STARTED_FIRST = (
     "tests/teams/test_teams_requests.py",
     "tests/teams/test_reach_on_either_surface.py",
     "tests/bot/test_admin_unreached.py",
+    "tests/bot/test_connection_watch_cadence.py",
+    "tests/teams/test_teams_channel_privacy.py",
     "tests/bot/test_rehearsal_due_moments.py",
     "tests/workflows/test_approval_properties.py",
     "tests/slack/test_slack_outage.py",
@@ -56,11 +60,14 @@ test started 80 s into a 90 s run; on 2026-11-28, `test_teams_help.py`, 6.6 s of
 started 76 s into a 79 s run and the cores sat idle for its last 5 s; on 2026-11-29 the new
 `test_rehearsal_due_moments.py`, 3.3 s of CPU, ran alone for the run's last 2.5 s; on 2026-11-30
 `test_slack_serve_what_is_wrong.py`, grown to eleven `serve` processes and 25 s of wall for about 3 s of CPU,
-started 69 s into a 100 s run and the cores were a third to half idle for its last 12 s). Measure again when a
+started 69 s into a 100 s run and the cores were a third to half idle for its last 12 s; on 2026-12-01
+`test_slack_serve_restart.py`, 17 s of wall, and `test_lost_invitation_answers.py`, 17 s, neither listed,
+kept one test process 20 s past the others in a 120 s run). Measure again when a
 file grows: docs/testing.md, "Session 15", "Session 16" and "Session 28"."""
 WAITING = frozenset(
     {
         "tests/slack/test_slack_serve_what_is_wrong.py",
+        "tests/slack/test_slack_serve_restart.py",
         "tests/slack/test_slack_serve_migration.py",
         "teams beside slack",
         "tests/teams/test_teams_help.py",
