@@ -240,8 +240,14 @@ def test_check_connection_mentioned_at_the_channels_top_says_it_once(migration: 
     _waiting_for_the_portal_step(migration)
     mention(migration, "ULEE", f"check-connection {ORGANIZATION}")
     fake = migration.slack.fake
-    fake.wait_for(lambda f: any("🎉" in texts(c.params) for c in f.calls_of("chat.postMessage")))
-    told = [c.params for c in fake.calls_of("chat.postMessage") if "🎉" in texts(c.params)]
+
+    def celebrated(slack: FakeSlack) -> list[dict[str, Any]]:
+        return [call.params for call in slack.calls_of("chat.postMessage") if "🎉" in texts(call.params)]
+
+    # the channel's notice and an admin's DM copy (naming whom to map) go out together, in either order:
+    # once both are in, a second notice in the channel would have been too
+    fake.wait_for(lambda f: {p["channel"] == CHANNEL for p in celebrated(f)} == {True, False})
+    told = [params for params in celebrated(fake) if params["channel"] == CHANNEL]
     assert [(params["channel"], params.get("thread_ts")) for params in told] == [(CHANNEL, None)]
 
 
