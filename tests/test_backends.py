@@ -37,6 +37,13 @@ def _collected(suite: pytest.Pytester) -> list[str]:
     return [line.split("::")[1] for line in result.outlines if "::" in line]
 
 
+def _refusal(suite: pytest.Pytester) -> str:
+    """The first error line of a collection that stops as a usage error (and fails the test otherwise)."""
+    result = suite.runpytest_inprocess("--collect-only", "-q", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    return str(result.errlines[0])
+
+
 def test_a_sqlite_only_module_gets_sqlite_but_where_a_test_asks_for_both(suite: pytest.Pytester) -> None:
     suite.makepyfile(test_module=_MODULE)
     assert _collected(suite) == [
@@ -68,9 +75,7 @@ def test_the_measuring_run_puts_every_test_on_both(
 def test_a_storage_test_marked_sqlite_only_stops_the_run(suite: pytest.Pytester) -> None:
     (suite.mkdir("tests") / "storage").mkdir()  # no packages: `tests` is the project's own
     (suite.path / "tests" / "storage" / "test_rows.py").write_text(_MODULE)
-    result = suite.runpytest_inprocess("--collect-only", "-q", "-p", "no:cacheprovider")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert result.errlines[0] == (
+    assert _refusal(suite) == (
         "ERROR: the database is these tests' subject, keep them on both: "
         "['tests/storage/test_rows.py::test_a_workflow[sqlite]', "
         "'tests/storage/test_rows.py::test_a_migration[sqlite]']"
@@ -124,9 +129,7 @@ def test_a_workflow(database):  # "postgresql" in a comment asks nothing
     assert "sqlite"
 """
     )
-    result = suite.runpytest_inprocess("--collect-only", "-q", "-p", "no:cacheprovider")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert result.errlines[0] == (
+    assert _refusal(suite) == (
         "ERROR: these tests check something on PostgreSQL alone, which never runs: keep them on both: "
         "['test_module.py::test_a_lock[sqlite]', 'test_module.py::test_a_reset[sqlite]', "
         "'test_module.py::test_a_url[sqlite]', 'test_module.py::test_a_property[sqlite]']"
@@ -139,9 +142,7 @@ def test_a_storage_test_parametrized_on_sqlite_alone_stops_the_run(suite: pytest
         'import pytest\n@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)\n'
         "def test_a_workflow(database_url): ..."
     )
-    result = suite.runpytest_inprocess("--collect-only", "-q", "-p", "no:cacheprovider")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert result.errlines[0] == (
+    assert _refusal(suite) == (
         "ERROR: the database is these tests' subject, keep them on both: "
         "['tests/storage/test_rows.py::test_a_workflow[sqlite]']"
     )

@@ -73,15 +73,7 @@ class Refused(Posts):
 
 
 def test_a_clicks_answer_naming_someone_that_could_not_be_posted_is_not_shown_beside_the_card() -> None:
-    from bot.teams.delivery import Delivery, Origin
-
-    posts = Refused()
-    fakes = cast(Any, posts)
-    now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
-    delivery = Delivery(fakes, fakes, cast(Any, Nobody()), fakes, fakes, clock=lambda: now)
-    click = Origin(CHANNEL.in_thread(THREAD), "dana", invoke=True, card="card-1")
-    named = say("Already listed, so they get none again: gus@fabrikam.com.", private=True)
-    assert asyncio.run(delivery.deliver([named], click)) == (
+    assert _clicks_answer_through(Refused()) == (
         "I could not deliver my answer to you (Teams said 500 ServiceError). Try again; if it persists, check"
         " my log."
     )
@@ -98,14 +90,19 @@ class TooLarge(Refused):
 
 def test_an_answer_teams_refuses_as_too_large_is_not_asked_for_again() -> None:
     """Trying again gets the same 413: the clicker is told so, and whom to tell (fix106's note)."""
+    assert _clicks_answer_through(TooLarge()) == (
+        "I could not deliver my answer to you: Teams refused it as too large (413 MessageSizeTooBig), so"
+        " asking again will not help. Please tell the bot's operators; my log has the details."
+    )
+
+
+def _clicks_answer_through(posts: Refused) -> str | None:
+    """What the clicker of a channel card is told when their answer, naming someone, cannot be posted."""
     from bot.teams.delivery import Delivery, Origin
 
-    fakes = cast(Any, TooLarge())
+    fakes = cast(Any, posts)
     now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
     delivery = Delivery(fakes, fakes, cast(Any, Nobody()), fakes, fakes, clock=lambda: now)
     click = Origin(CHANNEL.in_thread(THREAD), "dana", invoke=True, card="card-1")
     named = say("Already listed, so they get none again: gus@fabrikam.com.", private=True)
-    assert asyncio.run(delivery.deliver([named], click)) == (
-        "I could not deliver my answer to you: Teams refused it as too large (413 MessageSizeTooBig), so"
-        " asking again will not help. Please tell the bot's operators; my log has the details."
-    )
+    return asyncio.run(delivery.deliver([named], click))
