@@ -145,6 +145,10 @@ def ticks_in_chat(items: Iterable[_Ticked]) -> bool:
     return any(item.done_by is not None and item.done_by != BOT.id for item in items)
 
 
+OUT_OF_CHAT = ("not-in-chat", "left-chat")
+"""The `delivery_of` words of who chat cannot reach now: never, or no more since their list reached them."""
+
+
 def delivery_of(message: Reach | None, items: Iterable[_Ticked]) -> str:
     """Where someone's list stands (`UserProgress.delivery`), from the message `reach_in` chose for them and
     their items (`ticks_in_chat`)."""
@@ -162,15 +166,6 @@ def delivery_of(message: Reach | None, items: Iterable[_Ticked]) -> str:
         return "sending"
     # tried, and put back or failed for now
     return "waiting" if message.error_code is not None else "queued"
-
-
-def unreachable_in(reach: dict[int, Reach]) -> set[int]:
-    """The people `reach_in` found out of reach in chat."""
-    return {
-        user
-        for user, message in reach.items()
-        if message.status == "failed" and message.error_code == NOT_IN_CHAT
-    }
 
 
 @dataclass(frozen=True)
@@ -399,7 +394,7 @@ def _user_progress(
     message = deliveries.get(user.id)
     delivery = delivery_of(message, items)
     error, queued_at, waiting_for, waiting_until = None, None, None, None
-    if message is not None and delivery in ("failed", "not-in-chat", "left-chat", "in-chat"):
+    if message is not None and message.status == "failed":  # whatever `delivery_of` calls it
         error = message.last_error
     elif message is not None and delivery == "waiting":  # admins see why, and since and until when
         error, queued_at = message.last_error, message.queued_at

@@ -31,7 +31,7 @@ from workflows.errors import WorkflowError
 from workflows.identities import affected_reach
 from workflows.notices import admins_address, every_admin, to_every_admin
 from workflows.plan import NO_ACCESS
-from workflows.progress import delivery_of, known_as_user, lists_of, reach_in, ticks_in_chat, unreachable_in
+from workflows.progress import OUT_OF_CHAT, delivery_of, known_as_user, lists_of, reach_in
 from workflows.results import BOT, Actor
 from workflows.schedules import (
     BILLING_KIND,
@@ -395,11 +395,7 @@ class Reminders:
         lists = by_person(items)
         listed = [user for user in users if user.outcome != NO_ACCESS]  # who lose access have nothing to do
         reach = reach_in(session, row.id)
-        unreachable = {  # who tick items in chat are in chat after all, as `progress` shows them
-            user_id
-            for user_id in unreachable_in(reach) & {user.id for user in listed}
-            if not ticks_in_chat(lists.get(user_id, []))
-        }
+        unreachable: set[int | None] = set()  # out of chat in `progress`'s words; not who wait
         connected = verification.connected_at(session, row)
         late = connected is not None and self._now() >= self._next(
             connected, self._settings.sign_in_grace_working_days, None
@@ -410,16 +406,16 @@ class Reminders:
         maybe_sent: list[str] = []  # who, with open items, has a list that may not have reached them
         failed: list[str] = []  # who, with open items, has a list that failed
         waiting_ids: set[str] = set()
-        waiting_users: set[int | None] = set()
         mailed = interrupted_invitations.mailed_unlinked(session, row.id)
         finished = 0  # of those counted: who has nothing left, told apart from who waits for the admins
         decisions = self._decisions(row)
         for user in listed:
             own = lists.get(user.id or 0, [])
+            known, delivery = known_as_user(user), delivery_of(reach.get(user.id or 0), own)
             expected = any(item.key in verification.SIGN_IN_ITEMS for item in own)
             signed_in = any(item.key in verification.SIGN_IN_ITEMS and item.verified_at for item in own)
             if late and expected and not signed_in:
-                not_signed_in.append([known_as_user(user), user.display_name])
+                not_signed_in.append([known, user.display_name])
             wait = waiting.awaited(own, user.entitlement_id, decisions)
             if wait is not None:  # not behind: they wait for the admins, who must act first
                 # the bare address after the key: what `decide` takes, where the first names them as
@@ -427,20 +423,18 @@ class Reminders:
                 # where their list stands (whether they heard of the wait), as `progress` words it
                 step = waiting.admins_step(wait)
                 went_out = wait.key == INVITATION_IN_DOUBT and user.entitlement_id in mailed
-                known, delivery = known_as_user(user), delivery_of(reach.get(user.id or 0), own)
                 waits.append([known, user.display_name, step, wait.key, user.email, went_out, delivery])
                 waiting_ids.add(user.entitlement_id)
-                waiting_users.add(user.id)
                 continue
-            if user.id in unreachable:
+            if delivery in OUT_OF_CHAT:
+                unreachable.add(user.id)
                 continue  # they cannot tick items in chat: `progress` lists them to be reached another way
             asked = required(own)
             left = sum(item.done_at is None for item in asked)
             if left:
-                stragglers.append([known_as_user(user), user.display_name, left, len(asked)])
-                delivery = delivery_of(reach.get(user.id or 0), own)
+                stragglers.append([known, user.display_name, left, len(asked)])
                 if delivery in ("maybe-sent", "failed"):
-                    (maybe_sent if delivery == "maybe-sent" else failed).append(known_as_user(user))
+                    (maybe_sent if delivery == "maybe-sent" else failed).append(known)
             else:
                 finished += 1
         personal = [
@@ -454,7 +448,6 @@ class Reminders:
         ]
         if not stragglers and not not_signed_in and not personal and not waits:
             return None
-        unreachable -= waiting_users  # counted among who wait, not apart as out of chat
         return {
             "recipient": admins_address(row),
             "organization": row.organization,

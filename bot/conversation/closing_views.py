@@ -21,7 +21,7 @@ from bot.conversation.messages import (
 from bot.conversation.next_actions import with_next
 from bot.conversation.quoting import quoted, untick
 from bot.conversation.sign_in_views import people_counted
-from bot.conversation.todo_views import MAILED_BUT_CLOSED, UNCONFIRMED_BUT_CLOSED, WAITING_FOR
+from bot.conversation.todo_views import WAITING_FOR, closed_in_doubt
 from workflows.plan import NO_ACCESS
 from workflows.results import (
     Actor,
@@ -159,8 +159,8 @@ def left_behind_dm(
         f"Hi {name}, {closed_by} closed the migration of {organization}: I send no more reminders, and"
         " nobody follows your list any more."
     )
-    if waiting_item == INVITATION_IN_DOUBT or mailed:
-        where = f"{MAILED_BUT_CLOSED if mailed else UNCONFIRMED_BUT_CLOSED} Your list as it stands:"
+    if waiting_item == INVITATION_IN_DOUBT:  # `mailed` is only ever said of this wait
+        where = f"{closed_in_doubt(mailed)} Your list as it stands:"
     elif waiting_item:
         why = WAITING_FOR.get(waiting_item, "to act on your account")
         where = (

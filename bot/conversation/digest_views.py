@@ -13,7 +13,6 @@ from bot.conversation import lists, sign_in_views
 from bot.conversation.messages import Actions, Block, Heading, Message, Text
 from bot.conversation.progress_views import (
     DELIVERY_WORDS,
-    count_of_people,
     losing_access_alone,
     lost_access,
     may_have_arrived,
@@ -99,7 +98,7 @@ def straggler_digest(
             f"Whose to-do list failed in {organization}",
             organization=organization,
         )
-        reached = f"{to_do_lists(len(failed))} failed to reach {count_of_people(len(failed))}"
+        reached = f"{to_do_lists(len(failed))} failed to reach {sign_in_views.count_of_people(len(failed))}"
         blocks += [Text(f"{reached}: {who}. *Retry failed* sends each again."), *every]
     if maybe_sent:
         who, every = lists.names_and_csv(

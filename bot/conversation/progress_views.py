@@ -22,7 +22,7 @@ from bot.conversation.messages import (
 from bot.conversation.next_actions import with_next
 from bot.conversation.unreached_views import told_blocks
 from workflows.plan import NO_ACCESS
-from workflows.progress import Progress, UserProgress
+from workflows.progress import OUT_OF_CHAT, Progress, UserProgress
 from workflows.results import MigrationStatus, NotifyResult, Told
 from workflows.todo import OPTIONAL_ITEMS
 
@@ -93,10 +93,6 @@ DELIVERY_WORDS = {
     "in-chat": "not delivered, ticks items in chat",
 }
 
-
-_OUT_OF_CHAT = ("not-in-chat", "left-chat")
-"""Where a list stands of someone chat cannot reach: never, or no more since their list reached them."""
-
 HEADER = ("user", "items done", "signed in", "to-do list", "reason")
 FULL_LIST = "csv"
 """`progress ORG csv`: the live report's *Full list (CSV)* button, the CSV of everyone whatever the size."""
@@ -111,8 +107,8 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
     whole channel, and no file (Slack cannot update a file in place); its *Refresh* and *Full list (CSV)*
     buttons send whichever admin presses them everyone by name, privately.
     """
-    unreachable = report.with_delivery(*_OUT_OF_CHAT)
-    out_of_chat = sum(user.delivery in _OUT_OF_CHAT for user in report.listed)
+    unreachable = report.with_delivery(*OUT_OF_CHAT)
+    out_of_chat = sum(user.delivery in OUT_OF_CHAT for user in report.listed)
     users = len(report.listed) - out_of_chat
     are = "is" if out_of_chat == 1 else "are"
     outside = f" ({out_of_chat:,} more {are} not in chat and cannot tick items)" if out_of_chat else ""
@@ -162,7 +158,7 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
     if unreachable:
         where = "the attached list has" if with_csv else "*Full list (CSV)* sends you"
         marked = " or ".join(
-            f"`{DELIVERY_WORDS[state]}`" for state in _OUT_OF_CHAT if report.with_delivery(state)
+            f"`{DELIVERY_WORDS[state]}`" for state in OUT_OF_CHAT if report.with_delivery(state)
         )
         blocks.append(
             Text(
@@ -245,16 +241,12 @@ def _names_privately() -> str:
     )
 
 
-def count_of_people(count: int) -> str:
-    return "1 person" if count == 1 else f"{count:,} people"
-
-
 def may_have_arrived(count: int, who: str) -> str:
     """Lists handed to the chat platform that it could not confirm (a stop or a timeout cut the request
     short), of `count` people, `who` they are (named as `progress` names them, or where to find them), with
     the button that sends them again (`retry-failed`): never on its own, as they could arrive twice."""
     return (
-        f"{to_do_lists(count)} may have reached {count_of_people(count)} or not: {who}."
+        f"{to_do_lists(count)} may have reached {sign_in_views.count_of_people(count)} or not: {who}."
         " Each was handed to Teams, which did not confirm it (the bot stopped or Teams did not answer in"
         " time) and keeps no history to check, so it is not sent again on its own. *Retry failed* sends each"
         " again, saying it is sent again in case the first did not arrive."
@@ -307,7 +299,7 @@ def _tried_again_at(user: UserProgress) -> datetime:
 
 def _furthest_behind(user: UserProgress) -> tuple[int, float]:
     """Undelivered lists first, then the smallest share of items done."""
-    undelivered = 0 if user.delivery in ("failed", *_OUT_OF_CHAT, "in-chat", "waiting", "maybe-sent") else 1
+    undelivered = 0 if user.delivery in ("failed", *OUT_OF_CHAT, "in-chat", "waiting", "maybe-sent") else 1
     return undelivered, (user.done / user.total if user.total else 1.0)
 
 

@@ -114,9 +114,14 @@ def sign_ins_line(report: Progress) -> str:
     )
 
 
+def count_of_people(count: int) -> str:
+    """`1 person`, `20,000 people`."""
+    return "1 person" if count == 1 else f"{count:,} people"
+
+
 def people_counted(count: int, one: str, many: str) -> str:
     """`1 person has`, `3 people have`: the count with its verb."""
-    return f"1 person {one}" if count == 1 else f"{count:,} people {many}"
+    return f"{count_of_people(count)} {one if count == 1 else many}"
 
 
 def still_personal_blocks(

@@ -89,6 +89,11 @@ UNCONFIRMED_BUT_CLOSED = (
 finds out any more whether it went out, nor sends it (`invite` no longer runs for it)."""
 
 
+def closed_in_doubt(mailed: bool) -> str:
+    """Where someone waiting on an invitation that may have gone out stands once the migration is closed."""
+    return MAILED_BUT_CLOSED if mailed else UNCONFIRMED_BUT_CLOSED
+
+
 def todo_list_dm(
     *,
     organization: str,
@@ -451,7 +456,7 @@ def closed_list(entries: Sequence[TodoEntry], still_open: int) -> Outgoing:
     closer, who = ("You", "you") if closure.by_them else (closure.by, closure.by)
     waiting = next((entry.key for entry in entries if entry.key in WAITING_FOR and not entry.done_at), "")
     if waiting == INVITATION_IN_DOUBT:
-        where = MAILED_BUT_CLOSED if closure.mailed else UNCONFIRMED_BUT_CLOSED
+        where = closed_in_doubt(closure.mailed)
     elif waiting:
         where = (
             f"You still have no way in: {who} or another admin of {organization} needs"
