@@ -86,12 +86,14 @@ def record(folder: Path, pytest_args: list[str]) -> None:
 
 
 def read(folder: Path) -> tuple[Functions, Functions]:
-    """Per test function: the shapes it sent, and its concurrency flags."""
+    """Per test function: the shapes it sent, and its concurrency flags (what no test sent is no test's)."""
     shapes: Functions = collections.defaultdict(set)
     flags: Functions = collections.defaultdict(set)
     for file in folder.glob("*.jsonl"):
         for line in file.read_text().splitlines():
             entry = json.loads(line)
+            if entry["test"] == UNKNOWN_TEST:
+                continue
             (shapes if entry["kind"] == "shape" else flags)[_function(entry["test"])].add(entry["value"])
     return shapes, flags
 
@@ -114,20 +116,21 @@ def concurrent(flags: set[str]) -> bool:
     return bool(flags & CONCURRENT) or any(flag.startswith("error:") for flag in flags)
 
 
-def must_keep(shapes: Functions, flags: Functions) -> set[str]:
-    """The test functions that stay on PostgreSQL whatever they send (a shared fixture's set-up is none)."""
-    functions = (set(shapes) | set(flags)) - _shared_set_ups(shapes)
+def measured(shapes: Functions, flags: Functions) -> set[str]:
+    """The test functions the full run saw on PostgreSQL (a shared fixture's set-up is none)."""
+    return (set(shapes) | set(flags)) - {name for name in shapes if name.startswith(SHARED_SET_UP)}
+
+
+def must_keep(functions: set[str], flags: Functions) -> set[str]:
+    """Of the `measured` test functions, those that stay on PostgreSQL whatever they send."""
     return {name for name in functions if name.startswith(ALWAYS_ON_BOTH) or concurrent(flags[name])}
 
 
-def _shared_set_ups(shapes: Functions) -> set[str]:
-    return {name for name in shapes if name.startswith(SHARED_SET_UP)}
-
-
-def greedy_cover(shapes: Functions, kept: set[str]) -> list[str]:
-    """Functions added to `kept`, each the one sending most of the shapes still unsent, until none is left."""
-    left = set().union(*shapes.values()) - set().union(*(shapes[name] for name in kept if name in shapes))
-    candidates = set(shapes) - kept - _shared_set_ups(shapes)
+def greedy_cover(shapes: Functions, functions: set[str], kept: set[str]) -> list[str]:
+    """Of the `measured` functions, those added to `kept`, each the one sending most of the shapes still
+    unsent, until none is left."""
+    left = set().union(*shapes.values()) - _sent_by(shapes, kept)
+    candidates = (functions & set(shapes)) - kept
     added: list[str] = []
     while left and candidates:
         best = max(sorted(candidates), key=lambda name: len(shapes[name] & left))
@@ -137,6 +140,10 @@ def greedy_cover(shapes: Functions, kept: set[str]) -> list[str]:
         candidates.remove(best)
         left -= shapes[best]
     return added
+
+
+def _sent_by(shapes: Functions, names: set[str]) -> set[str]:
+    return set().union(*(shapes[name] for name in names if name in shapes))
 
 
 def _by_folder(functions: set[str]) -> dict[str, int]:
@@ -162,15 +169,14 @@ def main() -> int:
         folder.mkdir(exist_ok=True)
         records(folder, arguments.pytest_args)
         shapes, flags = read(folder)
-    shapes.pop(UNKNOWN_TEST, None)
     every_shape = set().union(*shapes.values())
     kept = kept_functions()
-    required = must_keep(shapes, flags)
-    sent_by_kept = set().union(*(shapes[name] for name in kept if name in shapes))
+    functions = measured(shapes, flags)
+    required = must_keep(functions, flags)
+    sent_by_kept = _sent_by(shapes, kept)
     lost_shapes = every_shape - sent_by_kept
     lost_tests = required - kept
-    measured = (set(shapes) | set(flags)) - _shared_set_ups(shapes)
-    print(f"test functions sending to PostgreSQL in the full run: {len(measured)}; kept there: {len(kept)}")
+    print(f"test functions sending to PostgreSQL in the full run: {len(functions)}; kept there: {len(kept)}")
     print(f"kept per folder: {_by_folder(kept)}")
     print(f"statement shapes sent by kept functions: {len(every_shape & sent_by_kept)}/{len(every_shape)}")
     for shape in sorted(lost_shapes):
@@ -179,7 +185,7 @@ def main() -> int:
     for name in sorted(lost_tests):
         print(f"LOST TEST {name}: {sorted(flags[name]) or 'ALWAYS_ON_BOTH'} but SQLite-only")
     if arguments.propose:
-        cover = greedy_cover(shapes, required)
+        cover = greedy_cover(shapes, functions, required)
         proposed = required | set(cover)
         print(f"proposed: {len(required)} required + {len(cover)} for the shapes = {len(proposed)}")
         print(f"proposed per folder: {_by_folder(proposed)}")

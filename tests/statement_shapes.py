@@ -81,7 +81,7 @@ class Recorder:
         self._pointer = os.environ.get(CURRENT_TEST)
         self._pointer_seen: tuple[int, str] = (-1, UNKNOWN_TEST)
         self._written: set[tuple[str, str]] = set()
-        self._checked_out: dict[int, int] = {}
+        self._checked_out: set[int] = set()
         self._engines: dict[str, set[int]] = {}
         self._lock = threading.Lock()
         self._pid = os.getpid()
@@ -123,14 +123,14 @@ class Recorder:
 
     def checked_out(self, connection: Any) -> None:
         with self._lock:
-            self._checked_out[id(connection)] = 1
+            self._checked_out.add(id(connection))
             many = len(self._checked_out) > 1
         if many:
             self.write("flag", "connections")
 
     def checked_in(self, connection: Any) -> None:
         with self._lock:
-            self._checked_out.pop(id(connection), None)
+            self._checked_out.discard(id(connection))
 
 
 def _from_product() -> bool:
@@ -153,8 +153,8 @@ def install(recorder: Recorder) -> None:
             recorder.statement(connection.engine, statement)
 
     def handle_error(context: Any) -> None:
-        code = getattr(getattr(context.original_exception, "sqlstate", None), "__str__", lambda: "")()
-        if context.dialect.name == "postgresql" and _BACKEND_DECIDED.match(code or ""):
+        code = str(getattr(context.original_exception, "sqlstate", None) or "")
+        if context.dialect.name == "postgresql" and _BACKEND_DECIDED.match(code):
             recorder.write("flag", f"error:{code}")
 
     def checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
