@@ -18,6 +18,7 @@ from msapi._doctor import microsoft_checks
 from msapi._graph import Graph
 from msapi._http import HttpSession
 from workflows.directory import (
+    SIGN_IN_READ_HARM,
     DirectorySnapshot,
     DirectoryUser,
     Invitation,
@@ -135,8 +136,8 @@ class MicrosoftClients:
 
     @_answers_checked
     def sign_ins(self, organization: str, since: datetime | None) -> list[OrgUser]:
-        if since is None:
-            return self._devops.entitlements(organization, self.progress)
+        if since is None:  # a full read takes whoever it does not return for gone
+            return self._devops.entitlements(organization, self.progress, harm=SIGN_IN_READ_HARM)
         recent: list[OrgUser] = []
         newest_first, previous = True, None
         tally = EntitlementTally()  # a page may repeat a user of the page before

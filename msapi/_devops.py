@@ -138,13 +138,16 @@ class AzureDevOps:
             )
         # Any other answer (404 no such user, or 400 for the all-zero id) got past the scope check.
 
-    def entitlements(self, organization: str, progress: Progress | None = None) -> list[OrgUser]:
-        """Every user of the organization. A read that lists fewer than Azure DevOps counts (a page lost, a
-        race of its own) is made again once, and `ShortUserList` should the second come back short too,
-        with other users missing: whoever reads the whole list plans, removes or marks people gone by who is
-        missing from it. Two short reads listing the very same users are taken, with a warning: a lost page
-        seldom repeats to the user, where a count including users the list never returns would otherwise
-        stop every whole read for good."""
+    def entitlements(
+        self, organization: str, progress: Progress | None = None, *, harm: str = PARTIAL_LIST_HARM
+    ) -> list[OrgUser]:
+        """Every user of the organization. A read that lists fewer than Azure DevOps counts (a page lost,
+        a race of its own) is made again once, and `ShortUserList` should the second come back short too,
+        with other users missing, its `harm` what the reader would do with a partial list: whoever reads
+        the whole list plans, removes or marks people gone by who is missing from it. Two short reads
+        listing the very same users are taken, with a warning: a lost page seldom repeats to the user,
+        where a count including users the list never returns would otherwise stop every whole read for
+        good."""
         users, first = self._every_entitlement(organization, progress)
         if first.short:
             log.warning(
@@ -163,7 +166,7 @@ class AzureDevOps:
                     len(tally.listed),
                 )
             else:
-                tally.check(organization, again=True)
+                tally.check(organization, again=True, harm=harm)
         return users
 
     def _every_entitlement(

@@ -152,8 +152,8 @@ SIGN_IN_READ_HARM = (
     "whoever is missing from a partial list would be taken for removed from the organization, their sign-in"
     " no longer looked for"
 )
-"""`ShortUserList`'s harm in a full read of the sign-ins (`verification`), which takes everyone it does not
-return for gone."""
+"""`ShortUserList`'s harm in a full read of the sign-ins (`MicrosoftClients.sign_ins`, for `verification`),
+which takes everyone it does not return for gone."""
 
 
 class ShortUserList(MicrosoftError):
@@ -167,13 +167,8 @@ class ShortUserList(MicrosoftError):
             f" so I stopped there: {harm}. Try again in a few minutes; should it stay short, Microsoft"
             " Support can look at the organization's users."
         )
-        self.organization, self.again = organization, again
         self.listed = listed
         self.counted = counted
-
-    def harming(self, harm: str) -> ShortUserList:
-        """The same short read, told to a reader whose going on with it would do `harm` instead."""
-        return ShortUserList(self.organization, self.listed, self.counted, again=self.again, harm=harm)
 
 
 class MissingPermission(MicrosoftError):

@@ -31,7 +31,7 @@ from storage import WITHOUT_PLAN, AffectedUser, AuditEntry, Invitation, Migratio
 from storage.database import IN_LIST_AT_MOST, committed
 from storage.outbox import enqueue, retry_unreached
 from workflows import _plan_codec
-from workflows.directory import SIGN_IN_READ_HARM, MicrosoftError, OrgUser, ShortUserList
+from workflows.directory import MicrosoftError, OrgUser
 from workflows.errors import WorkflowError
 from workflows.identities import account_kind, affected_reach, is_guest
 from workflows.machine import CONNECTED_UNFINISHED
@@ -256,8 +256,6 @@ def _check(
     try:
         users = ctx.microsoft.sign_ins(organization, since)
     except MicrosoftError as error:
-        if isinstance(error, ShortUserList):
-            error = error.harming(SIGN_IN_READ_HARM)
         log.warning("reading the sign-ins of %s failed: %s", organization, error)
         _back_off(ctx, migration_id, full=full, swept_before=swept_before)
         if asked:
