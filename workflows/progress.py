@@ -62,6 +62,11 @@ class Reach(NamedTuple):
         """Sent, but the platform could not confirm that it arrived (`Receipt.unconfirmed`)."""
         return self.status == "sent" and self.error_code == UNCONFIRMED
 
+    @property
+    def confirmed(self) -> bool:
+        """Sent, and the platform said it arrived."""
+        return self.status == "sent" and not self.unconfirmed
+
 
 def reach_in(session: Session, migration_id: int) -> dict[int, Reach]:
     """By affected user id, how each person of a migration stands in chat: as the newest DM with their
@@ -77,7 +82,7 @@ def reach_in(session: Session, migration_id: int) -> dict[int, Reach]:
     in_doubt: dict[int, list[Reach]] = {}
     for person, kind, waits_on_admins, *state in session.execute(_REACHING, {"migration": migration_id}):
         found = Reach(*state)
-        confirmed = found.status == "sent" and not found.unconfirmed
+        confirmed = found.confirmed
         settled_reminder = confirmed or (found.status == "failed" and found.error_code == NOT_IN_CHAT)
         carries_list = kind in WHOLE_LISTS or (kind == REMINDER_MESSAGE and confirmed and not waits_on_admins)
         if carries_list or kind == LOST_ACCESS_MESSAGE:
@@ -100,7 +105,7 @@ def reach_in(session: Session, migration_id: int) -> dict[int, Reach]:
 def _reached(before: Reach | None) -> bool:
     """Whether `before` (what `reach_in` chose for someone until a reminder failed to reach them) left them
     with their list: sent and confirmed, or a reminder after it that said so."""
-    return before is not None and (before.heard or (before.status == "sent" and not before.unconfirmed))
+    return before is not None and (before.heard or before.confirmed)
 
 
 def unconfirmed_lists(session: Session, migration_id: int) -> set[int]:

@@ -40,7 +40,7 @@ stays with the identity removed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -260,9 +260,14 @@ def look_for(ctx: Context, read: Read, users: list[OrgUser], waiting: dict[str, 
         user.id for user in users if user.id in watching and watching[user.id].gone and user.id not in news
     )
     # the full read needs no stamps: `verification` records when the newest one applied began
-    seen_mapped = {each for each, person in watching.items() if person.mapped_to is not None}
-    as_recorded = () if read.full else tuple(u for u in users if u.id in seen_mapped and u.id not in news)
+    as_recorded = () if read.full else tuple(user for user in users if _as_recorded(watching, user.id, news))
     return Found(read.read_at, mapped, admins, gone, back, as_recorded)
+
+
+def _as_recorded(watching: Mapping[str, Watched], entitlement_id: str, news: set[str]) -> bool:
+    """Whether a short read returned someone mapped as recorded: watched, mapped, and no news."""
+    person = watching.get(entitlement_id)
+    return person is not None and person.mapped_to is not None and entitlement_id not in news
 
 
 def _this_turn(ctx: Context, unread: list[str]) -> list[str]:
