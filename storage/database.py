@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import sqlite3
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -18,6 +19,8 @@ import storage.audit  # noqa: F401  (registers the append-only guards)
 
 if TYPE_CHECKING:
     from alembic.config import Config
+
+Item = TypeVar("Item")
 
 DEFAULT_URL = "sqlite:///aadbot.db"
 _MIGRATIONS = Path(__file__).with_name("migrations")
@@ -102,6 +105,12 @@ def committed(session: Session) -> bool:
         session.rollback()
         return False
     return True
+
+
+def in_batches(items: Sequence[Item]) -> Iterator[Sequence[Item]]:
+    """`items` in order, `IN_LIST_AT_MOST` at a time (the last batch what remains), each to fit one `IN`."""
+    for first in range(0, len(items), IN_LIST_AT_MOST):
+        yield items[first : first + IN_LIST_AT_MOST]
 
 
 def open_database(url: str | None = None, *, pre_ping: bool = True) -> Database:

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, inspect
 from sqlmodel import Session, col, select
 
-from storage.database import IN_LIST_AT_MOST, Database, committed
+from storage.database import Database, committed, in_batches
 from storage.models import OutboundMessage
 from storage.outbox_sends import UNCONFIRMED
 from storage.slack_people import forget_missing
@@ -100,8 +100,7 @@ def enqueue_all(session: Session, messages: Sequence[NewMessage], *, now: dateti
     # commit, where a rival's version check (`Versioned`) raises StaleDataError instead of failing that
     # commit. What was queued before and not flushed yet is found in `unflushed` instead.
     with session.no_autoflush:
-        for first in range(0, len(keys), IN_LIST_AT_MOST):
-            some = keys[first : first + IN_LIST_AT_MOST]
+        for some in in_batches(keys):
             found = session.exec(_BY_KEYS, params={"keys": some})
             queued.update((message.idempotency_key, message) for message in found)
     for new in messages:
@@ -198,10 +197,10 @@ def _unconfirmed_of(session: Session, ids: Collection[int], kinds: Collection[st
     """The messages among `ids` of `kinds` still sent but unconfirmed, so many ids at a time."""
     wanted = sorted(ids)
     found: list[OutboundMessage] = []
-    for first in range(0, len(wanted), IN_LIST_AT_MOST):
+    for some in in_batches(wanted):
         found += session.exec(
             select(OutboundMessage).where(
-                col(OutboundMessage.id).in_(wanted[first : first + IN_LIST_AT_MOST]),
+                col(OutboundMessage.id).in_(some),
                 OutboundMessage.status == "sent",
                 OutboundMessage.error_code == UNCONFIRMED,
                 col(OutboundMessage.kind).in_(sorted(kinds)),
@@ -223,10 +222,8 @@ def _send_again(session: Session, messages: Sequence[OutboundMessage]) -> None:
     # rival's change to one of them since (another admin's retry, a sign-in, a decision) raises
     # StaleDataError instead of failing the commit that `retry_failed` answers 0 for.
     with session.no_autoflush:
-        for first in range(0, len(keys), IN_LIST_AT_MOST):
-            session.execute(
-                delete(TeamsDispatch).where(col(TeamsDispatch.key).in_(keys[first : first + IN_LIST_AT_MOST]))
-            )
+        for some in in_batches(keys):
+            session.execute(delete(TeamsDispatch).where(col(TeamsDispatch.key).in_(some)))
 
 
 NOT_IN_CHAT = "not_in_chat"

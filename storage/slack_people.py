@@ -19,7 +19,7 @@ from sqlalchemy import delete
 from sqlalchemy.dialects import sqlite
 from sqlmodel import Session, col, select
 
-from storage.database import IN_LIST_AT_MOST, Database
+from storage.database import Database, in_batches
 from storage.models import SlackMemberList, SlackPerson
 
 if TYPE_CHECKING:
@@ -108,8 +108,7 @@ def forget_missing(session: Session, addresses: Collection[str]) -> None:
     """Forgets that look-ups found no member with these addresses, in the caller's transaction: asked again
     at their next send."""
     folded = sorted({address_key(address) for address in addresses})
-    for start in range(0, len(folded), IN_LIST_AT_MOST):
-        some = folded[start : start + IN_LIST_AT_MOST]
+    for some in in_batches(folded):
         missing = col(SlackPerson.address).in_(some), col(SlackPerson.user_id).is_(None)
         session.execute(delete(SlackPerson).where(*missing))
 

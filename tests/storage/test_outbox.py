@@ -76,7 +76,7 @@ def test_a_batch_rolled_back_queues_nothing(database: Database) -> None:
 def test_a_wave_is_looked_up_so_many_keys_at_a_time_and_inserted_together(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(outbox, "IN_LIST_AT_MOST", 10)  # as thousands are to the real 500
+    monkeypatch.setattr("storage.database.IN_LIST_AT_MOST", 10)  # as thousands are to the real 500
     wave = 25
     _queue(database, "person-0")
     with database.session() as session, statements(database) as seen:

@@ -30,7 +30,6 @@ from workflows._views import item_payload
 from workflows.directory import DirectoryUser
 from workflows.results import Actor
 from workflows.service import MigrationService
-from workflows.stages import resending
 from workflows.tracking import Tracking
 
 pytestmark = SQLITE_ONLY
@@ -962,7 +961,7 @@ def test_retry_failed_sends_again_the_lists_of_more_people_than_one_statement_ca
     ticked = notified.mark_done(notified.todo_list(dana)[0].id, dana).item  # on a list read first
     lists = queued(database, "todo_list")
     assert len(lists) == 6
-    monkeypatch.setattr(resending, "IN_LIST_AT_MOST", 2)
+    monkeypatch.setattr("storage.database.IN_LIST_AT_MOST", 2)
     before = _versions(database)
     # two people's ids and a query's other parameters fit (an update of a message binds 9), six do not
     with _sqlite_binding_at_most(database, 10):

@@ -40,7 +40,7 @@ stays with the identity removed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -50,7 +50,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from storage import AffectedUser, Migration, TodoItem
-from storage.database import IN_LIST_AT_MOST
+from storage.database import in_batches
 from storage.outbox import NewMessage, enqueue_all
 from workflows._views import item_payload
 from workflows.directory import MicrosoftError, OrgUser
@@ -175,10 +175,9 @@ def _mapped_by_hand(migration_id: int) -> SelectOfScalar[AffectedUser]:
     )
 
 
-def _among(session: Session, migration_id: int, entitlement_ids: list[str]) -> Iterator[AffectedUser]:
+def _among(session: Session, migration_id: int, entitlement_ids: Sequence[str]) -> Iterator[AffectedUser]:
     """The migration's people mapped by hand of those entitlements, a statement per `IN_LIST_AT_MOST`."""
-    for first in range(0, len(entitlement_ids), IN_LIST_AT_MOST):
-        some = entitlement_ids[first : first + IN_LIST_AT_MOST]
+    for some in in_batches(entitlement_ids):
         yield from session.exec(
             _mapped_by_hand(migration_id).where(col(AffectedUser.entitlement_id).in_(some))
         )
@@ -340,8 +339,8 @@ def record(session: Session, row: Migration, found: Found, now: datetime) -> lis
     _stamp_as_recorded(session, row.id, found)
     ids = list(found.by_id)
     recorded, messages = [], []
-    for first in range(0, len(ids), IN_LIST_AT_MOST):
-        some = _among(session, row.id, ids[first : first + IN_LIST_AT_MOST])
+    for batch in in_batches(ids):
+        some = _among(session, row.id, batch)
         people = [person for person in some if not _newer(person, found)]
         lists = items_of(session, [person.id for person in people if person.id is not None])
         for person in people:

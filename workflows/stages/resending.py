@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from sqlmodel import Session, col, select
 
 from storage import AffectedUser, OutboundMessage
-from storage.database import IN_LIST_AT_MOST
+from storage.database import in_batches
 from storage.outbox import NOT_IN_CHAT
 from storage.outbox_threads import SUPERSEDED
 from workflows._views import item_as_it_stands
@@ -56,8 +56,8 @@ def as_now(session: Session, failed: Sequence[OutboundMessage]) -> Sequence[Outb
     people = sorted(theirs)
     # each query binds the ids of the people it reads, and a big organization has more than a statement
     # may hold: so many people at a time, each with all their messages (a list withdraws its changes)
-    for first in range(0, len(people), IN_LIST_AT_MOST):
-        some = [message for person in people[first : first + IN_LIST_AT_MOST] for message in theirs[person]]
+    for batch in in_batches(people):
+        some = [message for person in batch for message in theirs[person]]
         kept.update(id(message) for message in _lists_as_now(session, some))
     return [message for message in failed if id(message) in kept]
 

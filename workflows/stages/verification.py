@@ -28,7 +28,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
 from storage import WITHOUT_PLAN, AffectedUser, AuditEntry, Invitation, Migration, SignInWatch, TodoItem
-from storage.database import IN_LIST_AT_MOST, committed
+from storage.database import IN_LIST_AT_MOST, committed, in_batches
 from storage.outbox import enqueue, retry_unreached
 from workflows import _plan_codec
 from workflows.directory import MicrosoftError, OrgUser
@@ -328,8 +328,8 @@ def _record_read(
         verified.append(person)
         if item.key == ACCEPT_INVITATION:
             accepted.append(person.entitlement_id)
-    for first in range(0, len(accepted), IN_LIST_AT_MOST):
-        redeem_links.forget(session, row, accepted[first : first + IN_LIST_AT_MOST])
+    for their_ids in in_batches(accepted):
+        redeem_links.forget(session, row, their_ids)
     # a read that began before a full one already applied saw everyone's mappings as they were before it:
     # Support may have corrected since a mapping it saw, which the newer read found as recorded
     superseded = watch.full_read_began_at is not None and mappings.read_at < watch.full_read_began_at
@@ -338,8 +338,8 @@ def _record_read(
         gone = {user.id for user in mappings.mapped}
         watch.still_personal = [entry for entry in watch.still_personal if entry[0] not in gone]
     # signed in with the directory account, a guest has accepted: Teams reaches them now
-    for first in range(0, len(verified), IN_LIST_AT_MOST):
-        unreached = resending.unreached(session, verified[first : first + IN_LIST_AT_MOST])
+    for people in in_batches(verified):
+        unreached = resending.unreached(session, people)
         retry_unreached(session, unreached, now=now, revise=resending.as_now)
     seen = [user.last_accessed for user in users if user.last_accessed is not None]
     if seen and (watch.seen_through is None or max(seen) > watch.seen_through):
