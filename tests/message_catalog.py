@@ -19,6 +19,7 @@ from bot.conversation import (
     closing_views,
     faq_views,
     help_views,
+    item_help_views,
     preparing_views,
     progress_views,
     reminder_views,
@@ -43,6 +44,7 @@ from workflows._views import item_payload
 from workflows.directory import DirectorySnapshot, DirectoryUser, Organization, OrgUser, Tenant
 from workflows.errors import NotInvitedYet
 from workflows.help_requests import HELP_MESSAGE
+from workflows.informing import advance_notice
 from workflows.machine import STATES, next_commands
 from workflows.plan import Check, Plan
 from workflows.plan_matching import build_plan
@@ -80,7 +82,7 @@ from workflows.stages.list_messages import (
 )
 from workflows.stages.told_early import ACCESS_BACK_MESSAGE
 from workflows.stages.verification import SignInCheck
-from workflows.todo import CHOOSING_ITEM, ENABLE_ACCOUNT, INVITATION_IN_DOUBT, advance_notice, todo_items
+from workflows.todo import CHOOSING_ITEM, ENABLE_ACCOUNT, INVITATION_IN_DOUBT, todo_items
 
 SIZES = (10, 20_000)
 NOW = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
@@ -335,7 +337,7 @@ def catalog_of(world: World) -> dict[str, Message]:
         "snoozed": reminder_views.snoozed(Snoozed(NOW + timedelta(days=1), "Europe/Berlin")),
         "to-do list": todo_views.todo_list(items, admin),
         "marked done": todo_views.marked_done(MarkDoneResult(items[1], False, 3), items, admin),
-        "help for item": todo_views.help_for_item(
+        "help for item": item_help_views.help_for_item(
             items[1], answerer.explain("git-credential-cache", context).answer, [admin.email], True
         ),
         "billing": closing_views.billing(

@@ -12,6 +12,7 @@ from workflows import connection_watch, due
 from workflows.admin_gate import ADMIN, AdminVerdict
 from workflows.admin_memory import AdminMemory
 from workflows.directory import Microsoft, OrgUser
+from workflows.informing import BeforeTheList
 from workflows.plan import Check, Plan, PlannedUser
 from workflows.results import (
     AccessLost,
@@ -60,7 +61,6 @@ from workflows.stages.checking import check_start_arguments
 from workflows.stages.unit import Context, organization_name
 from workflows.step_progress import StepProgress, unheard
 from workflows.stopping import PROCESS_STOPPING
-from workflows.todo import BeforeTheList
 
 __all__ = ["MigrationService", "check_start_arguments"]
 

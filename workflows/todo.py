@@ -1,21 +1,33 @@
 """Each affected user's own to-do list, derived from their plan outcome and their Azure DevOps data.
 
 The procedure's "Inform users of the completed change" section, made personal: a user only sees the
-items that apply to them, written with their organization, their work account and their case.
+items that apply to them, written with their organization, their work account and their case: the items'
+keys, their templates, and the first item of someone with no way in yet. How a stored body is reworded as
+their case moves on is `workflows.item_rewording`'s; what they are told in sentences rather than items (the
+advance notice, the notes above the list) is `workflows.informing`'s.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal, Protocol, TypeVar
 
 from workflows.directory import Tenant
 from workflows.identities import is_guest, mailbox
 from workflows.invitation_email import FROM, REDEMPTION_PAGE, SUBJECT
-from workflows.mapping import RESOLVE_PAGE
+from workflows.item_rewording import (
+    ADMINS_CHECKING,
+    LINK_FETCHED,
+    MAPPED_FIRST,
+    PRESS_IT_HERE,
+    SENT_IF_NOT,
+    SETTLED_WITH_YOU,
+    TELL_THE_ADMINS,
+    THEN_PRESS_IT,
+    history_advice,
+)
 from workflows.plan import PlannedUser
-from workflows.plan_invitations import InvitationBar
 from workflows.tokens import TokenAdvice, token_advice
 
 _DOCS = "https://learn.microsoft.com/azure/devops/organizations/accounts"
@@ -37,8 +49,6 @@ OPTIONAL_ITEMS = frozenset({"re-add-ssh-keys", "rename-microsoft-account"})
 """Items the procedure makes conditional ("If you use SSH tokens", "If you don't want to be prompted to
 choose between accounts"): the list offers them, marked optional, and nobody is chased for them. Reminders,
 progress, the digest and `complete` count the others (`required`)."""
-
-
 ACCOUNT_BOUND_ITEMS = frozenset({"clear-git-credentials", "re-add-ssh-keys"})
 """Items done for the account the person signs in with (the cached Git sign-in, the SSH keys the procedure
 says to add "for the Azure AD user"): another account decided for them opens them again."""
@@ -57,53 +67,12 @@ def required(items: Iterable[_Item]) -> list[_Item]:
     return [item for item in items if item.key not in OPTIONAL_ITEMS]
 
 
-_TELL_THE_ADMINS = "; press *I need help* here to tell the admins."
-_THEN_PRESS_IT = ", then press *I need help*."
-_SETTLED_WITH_YOU = "press *I need help* here: the migration admins settle it with you"
-_PRESS_IT_HERE = " (press *I need help* here)"
-_ASK_THEM = "; press *I need help* to ask them."
-_WITHOUT_THE_BUTTON = {
-    _TELL_THE_ADMINS: ".",
-    _THEN_PRESS_IT: ", then ask the migration admins to send it again.",
-    _SETTLED_WITH_YOU: "ask the migration admins: they settle it with you",
-    _PRESS_IT_HERE: "",
-    _ASK_THEM: ".",
-}
-"""How each item's words pointing to its *I need help* button read on the list of a completed migration,
-which has no buttons (nobody would answer them): whom to ask instead is said once, above its items."""
-
-
-def without_help_button(body: str) -> str:
-    """An item's body as the list of a completed migration shows it: no button to press."""
-    for pointer, closed in _WITHOUT_THE_BUTTON.items():
-        body = body.replace(pointer, closed)
-    return body
-
-
 @dataclass(frozen=True)
 class TodoTemplate:
     key: str
     title: str
     body: str
     link: str
-
-
-@dataclass(frozen=True)
-class BeforeTheList:
-    """Someone the plan of a migration in progress names, before their to-do list goes out: what the move
-    does to them and asks of them until then (`what_happens`), and when their list comes."""
-
-    organization: str
-    tenant: str
-    outcome: str
-    happens: str
-    announced: str | None
-    """The date the advance notice gave them (empty when it named none), else the one the admins last
-    announced; None when nobody was told one."""
-    connected: bool
-    """Connected already: their list comes once the admins send the lists."""
-    choosing: bool = False
-    """Several directory accounts match them and no admin decided: they may say which one is theirs."""
 
 
 def todo_items(
@@ -124,7 +93,7 @@ def todo_items(
     account (or invitation) came after the connection, so Connect did not carry their identity over: it is
     a new one, and their history stays with the old one until it is mapped.
     """
-    work_account = _work_account(user)
+    work_account = signs_in_as(user)
     late = after_connecting and user.outcome in ("auto", "map", "invite")
     items = _access_items(
         user, organization, tenant, work_account, invited_as, late=late, maybe_invited_as=maybe_invited_as
@@ -145,151 +114,9 @@ def todo_items(
         items.append(_recreate_pats(organization, tokens))
     if _msa_uses_work_address(user, tenant):
         items.append(_rename_microsoft_account(user.principal_name))
-    if _subscription_moves(user, subscriber=subscriber):
+    if subscription_moves(user, subscriber=subscriber):
         items.append(_visual_studio(work_account))
     return items
-
-
-def advance_notice(
-    user: PlannedUser,
-    *,
-    organization: str,
-    tenant: str,
-    invited_as: str | None = None,
-    unconfirmed: bool = False,
-    case: str | None = "first",
-    barred: InvitationBar = "",
-    admins: Sequence[str] = (),
-) -> list[str]:
-    """Before the change: what will happen to this person, and what they will have to do afterwards.
-    `admins`: who can act for them (`the_admins`).
-
-    `invited_as` is the address a B2B invitation went to, None if the bot sent none (`unconfirmed`: as
-    `what_happens`); `case` is "switch"
-    when the organization leaves another directory (`workflows.tokens.case_of`); `barred`: what keeps them
-    from being invited, if anything (`workflows.plan_invitations.invitation_bar`).
-    """
-    today = "another directory's accounts" if case == "switch" else "Microsoft accounts"
-    lines = [
-        f"{organization} on Azure DevOps will soon sign in with {tenant} accounts instead of {today}. There"
-        " is no downtime, and your work items, repositories and history stay where they are."
-    ]
-    if happens := what_happens(
-        user, tenant=tenant, invited_as=invited_as, barred=barred, admins=admins, unconfirmed=unconfirmed
-    ):
-        lines.append(happens)
-    tokens = person_tokens(user, invited_as, case=case)
-    if tokens is not None and tokens.renew:
-        lines.append(
-            f"{tokens.reason}: personal access tokens you made before stop working and must be made again."
-        )
-    elif tokens is not None:
-        lines.append(f"{tokens.reason} and your personal access tokens keep working.")
-    lines.append(
-        "After the change you get your own short to-do list from me (sign in again, clear the Git credential"
-        " cache, and whatever applies to you). Questions? Just ask me here."
-    )
-    return lines
-
-
-def what_happens(
-    user: PlannedUser,
-    *,
-    tenant: str,
-    invited_as: str | None = None,
-    barred: InvitationBar = "",
-    admins: Sequence[str] = (),
-    unconfirmed: bool = False,
-) -> str:
-    """What the move does to this person, and what it asks of them before it, in a sentence or two (empty for
-    an outcome it says nothing of): their advance notice's, and their `todo` until their list comes. Someone
-    whose only account is disabled gets no notice (`announcing`), only the sentence here. `unconfirmed`: the
-    bot asked Microsoft to invite them and its answer never came, so the email may have gone out
-    (`workflows.results.InvitationStanding.unconfirmed`)."""
-    account = _work_account(user)
-    match user.outcome:
-        case "auto":
-            return f"After the change you sign in as {account}."
-        case "map":
-            return (
-                f"An admin maps your identity to {account} by hand after the change, so your history stays"
-                " yours."
-            )
-        case "invite" if invited_as is not None:
-            return (
-                f"Microsoft sent an invitation email from {FROM} to {invited_as}, to join {tenant} as a"
-                " guest. Accept it now, or you lose access after the change (your history is kept). After the"
-                f" change you sign in as {invited_as}."
-            )
-        case "invite" if unconfirmed:
-            return (
-                f"You have no account in {tenant} yet, and your invitation email may have gone out: Microsoft"
-                f" did not confirm it, and the migration admins are checking. Look for mail from {FROM},"
-                f" subject {SUBJECT}, in junk or spam too, and accept it, or you lose access after the change"
-                " (your history is kept). If none went out, the admins send it."
-            )
-        case "invite" if barred == "setting":
-            return (
-                f"You have no account in {tenant}, and its settings let nobody invite guests for now: unless"
-                " they change, you lose access after the change (your history is kept). "
-                f"{_capital(the_admins(admins))} know; ask them."
-            )
-        case "invite" if barred:
-            return (
-                f"You have no account in {tenant}, and the migration admins may not invite you as a guest for"
-                " now: unless its invitation settings change or someone allowed to invite guests invites you,"
-                " you lose access after the change (your history is kept). "
-                f"{_capital(the_admins(admins))} know; ask them."
-            )
-        case "invite":
-            return (
-                f"You have no account in {tenant} yet: you will get an invitation email from {FROM}."
-                " Accept it, or you lose access after the change (your history is kept)."
-            )
-        case "ambiguous":
-            return (
-                f"Several accounts in {tenant} match your address{_candidates(user)}. Tell"
-                f" {the_admins(admins)} which one you use, so they can map you to it."
-            )
-        case "disabled":
-            return (
-                f"Your address matches the account {account} in {tenant}, but that account is disabled, so"
-                " you cannot sign in after the change. If you still need access, tell"
-                f" {the_admins(admins)}: they have it enabled, or map you to another account. If you have"
-                " left, there is nothing to do: your history is kept."
-            )
-    return ""
-
-
-def todo_notes(
-    user: PlannedUser,
-    *,
-    subscriber: bool = False,
-    after_connecting: bool = False,
-    invited_as: str | None = None,
-) -> list[str]:
-    """Reassuring facts for the user that need no action (`subscriber`: their Azure DevOps access comes
-    from a Visual Studio subscription; `after_connecting`, `invited_as` as for `todo_items`)."""
-    notes = ["There is no downtime: your work items, repositories and history stay where they are."]
-    if subscriber and not _subscription_moves(user, subscriber=subscriber):
-        notes.append(
-            "Your Visual Studio subscription benefits carry over: you keep signing in as"
-            f" {_work_account(user)}, so if the subscription is assigned to that address there is nothing"
-            " to do."
-        )
-    if after_connecting:
-        return notes  # nothing carried over by itself: their items say what to do about their history
-    tokens = person_tokens(user, invited_as)
-    if tokens is not None and not tokens.renew:
-        notes.append(
-            f"{tokens.reason} and your personal access tokens keep working: no need to recreate them."
-        )
-    if user.outcome == "map":
-        notes.append(
-            "An admin maps your old identity to your work account by hand, so your history stays yours;"
-            " personal access tokens made with the old identity stop working."
-        )
-    return notes
 
 
 def _directory(tenant: Tenant) -> str:
@@ -315,7 +142,7 @@ def _access_items(
     if user.outcome == "invite":
         why = (
             f"{organization} already signs in with {directory} accounts: accepting gets your access back."
-            + _history(f"your guest account {invited_as}")
+            + history_advice(f"your guest account {invited_as}")
             if late
             else "Without it you lose access (your history is kept)."
         )
@@ -327,7 +154,7 @@ def _access_items(
                     f"Microsoft sent an invitation email from {FROM} to {invited_as}"
                     f" to join {directory} as a guest. Open it and select *Accept invitation*, then sign in"
                     f" to https://dev.azure.com/{organization} with that same address. {why} No email?"
-                    f" Check your spam folder{_THEN_PRESS_IT}"
+                    f" Check your spam folder{THEN_PRESS_IT}"
                 ),
                 link=REDEMPTION_PAGE,
             )
@@ -342,7 +169,7 @@ def _access_items(
                 body=(
                     f"Your address matches the account {work_account} in {directory}, but that account is"
                     f" disabled, so you cannot sign in to {organization} after the change. If you still need"
-                    f" access, {_SETTLED_WITH_YOU} (your directory administrator enabling that account, or"
+                    f" access, {SETTLED_WITH_YOU} (your directory administrator enabling that account, or"
                     " another account they map you to)."
                     " If you have left, there is nothing to do: your history is kept."
                 ),
@@ -356,8 +183,8 @@ def _access_items(
                 title="Tell the admins which work account is yours",
                 body=(
                     f"Several accounts in {directory} share your address {user.principal_name}"
-                    f"{_candidates(user)}, so the bot cannot tell which one you use. Tell the migration"
-                    f" admins which one you sign in with every day{_PRESS_IT_HERE}: they map you to it."
+                    f"{candidates(user)}, so the bot cannot tell which one you use. Tell the migration"
+                    f" admins which one you sign in with every day{PRESS_IT_HERE}: they map you to it."
                 ),
                 link=f"{_DOCS}/faq-azure-access",
             )
@@ -395,7 +222,7 @@ def ask_for_access(
             f"{organization} now signs in with {directory} accounts, and {principal_name} has none, so you"
             f" cannot sign in any more (your history is kept).{why} Ask the migration admins to invite"
             f" {principal_name} as a guest, or your directory administrator for a work account"
-            f"{_TELL_THE_ADMINS}"
+            f"{TELL_THE_ADMINS}"
         ),
         link=f"{_DOCS}/faq-azure-access",
     )
@@ -414,11 +241,11 @@ def invitation_in_doubt(
             f"Microsoft sent your invitation to join {directory} as a guest to {address}. Look for mail from"
             f" {FROM}, subject {SUBJECT}, in junk or spam too"
         )
-        settled = _LINK_FETCHED
+        settled = LINK_FETCHED
     else:
         sent = (
             f"Your invitation to join {directory} as a guest may have gone out to {address}: Microsoft did"
-            f" not confirm it{_ADMINS_CHECKING}. Look for mail from {FROM}, subject {SUBJECT}, in junk or"
+            f" not confirm it{ADMINS_CHECKING}. Look for mail from {FROM}, subject {SUBJECT}, in junk or"
             " spam too"
         )
         settled = f"{SENT_IF_NOT}."
@@ -429,63 +256,13 @@ def invitation_in_doubt(
             f"{organization} now signs in with {directory} accounts. {sent}, select *Accept invitation*, then"
             f" sign in to https://dev.azure.com/{organization} with that same address. Until then you cannot"
             f" sign in (your history is kept). {settled} Anything unclear: ask the migration"
-            f" admins{_PRESS_IT_HERE}."
+            f" admins{PRESS_IT_HERE}."
         ),
         link=REDEMPTION_PAGE,
     )
 
 
-_ADMINS_CHECKING = ", and the migration admins are checking"
-SENT_IF_NOT = "If none went out, the admins send it, and I tell you here"
-"""What follows an invitation Microsoft never confirmed, in the words of its item and its one reminder."""
-
-
-def on_a_closed_list(body: str) -> str:
-    """An item's body as the list of a completed migration shows it: no button to press
-    (`without_help_button`), and no step of the admins to wait for, as `invite` no longer runs for it."""
-    for step in (_ADMINS_CHECKING, f" {SENT_IF_NOT}.", f" {_LINK_FETCHED}"):
-        body = body.replace(step, "")
-    return without_help_button(body)
-
-
-def accepted(body: str, organization: str, *, seen: bool) -> str:
-    """The body of an invitation's item done (`ACCEPT_INVITATION`, `INVITATION_IN_DOUBT`), as behind them:
-    its steps no longer apply (*No email? Check your spam folder*, the admins checking or fetching its link),
-    its advice on their earlier history (`_history`, a late invitee's) still does. `seen`: ticked by a
-    sign-in, which `verification` takes from any directory account, not only the one invited (Support may
-    have mapped them to another): it names none."""
-    done, sign_in, account = (
-        ("You are in", "I can see you signed in", "a directory account")
-        if seen
-        else ("You accepted your invitation, you said", "you sign in", "the address it came to")
-    )
-    behind = f"{done}: {sign_in} to https://dev.azure.com/{organization} with {account}."
-    return behind + without_help_button(_history_in(body))
-
-
-def link_fetched(who: str) -> str:
-    """What `who`, the admins, do for someone whose invitation email went out with its link lost
-    (`interrupted_invitations.mailed`), in the words of their item, list and reminder alike."""
-    return (
-        f"{who} fetch your own link to accept it at their next `invite`, with no second email, and I tell you"
-        " here"
-    )
-
-
-_LINK_FETCHED = f"{link_fetched('The migration admins')}."
-
-
-def the_admins(admins: Sequence[str]) -> str:
-    """Who can act for someone, by name when Azure DevOps said (the owner and Project Collection
-    Administrators)."""
-    return f"the migration admins ({', '.join(admins)})" if admins else "the migration admins"
-
-
-def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def _candidates(user: PlannedUser) -> str:
+def candidates(user: PlannedUser) -> str:
     """The sign-in names of the accounts an ambiguous person's address matches: told only to them, in
     private (the advance notice and their list are direct messages), as accounts holding their own address."""
     return f" ({', '.join(user.candidate_names)})" if user.candidate_names else ""
@@ -500,75 +277,14 @@ def _sign_in(
         key="sign-in-work-account",
         title=f"Sign in with your {kind}",
         body=(
-            (_MAPPED_FIRST.format(account=work_account) if mapped else "")
+            (MAPPED_FIRST.format(account=work_account) if mapped else "")
             + "Sign out of Azure DevOps everywhere. Open a private browser window first, go to"
             f" https://dev.azure.com/{organization} and sign in as {work_account}. If the people picker or"
             " work items ask you to sign in or show users as not valid, clear the browser cache and cookies,"
-            " close the browser and reopen it." + (_history(work_account) if late else "")
+            " close the browser and reopen it." + (history_advice(work_account) if late else "")
         ),
         link=f"{_DOCS}/connect-organization-to-azure-ad",
     )
-
-
-_MAPPED_FIRST = (
-    "First the migration admins map your old identity to {account} (" + RESOLVE_PAGE + " > *Resolve*), which"
-    " keeps your history yours: until they have, Azure DevOps refuses {account}. Meanwhile do the items"
-    " that need no sign-in, such as clearing your Git credential cache. Once they have: "
-)
-"""How the sign-in item of someone mapped by hand opens: the order their case really has."""
-
-
-def mapping_seen(
-    body: str,
-    account: str,
-    *,
-    planned: str | None,
-    elsewhere: bool,
-    was: str | None = None,
-    was_elsewhere: bool = False,
-) -> str:
-    """The sign-in item of someone mapped by hand once Azure DevOps shows the mapping to `account`: its
-    opening wait ticked, or (`was`: the account of the mapping it showed before, `was_elsewhere` when that
-    was a wrong one it warned of) what it said of that (`planned`: the account the plan named, which the
-    item was written for)."""
-    opening = (
-        _mapping_shown(was, planned, elsewhere=was_elsewhere)
-        if was
-        else _MAPPED_FIRST.format(account=planned or account)
-    )
-    if not body.startswith(opening):
-        return body  # written without the wait (a list of before it, or another case)
-    return _mapping_shown(account, planned, elsewhere=elsewhere) + body.removeprefix(opening)
-
-
-def _mapping_shown(account: str, planned: str | None, *, elsewhere: bool) -> str:
-    if not elsewhere:
-        return (
-            f"✅ The migration admins mapped your old identity to {account}, which keeps your history yours:"
-            " Azure DevOps lets you in with it now. "
-        )
-    return (
-        f"⚠️ Azure DevOps shows your old identity mapped to {account}, not to {planned}: the migration"
-        f" admins check it with you. If {account} is yours, sign in with it; if not, ask them first. "
-    )
-
-
-_EARLIER_HISTORY = "Your earlier work history stays with your Microsoft account"
-
-
-def _history(account: str) -> str:
-    """The procedure's FAQ on disconnected users who now have a directory identity."""
-    return (
-        f" {_EARLIER_HISTORY}: to keep it yours, the migration admins can map it to {account}"
-        f" ({RESOLVE_PAGE} > Resolve, or Microsoft Support if that fails){_ASK_THEM}"
-    )
-
-
-def _history_in(body: str) -> str:
-    """The advice of `_history` that `body` gives, if it does (a body stored in other words gives none)."""
-    start = body.find(_EARLIER_HISTORY)
-    end = body.find(_ASK_THEM, start)
-    return "" if start < 0 or end < 0 else f" {body[start : end + len(_ASK_THEM)]}"
 
 
 def _git_credentials(organization: str, kind: str) -> TodoTemplate:
@@ -663,15 +379,15 @@ def _account_kind(user: PlannedUser) -> str:
     return "guest account" if is_guest(user.outcome, account) else "work account"
 
 
-def _subscription_moves(user: PlannedUser, *, subscriber: bool) -> bool:
+def subscription_moves(user: PlannedUser, *, subscriber: bool) -> bool:
     """A Visual Studio subscriber whose sign-in address changes: the benefits follow only matching emails."""
     if not subscriber:
         return False
     today = {address.casefold() for address in (user.principal_name, user.mail_address) if address}
-    return _work_account(user).casefold() not in today
+    return signs_in_as(user).casefold() not in today
 
 
-def _work_account(user: PlannedUser) -> str:
+def signs_in_as(user: PlannedUser) -> str:
     """What the person types to sign in: a guest signs in with their own address, not the #EXT# name."""
     account = mailbox(user.match.user_principal_name) if user.match else None
     return account or user.mail_address or user.principal_name

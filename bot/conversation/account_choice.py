@@ -15,7 +15,7 @@ import re
 
 from bot.conversation.commands import Command, straight_apostrophes
 from bot.conversation.messages import ADDRESS
-from bot.conversation.todo_views import MY_ACCOUNT
+from bot.conversation.todo_item_views import MY_ACCOUNT
 from workflows.results import Actor
 from workflows.service import MigrationService
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from bot.conversation import account_choice, help_views, status_views, todo_views
+from bot.conversation import account_choice, help_views, status_views, todo_item_views
 from bot.conversation.commands import USAGES, Command, parse
 from bot.conversation.desk import Desk, Handler, Outbox, Roles, Stage
 from bot.conversation.messages import Message, Outgoing, Text, tell_privately
@@ -66,7 +66,7 @@ class Conversation:
         if action not in self._handlers:
             return [help_views.stale_button()]
         if action in after_connecting.ITEM_WORDS and value.partition(" ")[0].isdecimal():
-            value = f"{todo_views.BY_ID}{value}"  # a button from before lists were numbered (not `1d`)
+            value = f"{todo_item_views.BY_ID}{value}"  # a button from before lists were numbered (not `1d`)
         return self._run(actor, parse(f"{action} {value}"), channel)
 
     def chat(self, actor: Actor, text: str) -> list[Outgoing]:

@@ -8,11 +8,14 @@ from collections.abc import Sequence
 
 from bot.conversation import lists
 from bot.conversation.messages import Actions, Block, Button, Heading, Message, Outgoing, Text, say
-from bot.conversation.todo_views import BY_ID, WAITING_FOR, open_items
+from bot.conversation.todo_item_views import BY_ID, open_items
+from bot.conversation.todo_views import WAITING_FOR
+from workflows.informing import the_admins
 from workflows.invitation_email import FROM, SUBJECT
+from workflows.item_rewording import SENT_IF_NOT, link_fetched
 from workflows.results import TodoEntry
 from workflows.snoozing import Snoozed
-from workflows.todo import INVITATION_IN_DOUBT, SENT_IF_NOT, link_fetched, the_admins
+from workflows.todo import INVITATION_IN_DOUBT
 from workflows.working_hours import zone
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.conversation import lists, todo_views
+from bot.conversation import lists, todo_item_views
 from bot.conversation.messages import Block, Heading, Message, Outgoing, Text, say
 from workflows.mapping import SUPPORT, map_by_hand
 from workflows.progress import Progress
@@ -243,7 +243,7 @@ def identity_mapped_dm(
             + ". Press Done on each as you finish it."
         )
     )
-    return Message(heading, (*blocks, *todo_views.open_items(items)))
+    return Message(heading, (*blocks, *todo_item_views.open_items(items)))
 
 
 def identity_mapped_elsewhere_dm(*, organization: str, person: str, account: str, planned: str) -> Message:

@@ -9,11 +9,12 @@ from bot.conversation import (
     approval_views,
     closing_views,
     digest_views,
+    item_help_views,
+    list_message_views,
     preparing_views,
     reminder_views,
     sign_in_views,
     starting_views,
-    todo_views,
 )
 from bot.conversation.messages import Channel, DirectMessage, Message, greeting_name, sent_again
 from bot.delivery.notices import CHAT_MESSAGE, ChatNotice
@@ -51,7 +52,7 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
             rendered = _notice(kind, payload, shared=message.recipient.startswith(notices.CHANNEL_PREFIX))
             updates = payload.get("updates")
         case list_messages.TODO_LIST_MESSAGE:
-            rendered = todo_views.todo_list_dm(
+            rendered = list_message_views.todo_list_dm(
                 organization=payload["organization"],
                 tenant=str(payload.get("tenant") or ""),
                 name=_name(payload),
@@ -64,7 +65,7 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 mailed=bool(payload.get("mailed")),  # absent before it was said
             )
         case list_messages.INVITED_MESSAGE:
-            rendered = todo_views.invited_after_connecting_dm(
+            rendered = list_message_views.invited_after_connecting_dm(
                 organization=payload["organization"],
                 tenant=str(payload.get("tenant") or ""),
                 name=_name(payload),
@@ -73,7 +74,7 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 refused=bool(payload.get("refused")),
             )
         case list_messages.DECIDED_MESSAGE:
-            rendered = todo_views.account_decided_dm(
+            rendered = list_message_views.account_decided_dm(
                 organization=payload["organization"],
                 name=_name(payload),
                 account=str(payload["account"]),
@@ -84,7 +85,7 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 own_address=str(payload.get("email") or ""),
             )
         case list_messages.ACCESS_KEPT_MESSAGE:
-            rendered = todo_views.access_kept_dm(
+            rendered = list_message_views.access_kept_dm(
                 organization=payload["organization"],
                 name=_name(payload),
                 account=str(payload["account"]),
@@ -94,7 +95,7 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 own_address=str(payload.get("email") or ""),
             )
         case list_messages.LOST_ACCESS_MESSAGE:
-            rendered = todo_views.access_lost_dm(
+            rendered = list_message_views.access_lost_dm(
                 organization=payload["organization"],
                 tenant=str(payload.get("tenant") or ""),
                 name=_name(payload),
@@ -106,7 +107,7 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 connected=bool(payload.get("connected", True)),  # only told early before connecting
             )
         case told_early.ACCESS_BACK_MESSAGE:
-            rendered = todo_views.access_back_dm(
+            rendered = list_message_views.access_back_dm(
                 organization=payload["organization"],
                 name=_name(payload),
                 account=str(payload["account"]),
@@ -229,7 +230,7 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 every_working_days=int(payload.get("every_working_days") or 0),
             )
         case "help_request":
-            rendered = todo_views.help_request(
+            rendered = item_help_views.help_request(
                 name=str(payload["name"]),
                 email=str(payload["email"]),
                 title=str(payload.get("title", "")),
@@ -347,13 +348,13 @@ def _actor(data: dict[str, Any]) -> Actor:
     return decode(Actor, data)
 
 
-def _choosing(payload: dict[str, Any]) -> todo_views.Choosing | None:
+def _choosing(payload: dict[str, Any]) -> item_help_views.Choosing | None:
     """Whom a word to the admins is about, with the accounts to decide between, if several share their
     address (`workflows.help_requests.HelpRequests.tell_choice`)."""
     if not payload.get("choices"):
         return None
     accounts = tuple((str(account), str(name)) for account, name in payload["choices"])
-    return todo_views.Choosing(str(payload["organization"]), str(payload["person"]), accounts)
+    return item_help_views.Choosing(str(payload["organization"]), str(payload["person"]), accounts)
 
 
 def _entries(payload: dict[str, Any], accept_url: str | None = None) -> list[TodoEntry]:

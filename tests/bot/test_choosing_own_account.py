@@ -8,8 +8,8 @@ real database."""
 
 from __future__ import annotations
 
+from bot.conversation.item_help_views import help_request
 from bot.conversation.messages import Button, Channel, DirectMessage, Outgoing, Reply
-from bot.conversation.todo_views import help_request
 from tests.bot.conftest import LEE, ORG, Chat, notified, started, text_of
 from tests.bot.test_decisions import HANA, HANA_GUEST, HANA_MEMBER, lines
 

@@ -9,7 +9,7 @@ import io
 from dataclasses import replace
 from typing import Any
 
-from bot.conversation import preparing_views, todo_views
+from bot.conversation import list_message_views, preparing_views
 from bot.conversation.messages import Attachment, DirectMessage, Heading, Outgoing, Reply, Table, Text
 from sandbox import Sandbox, parse_scenario
 from storage import Database
@@ -511,7 +511,7 @@ def test_gus_decided_out_before_his_advance_notice_went_hears_only_the_decision_
         "Their advance notice had not gone out yet, so it never will; I told them now that they lose access,"
         " and `notify` sends them nothing more."
     ) in said
-    told = todo_views.access_lost_dm(
+    told = list_message_views.access_lost_dm(
         organization=ORG,
         tenant="Fabrikam",
         name="Gus",

@@ -8,9 +8,9 @@ from typing import Any
 
 from bot.conversation.closing_views import called_off_dm
 from bot.conversation.faq_views import review
+from bot.conversation.item_help_views import help_request
 from bot.conversation.messages import Message
 from bot.conversation.quoting import quoted
-from bot.conversation.todo_views import help_request
 from bot.slack.blocks import message_payload, typed
 from faq.feedback import FeedbackItem
 from workflows.results import CalledOff

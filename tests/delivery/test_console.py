@@ -12,7 +12,7 @@ import pytest
 
 from bot.console.render import render
 from bot.console.surface import ConsoleSurface
-from bot.conversation import todo_views
+from bot.conversation import list_message_views, todo_views
 from bot.conversation.handlers import Conversation
 from bot.conversation.messages import DirectMessage, Outgoing
 from bot.delivery.outboxes import InlineOutbox
@@ -154,7 +154,7 @@ def test_a_wrong_snooze_number_is_answered_with_the_numbers_the_list_has(
 def test_a_decision_that_only_corrects_the_account_she_was_told_lists_no_items() -> None:
     """Her list already reads as the decided account's (a reminder said it): the message takes back the
     account she was told, with no empty "these items are new" line."""
-    message = todo_views.account_decided_dm(
+    message = list_message_views.account_decided_dm(
         organization="fabrikam",
         name="Hana",
         account="hana_contoso.com#EXT#@fabrikam.com",

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from workflows.directory import OrgUser, Tenant
+from workflows.informing import advance_notice, todo_notes
+from workflows.item_rewording import without_help_button
 from workflows.plan import Match, PlannedUser
-from workflows.todo import TodoTemplate, advance_notice, todo_items, todo_notes, without_help_button
+from workflows.todo import TodoTemplate, todo_items
 
 TENANT = Tenant(
     id="t-1", display_name="Fabrikam", verified_domains=("fabrikam.com", "fabrikam.onmicrosoft.com")

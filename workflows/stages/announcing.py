@@ -17,6 +17,7 @@ from workflows import _plan_codec
 from workflows.arguments import announcement_when
 from workflows.errors import WorkflowError
 from workflows.identities import planned_reach
+from workflows.informing import advance_notice
 from workflows.machine import refusal
 from workflows.plan import Plan, PlannedUser
 from workflows.plan_invitations import invitation_bar
@@ -25,7 +26,6 @@ from workflows.results import Actor, AnnounceResult, Told, Unreached
 from workflows.stages import interrupted_invitations
 from workflows.stages.invited import as_invited, to_accept
 from workflows.stages.unit import Context, Unit, audit, find, status
-from workflows.todo import advance_notice
 from workflows.tokens import case_of
 
 ANNOUNCEMENT = "advance_notice"

@@ -21,8 +21,8 @@ from storage import AffectedUser, OutboundMessage, TodoItem
 from storage.outbox_threads import SUPERSEDED
 from workflows._views import item_as_it_stands
 from workflows.identities import affected_reach
+from workflows.informing import todo_notes
 from workflows.plan import Match, Outcome, PlannedUser
-from workflows.todo import todo_notes
 
 TODO_LIST_MESSAGE = "todo_list"
 """Each person's first list, queued by `notify`."""

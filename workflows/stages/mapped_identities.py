@@ -55,10 +55,11 @@ from storage.outbox import NewMessage, enqueue_all
 from workflows._views import item_payload
 from workflows.directory import MicrosoftError, OrgUser
 from workflows.identities import affected_reach
+from workflows.item_rewording import mapping_seen
 from workflows.results import BOT
 from workflows.stages.list_messages import items_of
 from workflows.stages.unit import Context, audit
-from workflows.todo import OPTIONAL_ITEMS, mapping_seen
+from workflows.todo import OPTIONAL_ITEMS
 from workflows.waiting import SIGN_IN_ITEM
 
 MAPPED_MESSAGE = "identity_mapped"

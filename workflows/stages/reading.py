@@ -29,6 +29,7 @@ from workflows.decisions import lost_access_by
 from workflows.directory import MicrosoftError
 from workflows.errors import WorkflowError
 from workflows.identities import is_guest, is_planned_as, owned_by
+from workflows.informing import BeforeTheList, what_happens
 from workflows.machine import (
     BEFORE_CONNECTING,
     CONNECTED_OUTSIDE_APPROVAL,
@@ -53,7 +54,7 @@ from workflows.stages.announcing import announced_whens, caught_up_key, held_bac
 from workflows.stages.approval_lapse import expire_lapsed, status_after_lapses
 from workflows.stages.invited import as_invited, joined_after_connecting, to_accept
 from workflows.stages.unit import Context, active, find, find_or_latest, status
-from workflows.todo import ACCEPT_INVITATION, BeforeTheList, what_happens
+from workflows.todo import ACCEPT_INVITATION
 from workflows.tokens import case_of, token_advice
 
 

@@ -3,7 +3,14 @@
 
 from __future__ import annotations
 
-from bot.conversation import help_views, progress_views, reminder_views, sign_in_views, todo_views
+from bot.conversation import (
+    help_views,
+    progress_views,
+    reminder_views,
+    sign_in_views,
+    todo_item_views,
+    todo_views,
+)
 from bot.conversation.commands import Command
 from bot.conversation.desk import Desk, Handler, Stage, number
 from bot.conversation.messages import Outgoing
@@ -67,7 +74,7 @@ class AfterConnecting(Stage):
         """`snooze 1d`, `snooze N 1w` with an item number of the list, or a reminder's button (`#ID 1d`);
         `snooze` alone ("remind me later"): when the next reminder comes, with a button for each span."""
         *which, span = command.args or ("",)
-        if which and which[0].startswith(todo_views.BY_ID):
+        if which and which[0].startswith(todo_item_views.BY_ID):
             reminder = number(which[0][1:], "Which reminder? Use the *Snooze* buttons on a reminder.")
             return [reminder_views.snoozed(self._desk.tracking.snooze(actor, span, reminder_id=reminder))]
         entries = self._own_list(actor, "snooze")
@@ -137,7 +144,7 @@ def own_item(desk: Desk, actor: Actor, raw: str | None, word: str) -> TodoEntry:
     entries = desk.service.todo_list(actor)
     newest = newest_list(entries)
     question = f"Which item? Say `{word} N` with the number on your list, or use its button."
-    if raw and raw.startswith(todo_views.BY_ID):
+    if raw and raw.startswith(todo_item_views.BY_ID):
         by_id = number(raw[1:], question)
         found = next((entry for entry in entries if entry.id == by_id), None)
     else:

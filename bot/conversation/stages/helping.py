@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.conversation import faq_views, help_views, todo_views
+from bot.conversation import faq_views, help_views, item_help_views, todo_item_views
 from bot.conversation.commands import USAGE_OF, USAGES, Command
 from bot.conversation.desk import Desk, Handler, Stage
 from bot.conversation.faq_review import FaqReview
@@ -31,8 +31,8 @@ from workflows.todo import (
 from workflows.tokens import case_of
 
 MY_ACCOUNT_USAGE = (
-    f"Say `{todo_views.MY_ACCOUNT} ACCOUNT` with the sign-in name of the directory account you use every"
-    f" day, or `{todo_views.MY_ACCOUNT}` alone to choose it with a button."
+    f"Say `{todo_item_views.MY_ACCOUNT} ACCOUNT` with the sign-in name of the directory account you use every"
+    f" day, or `{todo_item_views.MY_ACCOUNT}` alone to choose it with a button."
 )
 
 ITEM_TOPICS = {
@@ -68,7 +68,7 @@ class Helping(Stage):
             "ask": self._ask,
             faq_views.ASK_ADMIN: self._ask_admin,
             "need-help": self._need_help,
-            todo_views.MY_ACCOUNT: self._my_account,
+            todo_item_views.MY_ACCOUNT: self._my_account,
             **self._review.handlers(),
         }
 
@@ -153,8 +153,8 @@ class Helping(Stage):
         text = accept_invitation_help(context) if item.key in _OWN_INVITATION_ITEMS else None
         answer: str | list[Block]
         if choosing is not None:
-            answer = todo_views.account_choices(
-                todo_views.Choosing.of(item.organization, choosing), choosing.address, admins
+            answer = item_help_views.account_choices(
+                item_help_views.Choosing.of(item.organization, choosing), choosing.address, admins
             )
         elif text is not None:
             answer = text
@@ -168,7 +168,9 @@ class Helping(Stage):
             answer = found.answer
         recipients = self._recipients(migration, actor, choosing=choosing is not None)
         fresh = self._desk.tracking.help_requests.ask_for_help(item, actor, recipients, choosing=choosing)
-        told = todo_views.help_for_item(item, answer, admins, admins_told=bool(recipients), again=not fresh)
+        told = item_help_views.help_for_item(
+            item, answer, admins, admins_told=bool(recipients), again=not fresh
+        )
         return [*told, *self._desk.outbox.flush()]
 
     def _my_account(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
@@ -193,23 +195,25 @@ class Helping(Stage):
                 " directory account, or the migration admins have already recorded which one is yours. `todo`"
                 " shows what is left for you to do."
             )
-        choosing = todo_views.Choosing.of(migration.organization, person)
+        choosing = item_help_views.Choosing.of(migration.organization, person)
         admins = self._desk.admins(migration.organization, actor)
         if account is None:
-            return [todo_views.choose_account(choosing, person.address, admins)]
+            return [item_help_views.choose_account(choosing, person.address, admins)]
         wanted = account.casefold()
         chosen = next((each for each in choosing.accounts if wanted in map(str.casefold, each)), None)
         if chosen is None:
             raise WorkflowError(
                 f"`{untick(account)}` is not one of the accounts that share your address: {choosing.names}."
-                f" Say `{todo_views.MY_ACCOUNT}` to choose one with a button."
+                f" Say `{todo_item_views.MY_ACCOUNT}` to choose one with a button."
             )
         recipients = self._recipients(migration, actor, choosing=True)
         fresh = self._desk.tracking.help_requests.tell_choice(
             migration, actor, person.address, person, chosen, recipients
         )
         shown = chosen[1] if mailbox(chosen[1]) else f"the guest account {chosen[1]}"
-        passed = todo_views.choice_passed_on(shown, admins, admins_told=bool(recipients), again=not fresh)
+        passed = item_help_views.choice_passed_on(
+            shown, admins, admins_told=bool(recipients), again=not fresh
+        )
         return [passed, *self._desk.outbox.flush()]
 
     def _recipients(self, migration: MigrationStatus, actor: Actor, *, choosing: bool = False) -> list[str]:

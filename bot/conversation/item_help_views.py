@@ -1,0 +1,178 @@
+"""Help with an item of the to-do list: the answer to *I need help* and the admins' word of it, and
+someone several directory accounts match saying which one is theirs (the accounts to choose from, the
+choice passed on to the admins, who decide).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.conversation import faq_views, plan_views
+from bot.conversation.messages import Actions, Block, Button, Heading, Message, Outgoing, Text, say
+from bot.conversation.todo_item_views import MY_ACCOUNT
+from workflows.identities import mailbox
+from workflows.informing import the_admins
+from workflows.plan import PlannedUser
+from workflows.results import TodoEntry
+
+
+@dataclass(frozen=True)
+class Choosing:
+    """Someone several directory accounts match, no admin having decided which is theirs: the accounts."""
+
+    organization: str
+    person: str
+    """Their entitlement id, as `decide` takes it."""
+    accounts: tuple[tuple[str, str], ...]
+    """Each account's object id and sign-in name."""
+
+    @classmethod
+    def of(cls, organization: str, person: PlannedUser) -> Choosing:
+        accounts = tuple(zip(person.candidates, person.candidate_names, strict=False))
+        return cls(organization, person.id, accounts)
+
+    @property
+    def names(self) -> str:
+        return ", ".join(name for _, name in self.accounts)
+
+
+def help_for_item(
+    item: TodoEntry,
+    answer: str | Sequence[Block],
+    admins: Sequence[str],
+    admins_told: bool,
+    *,
+    again: bool = False,
+) -> list[Outgoing]:
+    """The answer to "I need help", naming the `admins` told; `again` when they already were today."""
+    said = (Text(answer),) if isinstance(answer, str) else tuple(answer)
+    blocks: list[Block] = [Heading(f"Help with: {item.title}"), *said]
+    named = f" ({', '.join(admins)})" if admins else ""
+    if admins_told and again:
+        blocks.append(Text(f"The migration admins{named} already know today that you need a hand with this."))
+    elif admins_told:
+        blocks.append(
+            Text(
+                f"I have also told the migration admins{named} that you need a hand; one of them will reach"
+                " out."
+            )
+        )
+    return [Outgoing(Message(f"Help with {item.title}", tuple(blocks), private=True))]
+
+
+def help_request(
+    *,
+    name: str,
+    email: str,
+    title: str = "",
+    key: str = "",
+    question: str = "",
+    chose: str = "",
+    choosing: Choosing | None = None,
+    withheld: str = "",
+    sent_privately: bool = False,
+) -> Message:
+    """Tells the admins that someone needs help with an item of their list, asks them a question, or says
+    which of the accounts that share their address is theirs (`chose`); `choosing`: those accounts, each
+    with its `decide` button, which stays the admins' to press. `withheld` (in a channel: "chose" or
+    "help"): the accounts go to each admin in a direct message (`sent_privately`), not here."""
+    if withheld:
+        return _accounts_withheld(
+            name, email, title, chose=withheld == "chose", sent_privately=sent_privately
+        )
+    if chose:
+        text = f"{name} ({email}) says {chose} is their account"
+    elif question:
+        asked = faq_views.excerpt(question)
+        text = f"{name} ({email}) asks the migration admins: “{asked}”. Answer them at {email}."
+    else:
+        text = f"{name} ({email}) needs help with: {title}. Write to them at {email}."
+    if key == "accept-invitation":
+        text += (
+            " If they cannot find the invitation email, send it again: Microsoft Entra admin center > Users >"
+            f" All users > {email} > Overview > B2B collaboration > Resend invitation."
+        )
+    if choosing is None:
+        return Message(text, (Text(text),))
+    if chose:
+        text += (
+            f": several directory accounts share their address ({choosing.names}). Only you can record it:"
+            f" press its button once you are sure it is theirs, or write to them at {email}."
+        )
+    else:
+        text += (
+            f" Several directory accounts share their address: {choosing.names}. Ask them which one they"
+            " sign in with every day, then press its button."
+        )
+    buttons = plan_views.account_buttons(choosing.organization, choosing.person, choosing.accounts)
+    return Message(text, (Text(text), Actions(tuple(buttons))))
+
+
+def _accounts_withheld(name: str, email: str, title: str, *, chose: bool, sent_privately: bool) -> Message:
+    """The channel's word about someone several directory accounts match: that they said which is theirs,
+    or need a decision, without the accounts (people other than admins read the channel)."""
+    if chose:
+        text = f"{name} ({email}) says which of the directory accounts that share their address is theirs."
+    else:
+        text = (
+            f"{name} ({email}) needs help with: {title}. Write to them at {email}. Several directory accounts"
+            " share their address."
+        )
+    # said as they are queued: whether a direct message arrives is not known here, so `plan` is the way on
+    if sent_privately:
+        text += (
+            " Each migration admin gets the accounts in a direct message, with a button for each: only you"
+            " can record which one is theirs. If yours does not arrive, `plan` in a direct message with me"
+            " shows them, with a button for each."
+        )
+    else:
+        text += (
+            " I know of no migration admin to send the accounts to in a direct message: `plan` in a direct"
+            " message with me shows them, with a button for each."
+        )
+    return Message(text, (Text(text),))
+
+
+def account_choices(choosing: Choosing, own_address: str, admins: Sequence[str]) -> list[Block]:
+    """For someone several directory accounts match: each one, with a button to say it is theirs."""
+    lines = [
+        f"• {name}" + ("" if mailbox(name) else " (a guest account: you sign in to it with your own address)")
+        for _, name in choosing.accounts
+    ]
+    text = (
+        f"Several accounts in the directory share your address {own_address}. Which one do you sign in with"
+        f" every day? Press it and I tell {the_admins(admins)}: only they can record it, and I tell you when"
+        " they have.\n" + "\n".join(lines)
+    )
+    buttons = [
+        Button(f"This one is mine: {name[:55]}", MY_ACCOUNT, f"{choosing.organization} {account}")
+        for account, name in choosing.accounts[: plan_views.CANDIDATE_BUTTONS]
+    ]
+    return [Text(text), Actions(tuple(buttons))]
+
+
+def choose_account(choosing: Choosing, own_address: str, admins: Sequence[str]) -> Outgoing:
+    """*Choose my account* on their list, or `my-account` alone: the accounts to choose from."""
+    heading = f"Which account is yours in {choosing.organization}?"
+    return say(heading, Heading(heading), *account_choices(choosing, own_address, admins), private=True)
+
+
+def choice_passed_on(account: str, admins: Sequence[str], *, admins_told: bool, again: bool) -> Outgoing:
+    """Someone said which account is theirs: what happens now, the admins' decision still to come."""
+    if not admins_told:
+        text = (
+            f"Thanks: you sign in with {account}. I found no migration admin to tell, so write to"
+            f" {the_admins(admins)} yourself: only they can record which account is yours."
+        )
+    elif again:
+        text = (
+            f"I already told {the_admins(admins)} today that you sign in with {account}. I tell you as soon"
+            " as they record it."
+        )
+    else:
+        text = (
+            f"Thanks: I told {the_admins(admins)} that you sign in with {account}. Only they can record it;"
+            " I tell you as soon as they have, and your list then says what to do next."
+        )
+    return say(text, private=True)

@@ -1,0 +1,135 @@
+"""An item's body after it was written: the words the item templates (`workflows.todo`) share and that are
+later found again in a stored body, and the rewriting of that body as the person's case moves on.
+
+A body is stored as it was sent, so what changes it afterwards looks for these exact words: the pointers to
+the item's *I need help* button (gone on a completed migration's list), the admins' step on an invitation
+that may have gone out, the wait for a mapping by hand (ticked once Azure DevOps shows it), and the advice on
+earlier history (kept once an invitation's item is done).
+"""
+
+from __future__ import annotations
+
+from workflows.mapping import RESOLVE_PAGE
+
+TELL_THE_ADMINS = "; press *I need help* here to tell the admins."
+THEN_PRESS_IT = ", then press *I need help*."
+SETTLED_WITH_YOU = "press *I need help* here: the migration admins settle it with you"
+PRESS_IT_HERE = " (press *I need help* here)"
+_ASK_THEM = "; press *I need help* to ask them."
+_WITHOUT_THE_BUTTON = {
+    TELL_THE_ADMINS: ".",
+    THEN_PRESS_IT: ", then ask the migration admins to send it again.",
+    SETTLED_WITH_YOU: "ask the migration admins: they settle it with you",
+    PRESS_IT_HERE: "",
+    _ASK_THEM: ".",
+}
+"""How each item's words pointing to its *I need help* button read on the list of a completed migration,
+which has no buttons (nobody would answer them): whom to ask instead is said once, above its items."""
+
+
+def without_help_button(body: str) -> str:
+    """An item's body as the list of a completed migration shows it: no button to press."""
+    for pointer, closed in _WITHOUT_THE_BUTTON.items():
+        body = body.replace(pointer, closed)
+    return body
+
+
+ADMINS_CHECKING = ", and the migration admins are checking"
+SENT_IF_NOT = "If none went out, the admins send it, and I tell you here"
+"""What follows an invitation Microsoft never confirmed, in the words of its item and its one reminder."""
+
+
+def on_a_closed_list(body: str) -> str:
+    """An item's body as the list of a completed migration shows it: no button to press
+    (`without_help_button`), and no step of the admins to wait for, as `invite` no longer runs for it."""
+    for step in (ADMINS_CHECKING, f" {SENT_IF_NOT}.", f" {LINK_FETCHED}"):
+        body = body.replace(step, "")
+    return without_help_button(body)
+
+
+def accepted(body: str, organization: str, *, seen: bool) -> str:
+    """The body of an invitation's item done (`ACCEPT_INVITATION`, `INVITATION_IN_DOUBT`), as behind them:
+    its steps no longer apply (*No email? Check your spam folder*, the admins checking or fetching its link),
+    its advice on their earlier history (`history_advice`, a late invitee's) still does. `seen`: ticked by a
+    sign-in, which `verification` takes from any directory account, not only the one invited (Support may
+    have mapped them to another): it names none."""
+    done, sign_in, account = (
+        ("You are in", "I can see you signed in", "a directory account")
+        if seen
+        else ("You accepted your invitation, you said", "you sign in", "the address it came to")
+    )
+    behind = f"{done}: {sign_in} to https://dev.azure.com/{organization} with {account}."
+    return behind + without_help_button(_history_in(body))
+
+
+def link_fetched(who: str) -> str:
+    """What `who`, the admins, do for someone whose invitation email went out with its link lost
+    (`interrupted_invitations.mailed`), in the words of their item, list and reminder alike."""
+    return (
+        f"{who} fetch your own link to accept it at their next `invite`, with no second email, and I tell you"
+        " here"
+    )
+
+
+LINK_FETCHED = f"{link_fetched('The migration admins')}."
+
+
+MAPPED_FIRST = (
+    "First the migration admins map your old identity to {account} (" + RESOLVE_PAGE + " > *Resolve*), which"
+    " keeps your history yours: until they have, Azure DevOps refuses {account}. Meanwhile do the items"
+    " that need no sign-in, such as clearing your Git credential cache. Once they have: "
+)
+"""How the sign-in item of someone mapped by hand opens: the order their case really has."""
+
+
+def mapping_seen(
+    body: str,
+    account: str,
+    *,
+    planned: str | None,
+    elsewhere: bool,
+    was: str | None = None,
+    was_elsewhere: bool = False,
+) -> str:
+    """The sign-in item of someone mapped by hand once Azure DevOps shows the mapping to `account`: its
+    opening wait ticked, or (`was`: the account of the mapping it showed before, `was_elsewhere` when that
+    was a wrong one it warned of) what it said of that (`planned`: the account the plan named, which the
+    item was written for)."""
+    opening = (
+        _mapping_shown(was, planned, elsewhere=was_elsewhere)
+        if was
+        else MAPPED_FIRST.format(account=planned or account)
+    )
+    if not body.startswith(opening):
+        return body  # written without the wait (a list of before it, or another case)
+    return _mapping_shown(account, planned, elsewhere=elsewhere) + body.removeprefix(opening)
+
+
+def _mapping_shown(account: str, planned: str | None, *, elsewhere: bool) -> str:
+    if not elsewhere:
+        return (
+            f"✅ The migration admins mapped your old identity to {account}, which keeps your history yours:"
+            " Azure DevOps lets you in with it now. "
+        )
+    return (
+        f"⚠️ Azure DevOps shows your old identity mapped to {account}, not to {planned}: the migration"
+        f" admins check it with you. If {account} is yours, sign in with it; if not, ask them first. "
+    )
+
+
+_EARLIER_HISTORY = "Your earlier work history stays with your Microsoft account"
+
+
+def history_advice(account: str) -> str:
+    """The procedure's FAQ on disconnected users who now have a directory identity."""
+    return (
+        f" {_EARLIER_HISTORY}: to keep it yours, the migration admins can map it to {account}"
+        f" ({RESOLVE_PAGE} > Resolve, or Microsoft Support if that fails){_ASK_THEM}"
+    )
+
+
+def _history_in(body: str) -> str:
+    """The advice of `history_advice` that `body` gives, if any (a body stored in other words gives none)."""
+    start = body.find(_EARLIER_HISTORY)
+    end = body.find(_ASK_THEM, start)
+    return "" if start < 0 or end < 0 else f" {body[start : end + len(_ASK_THEM)]}"
