@@ -56,7 +56,7 @@ def decision_key(migration_id: int | None, what: str, person: int | str | None, 
 
 def list_facts(*, subscriber: bool, after_connecting: bool, invited_as: str | None) -> dict[str, Any]:
     """What a whole list's notes follow besides the person's outcome and account, as its payload keeps it
-    (`facts`): `workflows.todo.todo_notes`'s arguments, which a later rewrite has no snapshot to read."""
+    (`facts`): `workflows.informing.todo_notes`'s arguments, which a later rewrite has no snapshot to read."""
     return {"subscriber": subscriber, "after_connecting": after_connecting, "invited_as": invited_as}
 
 
