@@ -1,4 +1,5 @@
-"""After the to-do lists go out: reminders to those who have not done theirs, and billing until it moves.
+"""After the to-do lists go out: reminders to those who have not done theirs, the stragglers' digest to the
+admins (what it holds is `workflows.straggler_digest`'s), and billing until it moves.
 
 Schedules live in the `reminder` table, so they survive restarts (`workflows.schedules` opens them,
 `workflows.snoozing` puts them off); `Tracking.tick` (`workflows.tracking`) fires them, driven by an
@@ -23,15 +24,12 @@ from sqlmodel import Session, col, select
 
 from storage import WITHOUT_PLAN, AffectedUser, Database, Migration, Reminder, SignInWatch, TodoItem
 from storage.outbox import enqueue, enqueue_all
-from workflows import invitation_wait, waiting
+from workflows import invitation_wait, straggler_digest, waiting
 from workflows._views import item_payload
-from workflows.decisions import lost_access_by
 from workflows.directory import MicrosoftError
 from workflows.errors import WorkflowError
 from workflows.identities import affected_reach
-from workflows.notices import admins_address, every_admin, to_every_admin
-from workflows.plan import NO_ACCESS
-from workflows.progress import OUT_OF_CHAT, delivery_of, known_as_user, lists_of, reach_in
+from workflows.notices import every_admin, to_every_admin
 from workflows.results import BOT, Actor
 from workflows.schedules import (
     BILLING_KIND,
@@ -43,7 +41,7 @@ from workflows.schedules import (
 )
 from workflows.service import MigrationService
 from workflows.stages import interrupted_invitations, verification
-from workflows.stages.list_messages import REMINDER_MESSAGE, TODO_LIST_MESSAGE, by_person, messages_to
+from workflows.stages.list_messages import REMINDER_MESSAGE, TODO_LIST_MESSAGE, messages_to
 from workflows.todo import INVITATION_IN_DOUBT, required
 from workflows.working_hours import last_working_day, month_end, next_working_moment, zone
 
@@ -154,7 +152,10 @@ class Reminders:
                     return 0
                 waits = payload
             else:
-                payload = self._digest_payload(session, row)
+                decisions = self._decisions(row)
+                payload = straggler_digest.payload(
+                    session, row, decisions, now=self._now(), settings=self._settings
+                )
                 if payload is None:
                     return self._end(session, reminder, "done")
                 every = self._settings.digest_every_working_days
@@ -388,81 +389,6 @@ class Reminders:
             return self._service.approver_emails(organization, exclude=Actor("", person, ""))
         except (WorkflowError, MicrosoftError):
             return []
-
-    def _digest_payload(self, session: Session, row: Migration) -> dict[str, Any] | None:
-        assert row.id is not None
-        users, items = lists_of(session, row.id)  # everyone's list in one read, not one per person
-        lists = by_person(items)
-        listed = [user for user in users if user.outcome != NO_ACCESS]  # who lose access have nothing to do
-        reach = reach_in(session, row.id)
-        unreachable: set[int | None] = set()  # out of chat in `progress`'s words; not who wait
-        connected = verification.connected_at(session, row)
-        late = connected is not None and self._now() >= self._next(
-            connected, self._settings.sign_in_grace_working_days, None
-        )
-        stragglers: list[list[Any]] = []
-        not_signed_in: list[list[Any]] = []
-        waits: list[list[Any]] = []
-        maybe_sent: list[str] = []  # who, with open items, has a list that may not have reached them
-        failed: list[str] = []  # who, with open items, has a list that failed
-        waiting_ids: set[str] = set()
-        mailed = interrupted_invitations.mailed_unlinked(session, row.id)
-        finished = 0  # of those counted: who has nothing left, told apart from who waits for the admins
-        decisions = self._decisions(row)
-        for user in listed:
-            own = lists.get(user.id or 0, [])
-            known, delivery = known_as_user(user), delivery_of(reach.get(user.id or 0), own)
-            expected = any(item.key in verification.SIGN_IN_ITEMS for item in own)
-            signed_in = any(item.key in verification.SIGN_IN_ITEMS and item.verified_at for item in own)
-            if late and expected and not signed_in:
-                not_signed_in.append([known, user.display_name])
-            wait = waiting.awaited(own, user.entitlement_id, decisions)
-            if wait is not None:  # not behind: they wait for the admins, who must act first
-                # the bare address after the key: what `decide` takes, where the first names them as
-                # `progress` does; then whether the invitation they wait on is known to have gone out, and
-                # where their list stands (whether they heard of the wait), as `progress` words it
-                step = waiting.admins_step(wait)
-                went_out = wait.key == INVITATION_IN_DOUBT and user.entitlement_id in mailed
-                waits.append([known, user.display_name, step, wait.key, user.email, went_out, delivery])
-                waiting_ids.add(user.entitlement_id)
-                continue
-            if delivery in OUT_OF_CHAT:
-                unreachable.add(user.id)
-                continue  # they cannot tick items in chat: `progress` lists them to be reached another way
-            asked = required(own)
-            left = sum(item.done_at is None for item in asked)
-            if left:
-                stragglers.append([known, user.display_name, left, len(asked)])
-                if delivery in ("maybe-sent", "failed"):
-                    (maybe_sent if delivery == "maybe-sent" else failed).append(known)
-            else:
-                finished += 1
-        personal = [
-            [p.principal_name, p.outcome, p.next_step]
-            for p in verification.still_personal(session, row)
-            if p.entitlement_id not in waiting_ids  # the waiting list says what to do for them
-        ]
-        deciders = lost_access_by(row.plan)
-        lost = [
-            [user.email, deciders.get(user.entitlement_id, "")] for user in users if user.outcome == NO_ACCESS
-        ]
-        if not stragglers and not not_signed_in and not personal and not waits:
-            return None
-        return {
-            "recipient": admins_address(row),
-            "organization": row.organization,
-            "users": len(listed) - len(unreachable),
-            "unreachable": len(unreachable),
-            "stragglers": stragglers,
-            "finished": finished,
-            "not_signed_in": not_signed_in,
-            "grace_working_days": self._settings.sign_in_grace_working_days,
-            "still_personal": personal,
-            "waiting": waits,
-            "maybe_sent": maybe_sent,
-            "failed": failed,
-            "lost_access": lost,
-        }
 
     # -------------------------------------------------------------- plumbing
 
