@@ -1,5 +1,5 @@
-"""The stragglers' digest: where a migration's to-do lists stand, for its admins, from the day the lists go
-out until the migration is completed. Who still has open items, who has not signed in after the grace days,
+"""The stragglers' digest: where a migration's to-do lists stand, for its admins, every few working days
+from the first list that reached someone until a round finds nobody to name, or the migration closes. Who still has open items, who has not signed in after the grace days,
 who is still on a Microsoft account, who waits on the admins (and whether their list told them), whose list
 may not have reached them or failed, and who lost access by whose decision.
 
