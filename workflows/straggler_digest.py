@@ -1,7 +1,8 @@
 """The stragglers' digest: where a migration's to-do lists stand, for its admins, every few working days
-from the first list that reached someone until a round finds nobody to name, or the migration closes. Who still has open items, who has not signed in after the grace days,
-who is still on a Microsoft account, who waits on the admins (and whether their list told them), whose list
-may not have reached them or failed, and who lost access by whose decision.
+from the first list that reached someone until a round finds nobody to name, or the migration closes.
+Who still has open items, who has not signed in after the grace days, who is still on a Microsoft
+account, who waits on the admins (and whether their list told them), whose list may not have reached
+them or failed, and who lost access by whose decision.
 
 `workflows.reminders` fires it on its schedule; `bot.conversation.digest_views` words it.
 """
