@@ -242,13 +242,17 @@ def _names_privately() -> str:
 
 
 def may_have_arrived(count: int, who: str) -> str:
-    """Lists handed to the chat platform that it could not confirm (a stop or a timeout cut the request
-    short), of `count` people, `who` they are (named as `progress` names them, or where to find them), with
-    the button that sends them again (`retry-failed`): never on its own, as they could arrive twice."""
+    """Lists handed to the chat platform that it could not confirm (a stop, a timeout or a server error cut
+    the request short) and the bot cannot look for (Teams keeps no history a bot can read; Slack's is
+    unreadable without the app's history scopes), of `count` people, `who` they are (named as `progress`
+    names them, or where to find them), with the button that sends them again (`retry-failed`): never on
+    its own, as they could arrive twice. Either platform's, in one migration: someone out of its surface
+    is reached on the other."""
     return (
         f"{to_do_lists(count)} may have reached {sign_in_views.count_of_people(count)} or not: {who}."
-        " Each was handed to Teams, which did not confirm it (the bot stopped or Teams did not answer in"
-        " time) and keeps no history to check, so it is not sent again on its own. *Retry failed* sends each"
+        " Each was handed to chat, which did not confirm it (the bot stopped, or chat's answer never came or"
+        " was an error), and no history can be read to check it (Teams keeps none a bot can read; Slack's"
+        " needs the app's history scopes), so it is not sent again on its own. *Retry failed* sends each"
         " again, saying it is sent again in case the first did not arrive."
     )
 

@@ -47,8 +47,9 @@ class Outages:
             if _the_surfaces(failure):
                 self._failed(surface, f"{failure.code}: {failure.reason}")
             raise
-        if receipt.unconfirmed:  # no answer (a timeout): recorded, not resent, but no sign it works
-            self._failed(surface, "no answer: a message sent may not have arrived")
+        if receipt.unconfirmed:  # recorded, not resent; no sign it works, whatever it answered
+            if not receipt.looked_for:  # no answer (a timeout); an earlier attempt's counted when it failed
+                self._failed(surface, "no answer: a message sent may not have arrived")
         elif (failing := self._failing.get(surface)) is not None:
             failing.confirmed += 1
             quiet = self._clock() - failing.last_failed_at >= RECOVERED_AFTER_QUIET_SECONDS

@@ -34,6 +34,10 @@ class Receipt:
     unconfirmed: bool = False
     """The platform could not confirm that it arrived, and it is not sent again lest it arrive twice (Teams:
     a request that timed out, or one cut short after it was handed over): the admins see it apart."""
+    looked_for: bool = False
+    """With `unconfirmed`: the platform answered this attempt, which looked for an earlier one's message and
+    could not tell whether it is there (Slack, its history unreadable without the app's history scopes): no
+    sign that the platform fails now, as a request with no answer is."""
 
 
 NOT_READY_SECONDS = 60.0

@@ -3,8 +3,9 @@
 When an earlier attempt may have reached Slack (a crash, a timeout or a 5xx between the post and
 recording it), the conversation's recent history is searched for that key first, so the message is
 never posted twice. DMs are searched with `im:history`, channels with `channels:history` and
-`groups:history`; a workspace that did not grant those leaves a channel unsearchable, and a channel
-post that may have got through is then recorded as sent, unconfirmed, rather than posted again.
+`groups:history`; a workspace that did not grant those leaves a conversation unsearchable, and a post
+that may have got through is then recorded as sent, unconfirmed (`Receipt.unconfirmed`), rather than posted
+again: admins see such a to-do list as *may have arrived*, and *Retry failed* sends it again, saying so.
 Notices that update a thread (an approval prompt and its decision) post or update the copy in their
 conversation and update every earlier copy; updating is idempotent, so a retry repeats it safely.
 A message's files go in one share after its post, their ids kept first (`bot.slack.files`): a retry that
@@ -47,7 +48,7 @@ logger = logging.getLogger(__name__)
 
 EVENT_TYPE = "aadbot_outbox"
 UNCONFIRMED = "unconfirmed"
-"""In place of a ts in the receipt of a channel post that may or may not have reached Slack."""
+"""In place of a ts in the receipt of a post that may or may not have reached Slack."""
 DIRECTORY_OUTDATED = "directory_outdated"
 """The error code of a DM put back until the directory is read (admins see it waiting, with the reason)."""
 DIRECTORY_LATER_SECONDS = 60.0
@@ -198,7 +199,7 @@ class SlackSender:
                 if str(error.response.get("error")) not in _UNSEARCHABLE:
                     raise
                 if here is None:
-                    return _unconfirmed(channel, "its history cannot be read to check")
+                    return _unconfirmed(channel, error)
                 earlier = here.ts if await self._files.own(envelope.key, here) else None
             if earlier is not None:
                 logger.info("an outbox message is already in %s; not posting it again", channel)
@@ -267,9 +268,18 @@ def _not_finished(post: MessageCopy, what: str, error: SlackApiError) -> None:
     )
 
 
-def _unconfirmed(channel: str, why: str) -> Receipt:
-    logger.warning("an outbox message to %s is recorded as sent, unconfirmed: %s", channel, why)
-    return Receipt(f"{channel}/{UNCONFIRMED}")
+def _unconfirmed(channel: str, unreadable: SlackApiError) -> Receipt:
+    """A post an earlier attempt may have made, in a conversation whose history Slack refused to show
+    (`unreadable`): in doubt, with the fix that would have let the bot look in the operator's log."""
+    code = error_code(unreadable)
+    why = fix_for(unreadable) or _CHANNEL_GONE.get(code, code)
+    logger.warning(
+        "an outbox message to %s may not have arrived, and its history cannot be read to check (%s):"
+        " recorded as sent, unconfirmed",
+        channel,
+        why,
+    )
+    return Receipt(f"{channel}/{UNCONFIRMED}", unconfirmed=True, looked_for=True)
 
 
 def _failure(error: SlackApiError, *, to_person: bool) -> DeliveryFailed:

@@ -920,8 +920,9 @@ def test_the_digest_names_a_straggler_whose_list_may_not_have_arrived_with_retry
     _list_stands(chat, IVAN, "sent", UNCONFIRMED)
     digest = _digest_days_later(chat, moment)
     assert (
-        f"1 to-do list may have reached 1 person or not: {IVAN}. Each was handed to Teams, which did not"
-        " confirm it (the bot stopped or Teams did not answer in time) and keeps no history to check, so it"
+        f"1 to-do list may have reached 1 person or not: {IVAN}. Each was handed to chat, which did not"
+        " confirm it (the bot stopped, or chat's answer never came or was an error), and no history can be"
+        " read to check it (Teams keeps none a bot can read; Slack's needs the app's history scopes), so it"
         " is not sent again on its own. Retry failed sends each again, saying it is sent again in case the"
         " first did not arrive. 4 people wait for you"
     ) in _flat(digest)

@@ -229,6 +229,21 @@ def test_timeouts_are_an_outage_and_never_its_end(
     ]
 
 
+def test_a_send_that_was_answered_but_could_not_look_for_an_earlier_attempt_is_no_outage_nor_its_end(
+    sqlite_database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Slack answered, but its history, where an earlier attempt's post would show, is unreadable: the
+    message is in doubt, which says nothing of Slack failing now, nor of its working again: neither starts
+    an outage nor counts towards its end. Taken for a timeout, it was logged as an outage of "no answer",
+    which Slack had given."""
+    looked_for = Receipt("D1/unconfirmed", unconfirmed=True, looked_for=True)
+    answers = [looked_for, UNAVAILABLE, *[looked_for] * RECOVERED_AFTER, *[SENT] * (RECOVERED_AFTER - 1)]
+
+    assert _log_of(sqlite_database, caplog, answers) == [
+        ("WARNING", FAILING.format("http_503: Teams answered 503 ServiceUnavailable"))
+    ]
+
+
 def test_a_quiet_surface_s_outage_ends_at_its_next_delivery_and_the_next_outage_is_warned_again(
     sqlite_database: Database, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -58,10 +58,11 @@ def test_a_list_teams_could_not_confirm_is_shown_apart_by_name_with_what_to_do(
         said = " ".join(render(message).split())
         assert f"To-do lists: {len(delivery)} sent, 1 may have arrived." in said
         assert (
-            f"1 to-do list may have reached 1 person or not: {who}. Each was handed to Teams, which"
-            " did not confirm it (the bot stopped or Teams did not answer in time) and keeps no history to"
-            " check, so it is not sent again on its own. Retry failed sends each again, saying it is sent"
-            " again in case the first did not arrive."
+            f"1 to-do list may have reached 1 person or not: {who}. Each was handed to chat, which"
+            " did not confirm it (the bot stopped, or chat's answer never came or was an error), and no"
+            " history can be read to check it (Teams keeps none a bot can read; Slack's needs the app's"
+            " history scopes), so it is not sent again on its own. Retry failed sends each again, saying it"
+            " is sent again in case the first did not arrive."
         ) in said
         assert "retry-failed" in [button.action for button in message.buttons]
 

@@ -117,10 +117,11 @@ def test_a_list_cut_by_a_kill_is_named_to_the_admins_and_sent_again_once_saying_
             assert _carols(again) == []  # not sent again on its own: it may have arrived
             progress = " ".join(again.said(DANA, f"progress {ORGANIZATION}").replace("*", "").split())
             assert (
-                f"1 to-do list may have reached 1 person or not: {carols}. Each was handed to Teams, which"
-                " did not confirm it (the bot stopped or Teams did not answer in time) and keeps no history"
-                " to check, so it is not sent again on its own. Retry failed sends each again, saying it is"
-                " sent again in case the first did not arrive."
+                f"1 to-do list may have reached 1 person or not: {carols}. Each was handed to chat, which"
+                " did not confirm it (the bot stopped, or chat's answer never came or was an error), and no"
+                " history can be read to check it (Teams keeps none a bot can read; Slack's needs the app's"
+                " history scopes), so it is not sent again on its own. Retry failed sends each again, saying"
+                " it is sent again in case the first did not arrive."
             ) in progress, progress
             assert _delivery_of(database_url, carols) == "maybe-sent"
 
