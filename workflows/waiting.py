@@ -37,8 +37,12 @@ def decided(plan: dict[str, Any] | None) -> frozenset[str]:
 
 
 def awaited(items: Iterable[TodoItem], entitlement_id: str, decisions: frozenset[str]) -> TodoItem | None:
-    """The item a person waits on the admins for (done or not: pressing Done does not decide), or None."""
+    """The item a person waits on the admins for, or None: done or not (pressing Done does not decide, nor
+    invite), but for a wait that is theirs to end (`LOOK_ONCE`), which their tick ends: they found the
+    invitation and accepted it."""
     for item in items:
+        if item.key in LOOK_ONCE and item.done_at is not None:
+            continue
         wants = WAITING_ITEMS.get(item.key)
         if wants == "invite" or (wants == "decide" and entitlement_id not in decisions):
             return item

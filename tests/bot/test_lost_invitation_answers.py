@@ -727,6 +727,26 @@ def test_the_digest_has_the_admins_fetch_the_link_of_an_invitation_that_went_out
     assert erin[3] == "`invite`: it fetches their link, with no second email"
 
 
+def test_who_ticked_looking_for_their_invitation_waits_no_more_in_the_digest(
+    chat: Chat, moment: Moment
+) -> None:
+    """Erin's email went out, its link lost; she found it, accepted it and ticked *Look for your invitation
+    email*: the digest counts her with those who have items open, not among who wait for the admins'
+    `invite` while they look for it (8 of 11 open, "the other 3 wait for you: 2 for your decision and 1 for
+    your next `invite`")."""
+    _lists_out(chat)
+    _mailed_unlinked(chat, moment)
+    chat.say(ERIN, "done 1", in_dm=True)
+    digest = _digest_days_later(chat, moment)
+    assert digest.message.summary == (
+        f"9 of 11 people in {ORG} still have open to-do items; nobody has finished yet: the other 2 wait for"
+        " your decision"
+    )
+    lines = [line.split() for line in text_of([digest]).splitlines()]
+    (erin,) = [line for line in lines if line[:1] == [ERIN] and line[-1:] == ["done"]]
+    assert erin[-4:] == ["1", "of", "2", "done"]  # in the table of who has items open
+
+
 def _digest_days_later(chat: Chat, moment: Moment) -> Outgoing:
     """The admins' digest, three days on: its first look since the lists went out is due."""
     moment.now += timedelta(days=3)
