@@ -32,6 +32,7 @@ from workflows.stages.list_messages import (
     WHOLE_LISTS,
 )
 from workflows.stages.mapped_identities import MappingsSeen
+from workflows.stages.told_early import ACCESS_BACK_MESSAGE
 from workflows.stages.verification import StillPersonal
 from workflows.todo import required
 
@@ -110,8 +111,64 @@ def _reached(before: Reach | None) -> bool:
 
 def unconfirmed_lists(session: Session, migration_id: int) -> set[int]:
     """The ids of the messages that leave people with a list that may not have reached them, all of each
-    person `progress` shows as *may have arrived* (`storage.outbox.Unconfirmed`, for *Retry failed*)."""
-    return {message for found in reach_in(session, migration_id).values() for message in found.in_doubt}
+    person `progress` shows as *may have arrived*, and the news of their access told them before their list
+    that may not have reached them (`_access_news_in_doubt`): `storage.outbox.Unconfirmed`, for *Retry
+    failed*, which sends again what failed of the same kinds."""
+    lists = {message for found in reach_in(session, migration_id).values() for message in found.in_doubt}
+    return lists | _access_news_in_doubt(session, migration_id)
+
+
+def _access_news_in_doubt(session: Session, migration_id: int) -> set[int]:
+    """Of what people were told of their access before their list (`told_early`: "you lose access", or that
+    it no longer holds), the ids of the messages its platform could not confirm, each the newest its person
+    was told and still true by the plan. Their list does not say it, and a reminder does not either. A "you
+    lose access" that `notify` made their record's (`told_early.hold`) is `reach_in`'s."""
+    newest: dict[str, _News] = {}
+    for news in map(_News._make, session.execute(_TOLD_EARLY, {"migration": migration_id})):
+        if news.entitlement_id is not None:
+            newest[news.entitlement_id] = news
+    doubted = [news for news in newest.values() if news.unconfirmed and news.addressee is None]
+    if not doubted:
+        return set()
+    row = session.get(Migration, migration_id)
+    losing = lost_access_by(row.plan if row is not None else None)
+    return {
+        news.id for news in doubted if (news.kind == LOST_ACCESS_MESSAGE) == (news.entitlement_id in losing)
+    }
+
+
+class _News(NamedTuple):
+    """A message about someone's access, as `_access_news_in_doubt` reads it."""
+
+    id: int
+    kind: str
+    entitlement_id: str | None
+    """Theirs, in the payload of what they were told before their list."""
+    addressee: int | None
+    status: str
+    error_code: str | None
+
+    @property
+    def unconfirmed(self) -> bool:
+        return self.status == "sent" and self.error_code == UNCONFIRMED
+
+
+_TOLD_EARLY = (
+    select_columns(
+        col(OutboundMessage.id),
+        col(OutboundMessage.kind),
+        col(OutboundMessage.payload)["entitlement_id"].as_string(),
+        ADDRESSEE,
+        col(OutboundMessage.status),
+        col(OutboundMessage.error_code),
+    )
+    .where(
+        col(OutboundMessage.migration_id) == bindparam("migration"),
+        col(OutboundMessage.kind).in_((LOST_ACCESS_MESSAGE, ACCESS_BACK_MESSAGE)),
+        col(OutboundMessage.status) != SUPERSEDED,  # stopped: the newer news said it instead
+    )
+    .order_by(col(OutboundMessage.id))
+)
 
 
 _REACHING = (
@@ -131,6 +188,7 @@ _REACHING = (
         col(OutboundMessage.migration_id) == bindparam("migration"),
         col(OutboundMessage.kind).in_(sorted(PERSONAL_LISTS | {REMINDER_MESSAGE})),
         col(OutboundMessage.status) != SUPERSEDED,  # never sent: says nothing of how they stand
+        ADDRESSEE.is_not(None),  # told before their list, of no record yet: `_access_news_in_doubt`'s
     )
     .order_by(col(OutboundMessage.id))
 )
