@@ -82,6 +82,8 @@ def reach_in(session: Session, migration_id: int) -> dict[int, Reach]:
     reach: dict[int, Reach] = {}
     in_doubt: dict[int, list[Reach]] = {}
     for person, kind, waits_on_admins, *state in session.execute(_REACHING, {"migration": migration_id}):
+        if person is None:  # told before their list, of no record yet: `_access_news_in_doubt`'s
+            continue
         found = Reach(*state)
         confirmed = found.confirmed
         settled_reminder = confirmed or (found.status == "failed" and found.error_code == NOT_IN_CHAT)
@@ -188,7 +190,6 @@ _REACHING = (
         col(OutboundMessage.migration_id) == bindparam("migration"),
         col(OutboundMessage.kind).in_(sorted(PERSONAL_LISTS | {REMINDER_MESSAGE})),
         col(OutboundMessage.status) != SUPERSEDED,  # never sent: says nothing of how they stand
-        ADDRESSEE.is_not(None),  # told before their list, of no record yet: `_access_news_in_doubt`'s
     )
     .order_by(col(OutboundMessage.id))
 )

@@ -493,6 +493,25 @@ def test_someone_whose_invitation_may_have_gone_out_is_reminded_once_to_look_for
         assert _to_erin(chat.runtime.conversation.watch()) == []
 
 
+def test_who_ticked_looking_for_their_invitation_is_reminded_of_their_open_items(
+    chat: Chat, moment: Moment
+) -> None:
+    """Erin found her invitation, accepted it and ticked *Look for your invitation email* before her
+    reminder: it is of what is left on her list, not to look for an email she found."""
+    _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504 after"])
+    _summary(chat)
+    _lists_out(chat)
+    chat.say(ERIN, "done 1", in_dm=True)
+
+    moment.now += timedelta(days=2)  # Wednesday: her reminder is due
+    (reminded,) = _to_erin(chat.runtime.conversation.watch())
+    assert _flat(reminded).startswith(
+        f"REMINDER: 1 OF 2 ITEMS LEFT ON YOUR {ORG.upper()} LIST Hi Erin, Dana, who runs the move of {ORG},"
+        " asked me to remind you: these are still open. Press Done on each one you have finished."
+        " 2. Clear your Git credential cache [Done:"
+    ), _flat(reminded)
+
+
 def test_a_link_that_could_not_be_fetched_is_no_lost_answer_to_wait_for(chat: Chat, moment: Moment) -> None:
     """Once the wait is over Dana's `invite` finds Erin's guest, so her invitation went out; only the call
     for her link fails. Dana reads that at once, and her next `invite` asks for it again: no end of a wait
