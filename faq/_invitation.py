@@ -178,7 +178,7 @@ def why_refused(context: AskerContext) -> str:
             f" {_accept_without_the_email(invitation)}, or ask an admin."
         )
     if not invitation.sent and invitation.unconfirmed:
-        return _unconfirmed(invitation, "Yours")
+        return _unconfirmed(invitation, "Yours", closed=_closed(context))
     if not invitation.sent:
         return f"Your invitation has not been sent yet: {_ask_admins(context, 'send it (`invite`)')}."
     when = f" on {_date(invitation.sent_at)}" if invitation.sent_at else ""
@@ -199,7 +199,7 @@ def not_accepted_yet(context: AskerContext) -> str | None:
         return (
             "First, the likely cause: until you have accepted your invitation to"
             f" {invitation.directory}, Azure DevOps refuses you, whatever you sign in with."
-            f" {_unconfirmed(invitation, 'Yours')}"
+            f" {_unconfirmed(invitation, 'Yours', closed=_closed(context))}"
         )
     if not invitation.sent:
         ask = _upper_first(_ask_admins(context, "send it (`invite`)"))
@@ -247,15 +247,16 @@ def _invited(invitation: OwnInvitation, context: AskerContext) -> list[str]:
     if not invitation.sent and phase == CANCELLED:
         return [f"Your invitation was not sent. {_CALLED_OFF}"]
     if not invitation.sent and invitation.unconfirmed:
-        lines = (
-            [_went_out(invitation, "Your invitation"), _LINK_FETCHED_NEXT]
-            if invitation.mailed
-            else [
+        if _closed(context):
+            lines = [_unconfirmed(invitation, "Your invitation", closed=True)]
+        elif invitation.mailed:
+            lines = [_went_out(invitation, "Your invitation"), _LINK_FETCHED_NEXT]
+        else:
+            lines = [
                 _may_have_gone_out(invitation, "Your invitation"),
                 f"{_checked_from(invitation)} If none went out, that `invite` sends it; if one did, it first"
                 " waits to see you in the directory, so you should not get a second one.",
             ]
-        )
         if phase == "after":
             lines.append(_REFUSED_UNTIL_ACCEPTED)
         return [*lines, f"Microsoft's page: {REDEMPTION_PAGE}"]
@@ -285,12 +286,22 @@ def _invited(invitation: OwnInvitation, context: AskerContext) -> list[str]:
     ]
 
 
-def _unconfirmed(invitation: OwnInvitation, subject: str) -> str:
+def _unconfirmed(invitation: OwnInvitation, subject: str, *, closed: bool = False) -> str:
     """An invitation whose answer Microsoft never gave, in short: what is known of it, and what the admins'
-    next `invite` does about it."""
+    next `invite` does about it; `closed`: the migration is completed, so no `invite` comes, and the email,
+    if it went out, is the way in."""
+    if closed and invitation.mailed:
+        return _went_out(invitation, subject)
+    if closed:
+        return _may_have_gone_out(invitation, subject, closed=True)
     if invitation.mailed:
         return f"{_went_out(invitation, subject)} {_LINK_FETCHED_NEXT}"
     return f"{_may_have_gone_out(invitation, subject)} {_CHECKED}"
+
+
+def _closed(context: AskerContext) -> bool:
+    """The migration is completed: the admins' `invite` no longer runs for it."""
+    return (context.stage or "").strip().casefold() == "completed"
 
 
 def _went_out(invitation: OwnInvitation, subject: str) -> str:
@@ -302,14 +313,23 @@ def _went_out(invitation: OwnInvitation, subject: str) -> str:
     )
 
 
-def _may_have_gone_out(invitation: OwnInvitation, subject: str) -> str:
+def _may_have_gone_out(invitation: OwnInvitation, subject: str, *, closed: bool = False) -> str:
     """An invitation whose answer Microsoft never gave (`OwnInvitation.unconfirmed`): that it may have gone
-    out, where and when, that the admins are checking, and what the email looks like."""
+    out, where and when, that the admins are checking (`closed`: that nobody does any more), and what the
+    email looks like."""
     when = f" on {_date(invitation.unconfirmed_at)}" if invitation.unconfirmed_at else ""
+    checking, otherwise = (
+        (
+            "the migration is closed, so nobody finds out any more nor sends it",
+            "; if none came, you still have no way in",
+        )
+        if closed
+        else ("the admins are checking", "")
+    )
     return (
-        f"{subject} may have gone out to {invitation.address}{when}: Microsoft did not confirm it, and the"
-        f" admins are checking. Look in that mailbox for mail from {FROM}, subject {SUBJECT}, in junk or spam"
-        " too, and accept it."
+        f"{subject} may have gone out to {invitation.address}{when}: Microsoft did not confirm it, and"
+        f" {checking}. Look in that mailbox for mail from {FROM}, subject {SUBJECT}, in junk or spam too, and"
+        f" accept it{otherwise}."
     )
 
 

@@ -4,10 +4,12 @@ later found again in a stored body, and the rewriting of that body as the person
 A body is stored as it was sent, so what changes it afterwards looks for these exact words: the pointers to
 the item's *I need help* button (gone on a completed migration's list), the admins' step on an invitation
 that may have gone out, the wait for a mapping by hand (ticked once Azure DevOps shows it), and the advice on
-earlier history (kept once an invitation's item is done).
+earlier history (kept once an invitation's item is done, until Azure DevOps shows that history mapped).
 """
 
 from __future__ import annotations
+
+import re
 
 from workflows.mapping import RESOLVE_PAGE
 
@@ -50,16 +52,28 @@ def on_a_closed_list(body: str) -> str:
 def accepted(body: str, organization: str, *, seen: bool) -> str:
     """The body of an invitation's item done (`ACCEPT_INVITATION`, `INVITATION_IN_DOUBT`), as behind them:
     its steps no longer apply (*No email? Check your spam folder*, the admins checking or fetching its link),
-    its advice on their earlier history (`history_advice`, a late invitee's) still does. `seen`: ticked by a
-    sign-in, which `verification` takes from any directory account, not only the one invited (Support may
-    have mapped them to another): it names none."""
+    its advice on their earlier history (`history_advice`, a late invitee's) still does, unless `seen`:
+    ticked by a sign-in, which `verification` sees on their own entitlement, the one their history hangs
+    on, once it shows a directory identity. So that history is on a directory account already, and nothing
+    is left for the admins to map; which account `verification` does not record (Support may have mapped
+    them to another than the one invited), so neither sentence names one."""
     done, sign_in, account = (
         ("You are in", "I can see you signed in", "a directory account")
         if seen
         else ("You accepted your invitation, you said", "you sign in", "the address it came to")
     )
     behind = f"{done}: {sign_in} to https://dev.azure.com/{organization} with {account}."
-    return behind + without_help_button(_history_in(body))
+    history = _history_in(body)
+    if seen and history:
+        history = f" {_HISTORY_ON_THAT_ACCOUNT}"
+    return behind + without_help_button(history)
+
+
+_HISTORY_ON_THAT_ACCOUNT = (
+    "Azure DevOps shows your old identity, with your earlier work history, on that account now: nothing is"
+    " left to map."
+)
+"""Where a late invitee's earlier history is once a sign-in was seen on their old identity (`accepted`)."""
 
 
 def link_fetched(who: str) -> str:
@@ -94,15 +108,18 @@ def mapping_seen(
     """The sign-in item of someone mapped by hand once Azure DevOps shows the mapping to `account`: its
     opening wait ticked, or (`was`: the account of the mapping it showed before, `was_elsewhere` when that
     was a wrong one it warned of) what it said of that (`planned`: the account the plan named, which the
-    item was written for)."""
+    item was written for). Someone whose account came after the connection had no wait: the end of their
+    item says where their earlier history is now (`_history_mapped`)."""
     opening = (
         _mapping_shown(was, planned, elsewhere=was_elsewhere)
         if was
         else MAPPED_FIRST.format(account=planned or account)
     )
-    if not body.startswith(opening):
-        return body  # written without the wait (a list of before it, or another case)
-    return _mapping_shown(account, planned, elsewhere=elsewhere) + body.removeprefix(opening)
+    if body.startswith(opening):
+        return _mapping_shown(account, planned, elsewhere=elsewhere) + body.removeprefix(opening)
+    # written without the wait: for someone whose account came after the connection, its advice on their
+    # earlier history (`history_advice`), or what it said of a mapping seen before, ends it
+    return _history_mapped(body, account, elsewhere=elsewhere)
 
 
 def _mapping_shown(account: str, planned: str | None, *, elsewhere: bool) -> str:
@@ -117,7 +134,32 @@ def _mapping_shown(account: str, planned: str | None, *, elsewhere: bool) -> str
     )
 
 
+def _history_mapped(body: str, account: str, *, elsewhere: bool) -> str:
+    """The sign-in item of someone whose account came after the connection, its advice on their earlier
+    history (or what it said of a mapping seen before) replaced by where Azure DevOps shows that history
+    now: on `account`, as planned, or (`elsewhere`) on another than the one the item has them sign in
+    with, which the admins check with them; unchanged if it holds neither (another case, or words of
+    before)."""
+    start = next((found for tail in _HISTORY_TAILS if (found := body.find(tail)) >= 0), -1)
+    if start < 0:
+        return body
+    shown = f"{_HISTORY_SHOWN} {account}"
+    if not elsewhere:
+        return f"{body[:start]} ✅ {shown}: it stays yours."
+    # the address the item says to sign in as (`todo._sign_in`), not the plan's name for it: a guest's is
+    # `#EXT#`, which they never type
+    signs_in_as = re.search(r" and sign in as (\S+)\. ", body)
+    theirs = f", not to {signs_in_as.group(1)}" if signs_in_as else ""
+    return (
+        f"{body[:start]} ⚠️ {shown}{theirs}: the migration admins check it with you. If {account} is not"
+        " yours, do not sign in with it."
+    )
+
+
 _EARLIER_HISTORY = "Your earlier work history stays with your Microsoft account"
+_HISTORY_SHOWN = "Azure DevOps shows your old identity, with your earlier work history, mapped to"
+_HISTORY_TAILS = (f" {_EARLIER_HISTORY}", f" ✅ {_HISTORY_SHOWN}", f" ⚠️ {_HISTORY_SHOWN}")
+"""How the end of a late sign-in item opens: the advice of `history_advice`, or a mapping seen since."""
 
 
 def history_advice(account: str) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from bot.conversation import lists, todo_item_views
 from bot.conversation.messages import Block, Heading, Message, Outgoing, Text, say
+from workflows.identities import mailbox
 from workflows.mapping import SUPPORT, map_by_hand
 from workflows.progress import Progress
 from workflows.results import TodoEntry
@@ -225,10 +226,13 @@ def identity_mapped_dm(
         then = "Then"
     else:
         heading = f"Your identity in {organization} is mapped to another account"
+        # a guest's sign-in name (`#EXT#`) is not what their list had them sign in with
+        listed = mailbox(planned)
+        instead = f"{listed} as your list said" if listed else "the guest account your list named"
         opening = (
             f"Hi {name}, Azure DevOps now shows your identity in {organization} mapped to {account}, not to"
-            f" {planned} as your list said. I told the migration admins, who check it with you. If {account}"
-            " is yours, sign in with it; if it is not, do not: ask them first."
+            f" {instead}. I told the migration admins, who check it with you. If {account} is yours, sign in"
+            " with it; if it is not, do not: ask them first."
         )
         then = "Once you are in,"
     blocks: list[Block] = [Heading(heading)]

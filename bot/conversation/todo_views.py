@@ -223,11 +223,16 @@ def which_done(entries: Sequence[TodoEntry]) -> Outgoing:
             f"Your to-do list for {entries[0].organization} is all done: nothing left to tick off.",
             private=True,
         )
-    heading = "Which one did you do? Say `done N` with its number, or press its Done button:"
+    # a completed migration's list has no buttons, nor words pointing to them (`closed_list`)
+    live = entries[0].closed is None
+    heading = (
+        f"Which one did you do? Say `done N` with its number{', or press its Done button' if live else ''}:"
+    )
     blocks: list[Block] = [Text(heading)]
     for item in open_items:
         typed = f": `done {item.number}`" if item.number else ""  # numbered lists only (`TodoEntry.number`)
-        blocks.extend((Text(f"{bullet(item)} *{item.title}*{typed}"), item_buttons(item)))
+        blocks.append(Text(f"{bullet(item)} *{item.title}*{typed}"))
+        blocks.extend([item_buttons(item)] if live else [])
     return say(heading, *blocks, private=True)
 
 
@@ -243,7 +248,8 @@ def marked_done(result: MarkDoneResult, entries: Sequence[TodoEntry], actor: Act
         )
         tick = f"✅ *{result.item.title}* done. {tail}"
     if result.awaits_mapping:  # not done-and-fine: the mapping it needs has not been seen
-        tick += f" {MAPPING_NOT_SEEN}"
+        closed = any(entry.closed for entry in entries if entry.id == result.item.id)
+        tick += f" {MAPPING_NOT_SEEN_CLOSED if closed else MAPPING_NOT_SEEN}"
     return say(tick, Text(tick), *todo_list(entries, actor).message.blocks, private=True, revises=True)
 
 
@@ -254,3 +260,10 @@ MAPPING_NOT_SEEN = (
     " sign in after the mapping."
 )
 """Someone mapped by hand who ticks signing in before Azure DevOps shows the mapping."""
+MAPPING_NOT_SEEN_CLOSED = (
+    "But I never saw Azure DevOps show your old identity mapped to your work account before the migration"
+    " closed: until the migration admins map it, Azure DevOps refuses your work account and your history is"
+    " not with it. I no longer look for it: if Azure DevOps refuses your work account, the list below says"
+    " whom to ask."
+)
+"""The same on a completed migration's list: the sign-in watch no longer runs, and the list has no buttons."""

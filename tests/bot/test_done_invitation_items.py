@@ -77,15 +77,26 @@ def _seen_signing_in(chat: Chat) -> None:
 
 
 SEEN = (
-    f"You are in: I can see you signed in to https://dev.azure.com/{ORG} with a directory account. {HISTORY}"
+    f"You are in: I can see you signed in to https://dev.azure.com/{ORG} with a directory account. Azure"
+    " DevOps shows your old identity, with your earlier work history, on that account now: nothing is left"
+    " to map."
 )
-"""Erin's done item *Accept the invitation* once the watch saw her sign in."""
+"""Erin's done item *Accept the invitation* once the watch saw her sign in, on her old identity: her history
+is on a directory account, which one the watch does not say."""
+
+
+def test_a_late_invitee_seen_signing_in_reads_that_her_history_is_on_that_account(chat: Chat) -> None:
+    """Erin, invited after connecting, is seen signing in: the watch sees it on her old identity, the one her
+    history hangs on, so that history is on a directory account now. Her ticked item no longer says it stays
+    with her Microsoft account for the admins to map to the guest account she was invited as (fix121 1)."""
+    _seen_signing_in(chat)
+    assert _accepting(_flat(chat.say(ERIN, "todo", in_dm=True))) == SEEN
 
 
 def test_a_closed_list_says_an_invitation_seen_in_a_sign_in_is_behind_her(chat: Chat) -> None:
     """Erin, invited after connecting, signs in and the watch ticks her item; Dana completes the migration.
     Her closed list says she is in, naming no account (the watch ticks it for any directory account, one
-    Support mapped her to as well), and how her earlier history can stay hers (rev63 1, 2, 6)."""
+    Support mapped her to as well), and that her earlier history is on it (rev63 1, 2, 6; fix121)."""
     _seen_signing_in(chat)
     _completed(chat)
     todo = _flat(chat.say(ERIN, "todo", in_dm=True))

@@ -835,6 +835,49 @@ def test_a_closed_list_drops_the_check_of_an_invitation_that_may_have_gone_out(
     )
 
 
+def test_help_with_an_invitation_that_went_out_once_closed_promises_no_invite(
+    chat: Chat, moment: Moment
+) -> None:
+    """Erin's email went out, its link never fetched, when Dana completes the migration: *I need help* on
+    her item and her question say the email is her way in, not that the admins' next `invite` fetches her
+    link (none runs any more), as her closed list does (fix121 2)."""
+    _lists_out(chat)
+    _mailed_unlinked(chat, moment)
+    _completed(chat)
+    went_out = (
+        f'Your invitation went out to {ERIN}: Microsoft sent it from "Microsoft Invitations on behalf of" the'
+        ' company, subject "... invited you to collaborate with ...". Look in that mailbox, in junk or spam'
+        " too, and accept it. The organization is connected: until you accept it, Azure DevOps refuses you."
+        " Microsoft's page: https://learn.microsoft.com/entra/external-id/redemption-experience"
+    )
+    helped = _flat(chat.say(ERIN, "need-help 1", in_dm=True)[0])
+    assert helped.startswith(f"HELP WITH: LOOK FOR YOUR INVITATION EMAIL {went_out} I have also told"), helped
+    answered = _flat(chat.say(ERIN, "I never got the invitation email", in_dm=True)[0])
+    assert answered.startswith(f"Your invitation to the directory {went_out} To reach a person"), answered
+
+
+def test_an_invitation_that_may_have_gone_out_once_closed_is_checked_by_nobody(
+    chat: Chat, moment: Moment
+) -> None:
+    """Microsoft never confirmed Erin's invitation when Dana completes the migration: her question is
+    answered without the admins checking whether it went out, nor their next `invite` sending it
+    (fix121 2)."""
+    _lists_out(chat)
+    _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504 after"])
+    chat.say(DANA, f"invite {ORG}", in_dm=True)
+    _completed(chat)
+    answered = _flat(chat.say(ERIN, "I never got the invitation email", in_dm=True)[0])
+    assert answered.startswith(
+        f"Your invitation to the directory Your invitation may have gone out to {ERIN} on 30 November 2026 at"
+        " 10:00 UTC: Microsoft did not confirm it, and the migration is closed, so nobody finds out any more"
+        ' nor sends it. Look in that mailbox for mail from "Microsoft Invitations on behalf of" the company,'
+        ' subject "... invited you to collaborate with ...", in junk or spam too, and accept it; if none'
+        " came, you still have no way in. The organization is connected: until you accept it, Azure DevOps"
+        " refuses you. Microsoft's page: https://learn.microsoft.com/entra/external-id/redemption-experience"
+        " To reach a person"
+    ), answered
+
+
 def _completed(chat: Chat) -> list[Outgoing]:
     """Billing moved and Dana completes the migration: what that sends."""
     subscription = chat.runtime.microsoft.organization(ORG).billing_subscription_id

@@ -1,0 +1,118 @@
+"""In chat: where someone's earlier work history is, once their directory account came after the connection
+and Azure DevOps shows that history mapped (console surface, real sandbox and database): their item advised
+the admins to map it, and now says what Azure DevOps shows. A late invitee's is in
+test_done_invitation_items."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from bot.conversation.messages import DirectMessage, Outgoing
+from msapi import MicrosoftClients
+from sandbox import Sandbox
+from tests.bot.conftest import ORG, Chat, started, text_of
+from workflows.directory import DirectorySnapshot
+
+DANA, LEE, FRANK = "dana@fabrikam.com", "lee@fabrikam.com", "frank.f@outlook.com"
+MAX = "max@fabrikam.com"
+"""A directory account with no entitlement, which *Resolve* may map anyone to (`sandbox._resolve`)."""
+STEPS = (
+    "Sign out of Azure DevOps everywhere. Open a private browser window first, go to"
+    f" https://dev.azure.com/{ORG} and sign in as {FRANK}. If the people picker or work items ask you to sign"
+    " in or show users as not valid, clear the browser cache and cookies, close the browser and reopen it."
+)
+"""The steps of Frank's *Sign in with your guest account*, before what it says of his earlier history."""
+
+
+def _flat(outgoing: list[Outgoing]) -> str:
+    return " ".join(text_of(outgoing).split())
+
+
+def _box(chat: Chat) -> Sandbox:
+    assert chat.runtime.sandbox is not None
+    return chat.runtime.sandbox
+
+
+def _lists_out_before_any_invitation(chat: Chat) -> None:
+    started(chat)
+    chat.click(LEE, chat.say(DANA, f"request-approval {ORG} anyway"), "Approve")  # nobody invited first
+    chat.portal_connect()
+    chat.runtime.conversation.watch()
+    chat.say(DANA, f"notify {ORG}")
+
+
+def _frank_found_by_invite(chat: Chat, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lists out, then Dana's `invite`: between its read of the directory and its look-up of Frank,
+    someone else invites him and he accepts, so `invite` finds his guest account (`found`), and his list
+    says to sign in with it, his earlier history still to map."""
+    _lists_out_before_any_invitation(chat)
+    microsoft: MicrosoftClients = chat.runtime.microsoft
+    tenant = str(_box(chat).state()["tenant"]["id"])
+    read = microsoft.snapshot
+
+    def invited_meanwhile(organization: str, tenant_name: str, connector: str) -> DirectorySnapshot:
+        snapshot = read(organization, tenant_name, connector)
+        monkeypatch.setattr(microsoft, "snapshot", read)
+        redirect = f"https://dev.azure.com/{ORG}"
+        microsoft.invite_guest(
+            tenant, email=FRANK, display_name="Frank", message="", redirect_url=redirect, inviter=LEE
+        )
+        _box(chat).redeem_invitation(FRANK)
+        return snapshot
+
+    monkeypatch.setattr(microsoft, "snapshot", invited_meanwhile)
+    said = _flat(chat.say(DANA, f"invite {ORG}") + chat.runtime.conversation.watch())
+    assert f"{FRANK} found already in the directory" in said, said
+    assert _first_item(chat, FRANK) == (
+        f"{STEPS} Your earlier work history stays with your Microsoft account: to keep it yours, the"
+        f" migration admins can map it to {FRANK} (Organization settings > Microsoft Entra ID > Resolve, or"
+        " Microsoft Support if that fails); press I need help to ask them."
+    )
+
+
+def _first_item(chat: Chat, address: str) -> str:
+    """The body of the first item of `address`'s `todo`, unwrapped, to its link."""
+    todo = _flat(chat.say(address, "todo", in_dm=True))
+    found = re.search(r" 1\. Sign in with your guest account (.*?) More: ", todo)
+    assert found is not None, todo
+    return found.group(1)
+
+
+def _mapped(chat: Chat, shown: str, account: str, *, support: bool = False) -> list[Outgoing]:
+    """The admins' *Resolve* (or Microsoft Support's mapping again) of whom Azure DevOps shows as `shown`
+    to `account`, then the watch's next read: what it sent."""
+    body: dict[str, object] = {"organization": ORG, "principalName": shown, "account": account}
+    httpx.post(f"{_box(chat).url}/_sandbox/resolve", json={**body, "support": support}).raise_for_status()
+    return chat.say(DANA, "check-sign-ins") + chat.runtime.conversation.watch()
+
+
+def test_a_late_sign_in_item_says_where_azure_devops_shows_the_history_it_advised_to_map(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Frank's account came after the connection, and his item advises the admins to map his earlier
+    history to it. An admin maps him to Max's account instead: the watch records it, and his item no longer
+    says his history stays with his Microsoft account, nor names only his own account: it says where Azure
+    DevOps shows it, and he hears it, as the admins are told he did. Support then maps him to his own
+    account: the item says so."""
+    _frank_found_by_invite(chat, monkeypatch)
+    said = _mapped(chat, FRANK, MAX)
+    assert _first_item(chat, FRANK) == (
+        f"{STEPS} ⚠️ Azure DevOps shows your old identity, with your earlier work history, mapped to {MAX},"
+        f" not to {FRANK}: the migration admins check it with you. If {MAX} is not yours, do not sign in with"
+        " it."
+    )
+    (told,) = [each for each in said if each.to == DirectMessage(FRANK)]
+    assert _flat([told]).startswith(
+        f"YOUR IDENTITY IN {ORG.upper()} IS MAPPED TO ANOTHER ACCOUNT Hi Frank, Azure DevOps now shows your"
+        f" identity in {ORG} mapped to {MAX}, not to the guest account your list named. I told the migration"
+        " admins, who check it with you."
+    ), _flat([told])
+
+    _mapped(chat, MAX, FRANK, support=True)
+    assert _first_item(chat, FRANK) == (
+        f"{STEPS} ✅ Azure DevOps shows your old identity, with your earlier work history, mapped to {FRANK}:"
+        " it stays yours."
+    )
