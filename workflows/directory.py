@@ -242,6 +242,12 @@ class Microsoft(Protocol):
         moments ago (the directory's search is eventually consistent), it finds a guest just invited."""
         ...
 
+    @property
+    def invites_as_app(self) -> bool:
+        """Invitations go out as the bot's app registration, not as the person who asked: a refusal is the
+        app's."""
+        ...
+
     def invite_guest(
         self,
         tenant_id: str,

@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 
+def as_sentence(said: object) -> str:
+    """`said` (a Microsoft error's message, which may stop short: "... 5 times; giving up") ending as a
+    sentence does, for words to follow it."""
+    text = str(said).strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
 class WorkflowError(Exception):
     """The command does not fit the migration's state, or its input is unusable."""
 

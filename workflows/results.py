@@ -484,6 +484,9 @@ class AccountDecision:
     """The pending approval the changed plan voided."""
     list_changed: bool
     """Their to-do list was already out and now says to sign in with the chosen account."""
+    out_of_chat: bool = False
+    """With `list_changed`, decided out of access: chat could not reach them with the last message tried,
+    so the one saying they lose access will not reach them either."""
     access_restored: bool = False
     """They had been decided out of access (after `notify`): they keep it after all, have their whole list
     again, and were told."""

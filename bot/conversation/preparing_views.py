@@ -4,6 +4,7 @@ decision for someone the plan cannot place, and removing those who left."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from bot.conversation import dates, lists, plan_views, sign_in_views
@@ -76,7 +77,12 @@ def account_decided(result: AccountDecision, told: Told | None = None) -> Outgoi
             f"Recorded: {name} loses access to {organization}, as you decided; their history is kept."
             " Changed your mind? `plan` shows their choices again."
         ]
-        if result.list_changed:
+        if result.list_changed and result.out_of_chat:
+            lines.append(
+                "Their to-do list is withdrawn, but I cannot tell them they lose access: chat could not reach"
+                " them with my last message to them. Tell them another way."
+            )
+        elif result.list_changed:
             lines.append("Their to-do list is withdrawn, and I told them they lose access.")
         if result.told_early == "lost":
             lines.append(
@@ -91,13 +97,36 @@ def account_decided(result: AccountDecision, told: Told | None = None) -> Outgoi
     if result.told_early == "back":
         lines.append('I told them that "you lose access" no longer holds; they get their list at `notify`.')
     if result.voided_approval is not None:
-        lines.append(
-            f"The plan changed, so approval request #{result.voided_approval} no longer holds: run"
-            " `request-approval` again."
-        )
+        lines.append(_voided(result.voided_approval))
     return Outgoing(
         Message(lines[0], with_next([Text(" ".join(lines))], status, everyone_told=everyone_told(told)))
     )
+
+
+def account_decided_answers(result: AccountDecision, told: Told | None, *, shared: bool) -> list[Outgoing]:
+    """`account_decided` for the admin who decided. `shared`: decided in a channel, which reads only that a
+    decision was recorded (and a voided approval); the person's name is their address, which is not for the
+    whole channel, so what it means goes to the admin alone."""
+    answer = account_decided(result, told)
+    if not shared:
+        return [answer]
+    organization = result.status.organization
+    lines = [
+        f"Recorded your decision for 1 person of {organization}. 📬 Who, and what it means, went to you in a"
+        " message only you see."
+    ]
+    if result.voided_approval is not None:
+        lines.append(_voided(result.voided_approval))
+    counted = Outgoing(
+        Message(
+            lines[0], with_next([Text(" ".join(lines))], result.status, everyone_told=everyone_told(told))
+        )
+    )
+    return [counted, replace(answer, message=replace(answer.message, private=True))]
+
+
+def _voided(approval: int) -> str:
+    return f"The plan changed, so approval request #{approval} no longer holds: run `request-approval` again."
 
 
 _INVITE_ORDER = {
@@ -124,16 +153,6 @@ def invited(result: InviteResult, told: Told | None = None, *, shared: bool = Fa
         blocks.append(Text("📬 Who, with each one's result, went to you in a message only you see."))
     elif named:
         blocks.extend(named)
-    if result.denied:
-        blocks.append(
-            Text(
-                "The directory answered *403 Forbidden*: you may not invite guests. Fix one of these in"
-                " Microsoft Entra admin center > External Identities > External collaboration settings:"
-                " set *Guest invite settings* so members (or everyone) can invite, or have a Global"
-                " Administrator give you the *Guest Inviter* role. Changes take 15-60 minutes to apply;"
-                " then press *Invite missing users* again. Nothing was lost: who was invited is recorded."
-            )
-        )
     answer = Outgoing(
         Message(result.message, with_next(blocks, result.status, everyone_told=everyone_told(told)))
     )

@@ -64,8 +64,23 @@ def sign_ins_checked(result: SignInCheck, *, named: bool = True) -> Outgoing:
             " their guest account"
         )
     return say(
-        f"{read}: {len(result.verified):,} signed in {how}; I ticked it off their lists and told them."
-        f"{mapped} `progress` has the details."
+        f"{read}: {len(result.verified):,} signed in {how}; {_told(result, named=named)}{mapped} `progress`"
+        " has the details."
+    )
+
+
+def _told(result: SignInCheck, *, named: bool) -> str:
+    """Whom the check told: not those who had ticked the item themselves, whose list already said so."""
+    before = len(result.ticked_before)
+    told = len(result.verified) - before
+    if not before:
+        return "I ticked it off their lists and told them."
+    if not told:
+        return "they had ticked it off themselves already, so I told them nothing new."
+    who = f" ({lists.names(result.ticked_before)})" if named else ""
+    return (
+        f"I ticked it off the lists of {told:,} and told them; {before:,} had ticked it off already{who},"
+        " so I told them nothing new."
     )
 
 

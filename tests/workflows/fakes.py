@@ -109,6 +109,8 @@ class FakeMicrosoft:
         default_factory=lambda: {SUBSCRIPTION_ID: Subscription(id=SUBSCRIPTION_ID, tenant_id=TENANT_ID)}
     )
     deny_invites: bool = False
+    invites_as_app: bool = False
+    """As `aadbot signin` makes it: invitations go out as the person who asked."""
     invite_refusal: MicrosoftError | None = None
     """Raised by every invitation: the credentials lack a permission (missing consent, not policy)."""
     broken: set[str] = field(default_factory=set)

@@ -50,6 +50,7 @@ def decide_account(
             list_changed=relisted != "unchanged",
             access_restored=relisted in ("restored", "given"),
             first_list=relisted == "given",
+            out_of_chat=relisted == "out_of_chat",
             as_told=relisted == "as_told",
             told_early=early,
         )

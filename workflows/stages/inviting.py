@@ -22,6 +22,7 @@ from workflows.directory import (
     Tenant,
     Unanswered,
 )
+from workflows.errors import as_sentence
 from workflows.machine import INVITING_AFTER_CONNECTING
 from workflows.mapping import map_by_hand
 from workflows.plan import Check, Plan, PlannedUser
@@ -113,7 +114,8 @@ def send_invitations(
     now = unit.flow.now = unit.ctx.now()
     if denied:
         recheck_at = row.invite_recheck_at = now + unit.ctx.settings.invite_settings_delay
-        row.blocked_reason, row.blocked_fix = _refusal(actor, missing, refused)
+        by_app = unit.ctx.microsoft.invites_as_app
+        row.blocked_reason, row.blocked_fix = _refusal(actor, missing, refused, by_app=by_app)
         # whoever was invited before the refusal hears it now, and whoever it shows no invitation went to
         # stops looking for one
         changed = _switch_lists(unit, outcomes) if connected else (0, 0)
@@ -188,24 +190,44 @@ def _unread(unit: Unit, reason: str) -> InviteResult:
     """Microsoft could not be read before inviting after connecting: back where it began, nobody invited."""
     row = unit.row
     unit.flow.now = unit.ctx.now()
-    row.blocked_reason, row.blocked_fix = reason, "Run `invite` again once the service answers."
+    # who needs an invitation is what could not be read: maybe nobody, so the retry is not said to invite
+    row.blocked_reason = (
+        f"I could not read who needs an invitation, so nobody was invited: {as_sentence(reason)}"
+    )
+    row.blocked_fix = "Run `invite` again once the service answers; it looks again first."
     unit.flow.fire("fail", details={"error": reason, "step": "invitations"})
     commit(unit)
     return InviteResult(
         status=status(unit.session, row),
         outcomes=(),
         denied=False,
-        message=f"Nobody was invited: {reason} {row.blocked_fix}",
+        message=f"{row.blocked_reason} {row.blocked_fix}",
     )
 
 
-def _refusal(actor: Actor, missing: MissingPermission | None, refused: Check | None) -> tuple[str, str]:
-    """Why invitations are refused and exactly what to change, then `invite` again."""
+def _refusal(
+    actor: Actor, missing: MissingPermission | None, refused: Check | None, *, by_app: bool
+) -> tuple[str, str]:
+    """Why invitations are refused and exactly what to change, then `invite` again. `by_app`: the bot's app
+    sends them, so a 403 is the app's, whatever the rights of the person who asked."""
     settle = "Changes take 15-60 minutes to apply; then run `invite` again."
     if missing is not None:  # missing consent, not the invitation policy: name the permission
         return missing.reason, f"{missing.fix}. Then run `invite` again."
     if refused is not None:
         return refused.message, f"{refused.fix} {settle}"
+    if by_app:
+        # invitation-post.md: an app needs User.Invite.All, and its invitations fail when the directory lets
+        # only admins (or nobody) invite; External collaboration and cross-tenant access settings can block a
+        # guest's domain for everyone
+        return (
+            "Microsoft Entra ID refused to let the bot's app invite guests (403 Forbidden).",
+            "In the Microsoft Entra admin center check that the app's User.Invite.All permission has admin"
+            " consent (App registrations > API permissions), that External Identities > External"
+            " collaboration settings lets members invite guests (Microsoft refuses an app's invitations"
+            " when only admins may) and does not block the guests' domains (Collaboration restrictions),"
+            " and that External Identities > Cross-tenant access settings does not block their"
+            " organizations. " + settle,
+        )
     inviter = actor.email or actor.name
     return (
         f"Microsoft Entra ID refused to let {inviter} invite guests (403 Forbidden).",
@@ -348,7 +370,8 @@ def _invite_one(
             inviter=actor.email,
         )
     except InvitePermissionDenied:
-        claim.status, claim.result = "denied", "403 Forbidden: the inviter may not invite guests"
+        who = "the bot's app" if microsoft.invites_as_app else "the inviter"
+        claim.status, claim.result = "denied", f"403 Forbidden: the directory refused {who}"
         commit(unit)
         return InvitationOutcome(email, display_name, "denied", claim.result)
     except MissingPermission as error:

@@ -18,6 +18,7 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from storage import AffectedUser, OutboundMessage, TodoItem
+from storage.outbox import NOT_IN_CHAT
 from storage.outbox_threads import SUPERSEDED
 from workflows._views import item_as_it_stands
 from workflows.identities import affected_reach
@@ -231,6 +232,13 @@ times, and building it and its cache key anew cost about as much as running it."
 def may_have_reached(message: OutboundMessage) -> bool:
     """Sent, being sent, or after an attempt that may have got through."""
     return message.status == "sent" or message.in_flight or message.uncertain
+
+
+def out_of_chat(messages: Sequence[OutboundMessage]) -> bool:
+    """The newest of `messages` that was tried failed because chat could not reach the person (`NOT_IN_CHAT`):
+    a message queued for them now would fail the same way."""
+    tried = [message for message in messages if message.status == "sent" or message.error_code is not None]
+    return bool(tried) and not may_have_reached(tried[-1]) and tried[-1].error_code == NOT_IN_CHAT
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,8 @@ from storage import WITHOUT_PLAN, AffectedUser, AuditEntry, Invitation, Migratio
 from storage.database import IN_LIST_AT_MOST, committed, in_batches
 from storage.outbox import enqueue, retry_unreached
 from workflows import _plan_codec
-from workflows.directory import MicrosoftError, OrgUser
-from workflows.errors import WorkflowError
+from workflows.directory import MicrosoftError, MissingPermission, OrgUser, ShortUserList
+from workflows.errors import WorkflowError, as_sentence
 from workflows.identities import account_kind, affected_reach, is_guest
 from workflows.machine import CONNECTED_UNFINISHED
 from workflows.results import BOT
@@ -67,6 +67,9 @@ class SignInCheck:
     """Of `verified`, those who signed in with a guest account (their own address), not a work account."""
     mapped: tuple[mapped_identities.Mapped, ...] = ()
     """Who this check saw mapped by hand (`mapped_identities`)."""
+    ticked_before: tuple[str, ...] = ()
+    """Of `verified`, those who had ticked the item themselves: the check confirms it and tells them nothing
+    new."""
 
 
 @dataclass(frozen=True)
@@ -259,11 +262,21 @@ def _check(
         log.warning("reading the sign-ins of %s failed: %s", organization, error)
         _back_off(ctx, migration_id, full=full, swept_before=swept_before)
         if asked:
-            raise WorkflowError(f"I could not read the sign-ins of {organization}: {error}") from None
+            raise WorkflowError(f"I could not read the sign-ins of {organization}: {_then(error)}") from None
         return _Unrecorded.UNREAD
     read = mapped_identities.Read(migration_id, organization, starter, now, full)
     mappings = mapped_identities.look_for(ctx, read, users, waiting)
     return _apply(ctx, migration_id, users, full, mappings)
+
+
+def _then(error: MicrosoftError) -> str:
+    """A failed read's error, with what to do next unless it says so itself."""
+    if isinstance(error, (ShortUserList, MissingPermission)):
+        return str(error)
+    return (
+        f"{as_sentence(error)} Nothing was ticked off; run `check-sign-ins` again in a few minutes (I also"
+        " read them again by myself)."
+    )
 
 
 def _next_read(watch: SignInWatch, now: datetime, every: timedelta) -> datetime:
@@ -308,7 +321,7 @@ def _record_read(
         for user in users
         if user.last_accessed is not None and user.last_accessed > watch.connected_at and user.origin != "msa"
     }
-    verified = []
+    verified, ticked_before = [], []
     accepted: list[str] = []  # their links to accept are forgotten in one statement per chunk
     # nobody signed in since the last read (most reads): no item to look at, and no query built
     for item, person in _unverified_sign_ins(session, row.id, moved) if moved else ():
@@ -324,7 +337,8 @@ def _record_read(
             # this read records their mapping changed, and cannot tell whether they signed in before the
             # change: with the account mapped before, which would be thanked and then unticked at once
             continue
-        _verify(session, row, item, person, signed_in, now)
+        if not _verify(session, row, item, person, signed_in, now):
+            ticked_before.append(person.principal_name)
         verified.append(person)
         if item.key == ACCEPT_INVITATION:
             accepted.append(person.entitlement_id)
@@ -353,7 +367,7 @@ def _record_read(
     watch.failures = 0
     names = tuple(person.principal_name for person in verified)
     guests = tuple(p.principal_name for p in verified if is_guest(p.outcome, p.directory_account))
-    return SignInCheck(row.organization, full, len(users), names, guests, tuple(mapped))
+    return SignInCheck(row.organization, full, len(users), names, guests, tuple(mapped), tuple(ticked_before))
 
 
 def _unverified_sign_ins(
@@ -395,8 +409,9 @@ about as much as running it."""
 
 def _verify(
     session: Session, row: Migration, item: TodoItem, person: AffectedUser, signed_in: datetime, now: datetime
-) -> None:
-    """Tick the item as verified; tell the person once, unless they had ticked it themselves."""
+) -> bool:
+    """Tick the item as verified; tell the person once, unless they had ticked it themselves. Whether they
+    are told."""
     assert row.id is not None and person.id is not None
     self_reported = item.done_at is not None
     item.verified_at = signed_in
@@ -410,7 +425,7 @@ def _verify(
     }
     session.add(audit(now, row, BOT, "sign_in_verified", row.state, row.state, details))
     if self_reported:
-        return
+        return False
     reach = affected_reach(person)
     enqueue(
         session,
@@ -432,6 +447,7 @@ def _verify(
         },
         now=now,
     )
+    return True
 
 
 def _back_off(ctx: Context, migration_id: int, *, full: bool, swept_before: datetime | None) -> None:

@@ -67,7 +67,8 @@ class Preparing(Stage):
         person, choice = command.args[-2:]
         result = self._desk.service.decide_account(organization, person, choice, actor)
         told = self._desk.told(result.status)
-        return [preparing_views.account_decided(result, told), *self._desk.outbox.flush()]
+        answers = preparing_views.account_decided_answers(result, told, shared=channel is not None)
+        return [*answers, *self._desk.outbox.flush()]
 
     def _stale_users(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         organization, days = _organization_and_days(command)
