@@ -106,7 +106,7 @@ def account_decided(result: AccountDecision, told: Told | None = None) -> Outgoi
 def account_decided_answers(result: AccountDecision, told: Told | None, *, shared: bool) -> list[Outgoing]:
     """`account_decided` for the admin who decided. `shared`: decided in a channel, which reads only that a
     decision was recorded (and a voided approval); the person's name is their address, which is not for the
-    whole channel, so what it means goes to the admin alone."""
+    whole channel, so what it means goes to the admin alone, first."""
     answer = account_decided(result, told)
     if not shared:
         return [answer]
@@ -122,7 +122,7 @@ def account_decided_answers(result: AccountDecision, told: Told | None, *, share
             lines[0], with_next([Text(" ".join(lines))], result.status, everyone_told=everyone_told(told))
         )
     )
-    return [counted, replace(answer, message=replace(answer.message, private=True))]
+    return [replace(answer, message=replace(answer.message, private=True)), counted]
 
 
 def _voided(approval: int) -> str:

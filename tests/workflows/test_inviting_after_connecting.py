@@ -498,8 +498,9 @@ def test_an_outage_or_a_crash_after_connecting_comes_back_to_the_connected_step(
 ) -> None:
     microsoft.broken.add("snapshot")
     unread = found_connected.invite(None, dana)
-    assert unread.status.state == "connected" and unread.message.startswith("Nobody was invited:")
-    assert "Run `invite` again once the service answers." in unread.message
+    assert unread.status.state == "connected"
+    assert unread.message.startswith("I could not read who needs an invitation, so nobody was invited:")
+    assert unread.message.endswith(". Run `invite` again once the service answers; it looks again first.")
     microsoft.broken.clear()
 
     microsoft.kill_after_invitations = 1
