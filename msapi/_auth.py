@@ -16,7 +16,7 @@ import httpx
 
 from msapi._cache import PersistedTokenCache
 from msapi._http import HttpSession
-from workflows.directory import MicrosoftError
+from workflows.directory import MicrosoftError, TenantNotFound
 
 AUTHORITY_HOST = "https://login.microsoftonline.com"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
@@ -184,9 +184,11 @@ class AppTokens:
 
 def tenant_error(session: HttpSession, tenant: str) -> MicrosoftError:
     """The tenant (an id or a verified domain) does not exist."""
-    return session.error(
-        f"the Microsoft identity platform does not know tenant {tenant!r}: "
-        "check the tenant id or verified domain"
+    return TenantNotFound(
+        session.redact(
+            f"the Microsoft identity platform does not know tenant {tenant!r}: "
+            "check the tenant id or verified domain"
+        )
     )
 
 

@@ -16,7 +16,13 @@ from msapi._arm import ResourceManager
 from msapi._auth import granted
 from msapi._devops import AzureDevOps, UndocumentedFailure
 from msapi._graph import Graph
-from workflows.directory import MicrosoftError, MissingPermission, OrganizationNotFound
+from workflows.directory import (
+    UNKNOWN_TENANT,
+    MicrosoftError,
+    MissingPermission,
+    OrganizationNotFound,
+    TenantNotFound,
+)
 from workflows.plan import Check
 from workflows.plan_invitations import NO_APP_INVITES, invitation_policy_fix
 from workflows.plan_organization import removal_by_hand
@@ -109,6 +115,9 @@ def _removal(devops: AzureDevOps, organization: str) -> Check:
 def _graph_checks(graph: Graph, *, delegated: bool) -> list[Check]:
     try:
         claims = graph.claims()
+    except TenantNotFound as error:
+        # Nothing in the directory can be checked: the one check says which tenant and how to name it.
+        return [Check(UNKNOWN_TENANT, "fail", f"{str(error)[0].upper()}{str(error)[1:]}.")]
     except MicrosoftError as error:
         return [Check("graph-sign-in", "fail", f"Cannot get a Microsoft Graph token: {error}")]
     checks = [

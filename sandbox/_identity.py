@@ -33,14 +33,21 @@ DEVICE_CODE_LIFETIME = 900
 _DEVICE_LOGIN = "https://microsoft.com/devicelogin"
 _USER_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 _OIDC_SCOPES = frozenset(("openid", "profile", "offline_access", "email"))
+_TENANT_NOT_FOUND = (
+    "AADSTS90002: Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing"
+    " into the correct cloud. Check with your subscription administrator, this may happen if there are no active"
+    " subscriptions for the tenant."
+)
 
 
 def login(state: State, call: Call) -> Reply:
     parts = call.path.strip("/").split("/")
     tenant = parts[0] if parts else ""
-    if not state.tenant_matches(tenant):
-        return login_error(400, "invalid_tenant", f"AADSTS90002: Tenant '{tenant}' not found.")
     rest = "/".join(parts[1:])
+    if not state.tenant_matches(tenant):
+        # as Entra words it: `invalid_tenant` from the discovery document, `invalid_request` from the rest
+        error = "invalid_tenant" if rest.endswith("openid-configuration") else "invalid_request"
+        return login_error(400, error, _TENANT_NOT_FOUND.format(tenant=tenant), 90002)
     if call.method == "GET" and rest == "v2.0/.well-known/openid-configuration":
         root = f"https://{LOGIN_HOST}/{tenant}"
         return Reply(

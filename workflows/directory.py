@@ -144,6 +144,14 @@ class OrganizationNotFound(MicrosoftError):
     """No Azure DevOps organization has this name (a typo, most often)."""
 
 
+class TenantNotFound(MicrosoftError):
+    """The Microsoft identity platform knows no tenant of this id or verified domain (a typo, most often)."""
+
+
+UNKNOWN_TENANT = "entra-tenant"
+"""The preflight check that fails when the tenant given is one Microsoft does not know (`TenantNotFound`)."""
+
+
 PARTIAL_LIST_HARM = (
     "whoever is missing from a partial list would be left out of the plan or the stale users, or recorded as"
     " removed"

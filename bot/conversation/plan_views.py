@@ -35,6 +35,11 @@ OUTCOME_WORDS = {
 }
 """What happens to the users of each of the plan's groups (`GROUPS`): (several, one)."""
 _UNLESS_SETTINGS = "unless the directory's invitation settings change"
+REMOVAL_UNDONE_BY = (
+    "They lose access at once; their history stays, and adding them back under Organization settings >"
+    " Users (with their access level and groups) undoes it."
+)
+"""What a removal does, said before it: Azure DevOps keeps a removed user's history, so it can be undone."""
 NOBODY_MAY_INVITE: dict[InvitationBar, tuple[str, str]] = {
     "rights": (
         f"lose access {_UNLESS_SETTINGS} or someone allowed to invite guests invites them",
@@ -230,7 +235,7 @@ def _decision_buttons(user: PlannedUser, organization: str, *, removable: bool) 
                 "remove-users",
                 f"{organization} {user.id}",
                 "danger",
-                confirm=f"Remove {user.principal_name} from {organization}? This cannot be undone.",
+                confirm=f"Remove {user.principal_name} from {organization}? {REMOVAL_UNDONE_BY}",
             )
         )
     return Actions(tuple(buttons))

@@ -362,7 +362,7 @@ def stale_users(
 
 def confirm_removal(organization: str, user_ids: Sequence[str], names: Mapping[str, str]) -> Outgoing:
     """`remove-users ORG ID...` typed: who it would remove (`names`: the plan's, by id), removed only once
-    confirmed (it cannot be undone), by the button or by the same words ending in `confirm`."""
+    confirmed (it takes their access at once), by the button or by the same words ending in `confirm`."""
     rows = [(names[user_id], user_id) for user_id in user_ids]
     label = remove_label(len(user_ids))
     words = f"remove-users {organization} {' '.join(user_ids)} {CONFIRM}"
@@ -381,8 +381,8 @@ def confirm_removal(organization: str, user_ids: Sequence[str], names: Mapping[s
             organization=organization,
         ),
         Text(
-            "This cannot be undone: they lose access at once. Nothing is removed until you press"
-            f" *{label}* and confirm, or say `{words}`."
+            f"{plan_views.REMOVAL_UNDONE_BY} Nothing is removed until you press *{label}* and confirm, or"
+            f" say `{words}`."
         ),
     ]
     value = f"{organization} {' '.join(user_ids)} {CONFIRM}"
@@ -396,8 +396,8 @@ def remove_label(count: int) -> str:
 
 
 def _remove_button(label: str, value: str, organization: str, count: int) -> Button:
-    question = f"Remove {plan_views.people(count)} from {organization}? This cannot be undone; they lose"
-    return Button(label, "remove-users", value, "danger", f"{question} access at once.")
+    question = f"Remove {plan_views.people(count)} from {organization}?"
+    return Button(label, "remove-users", value, "danger", f"{question} {plan_views.REMOVAL_UNDONE_BY}")
 
 
 def removed(result: RemovalResult, told: Told | None = None, *, shared: bool = False) -> Outgoing:
@@ -414,7 +414,7 @@ def removed(result: RemovalResult, told: Told | None = None, *, shared: bool = F
         plan_views.counts_facts(result.status.counts, result.status.checks),
     ]
     if len(result.removed) > lists.NAME_LIMIT or len(failures) > lists.NAME_LIMIT:
-        # the sentences name the first 25 only: a removal cannot be undone, so every name is kept
+        # the sentences name the first 25 only: every name is kept, to add back whoever was removed by mistake
         blocks.append(
             lists.csv_file(
                 f"removed-{result.status.organization}.csv",

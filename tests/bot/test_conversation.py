@@ -462,10 +462,14 @@ def test_a_malformed_start_is_explained_before_anyone_asks_azure_devops(
 
 
 def test_an_unknown_tenant_says_to_start_again_with_the_right_one(chat: Chat) -> None:
-    reply = " ".join(text_of(chat.say(DANA, f"start {ORG} nosuch.example")).split())
-    # `start` runs the preflight first: an unknown tenant fails it, and no migration is created.
-    assert "does not know tenant 'nosuch.example'" in reply
-    assert "nothing was started" in reply and "then `start` again" in reply
+    reply = " ".join(text_of(chat.say(DANA, f"start {ORG} fabrikam.co")).split())
+    # `start` runs the preflight first: an unknown tenant fails it, and no migration is created. A typo,
+    # not the bot's credentials: the fix is `start` again, most likely with the domain of Dana's address.
+    assert reply == (
+        "Microsoft does not know the tenant fabrikam.co, so nothing was started: no directory has that tenant"
+        " id or verified domain (or the bot's app is not registered in it). Check the spelling, then `start"
+        f" {ORG} fabrikam.com` with the directory's tenant id or one of its verified domains."
+    )
     assert "No migration" in text_of(chat.say(DANA, "status")) or chat.runtime.service.migrations() == []
 
 

@@ -45,3 +45,18 @@ def test_the_one_definition_follows_the_tutorial() -> None:
         "keeps their history; if Resolve fails, or the organization has more than 100 users, Microsoft"
         in said
     )
+
+
+def test_progress_counts_one_person_left_on_a_microsoft_account_in_the_singular() -> None:
+    kim = StillPersonal("e-1", "kim@fabrikam-old.com", "map", "map")
+    lee = StillPersonal("e-2", "lee@fabrikam-old.com", "map", "map")
+    [one] = [b.markdown for b in sign_in_views.still_personal_blocks([kim], STATUS.organization)[:1]]
+    [two] = [b.markdown for b in sign_in_views.still_personal_blocks([kim, lee], STATUS.organization)[:1]]
+    assert one == (
+        "1 person is still on their Microsoft account after the connection and needs you: they cannot sign"
+        " in until you act."
+    )
+    assert two == (
+        "2 people are still on their Microsoft account after the connection and need you: they cannot sign"
+        " in until you act."
+    )

@@ -1,5 +1,5 @@
-"""Removing thousands of users: the reply names the first ones, and a removal cannot be undone, so a CSV
-keeps who was removed and who could not be (walk26 #10)."""
+"""Removing thousands of users: the reply names the first ones, and a CSV keeps who was removed and who
+could not be, to add back anyone removed by mistake (walk26 #10)."""
 
 from __future__ import annotations
 

@@ -11,6 +11,11 @@ from bot.conversation.messages import DirectMessage, Outgoing, Reply
 from tests.bot.conftest import ORG, Chat, notified, started, text_of
 from workflows.directory import OrgUser
 
+UNDONE_BY = (
+    "They lose access at once; their history stays, and adding them back under Organization settings > Users"
+    " (with their access level and groups) undoes it."
+)
+
 DANA, LEE, ANN = "dana@fabrikam.com", "lee@fabrikam.com", "ann@fabrikam.com"
 
 
@@ -284,7 +289,7 @@ def test_stale_users_are_removed_with_the_confirmed_button_under_their_list(chat
     text = text_of(listed)
     assert "gus@fabrikam.com" in text and "dana@fabrikam.com" not in text  # admins are never listed
     [remove] = listed[0].message.buttons
-    assert remove.style == "danger" and "cannot be undone" in remove.confirm
+    assert remove.style == "danger" and remove.confirm == f"Remove 1 user from {ORG}? {UNDONE_BY}"
     assert chat.say(ANN, f"remove-users {remove.value}")[0].message.private  # Ann is no admin
     assert "Remove these 1" not in text and "presses Remove this user" in " ".join(text.split())
     # a PAT that may only read users (doctor only warns): the portal removes them too
@@ -314,10 +319,13 @@ def test_typed_remove_users_names_who_it_removes_and_removes_only_once_confirmed
     asked = chat.say(DANA, f"remove-users {ORG} {gus}")
     text = " ".join(text_of(asked).split())
     assert "remove 1 user from fabrikam-fiber?" in text.casefold() and "gus@fabrikam.com" in text
-    assert "cannot be undone" in text and f"`remove-users {ORG} {gus} confirm`" in text
+    assert (
+        f"{UNDONE_BY} Nothing is removed until you press Remove this user and confirm, or say `remove-users"
+        f" {ORG} {gus} confirm`."
+    ) in text
     assert not [entry for entry in chat.runtime.service.audit_trail(ORG) if entry.action == "remove_users"]
     [remove] = asked[0].message.buttons
-    assert remove.style == "danger" and "cannot be undone" in remove.confirm
+    assert remove.style == "danger" and remove.confirm == f"Remove 1 user from {ORG}? {UNDONE_BY}"
     removed = text_of(chat.click(DANA, asked, "Remove this user"))
     assert "Removed 1 user: gus@fabrikam.com." in " ".join(removed.split())
     ann = next(line for line in text_of(chat.say(DANA, "stale-users 30")).splitlines() if "ann@" in line)

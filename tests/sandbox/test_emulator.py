@@ -126,6 +126,13 @@ def test_token_endpoint_refuses_bad_requests(box: Sandbox) -> None:
     )
     unknown = httpx.post(f"{box.url}/login.microsoftonline.com/contoso.com/oauth2/v2.0/token", data=form)
     assert unknown.status_code == 400 and "AADSTS90002" in unknown.json()["error_description"]
+    # Entra's token endpoint says `invalid_request` for a tenant it does not know; its discovery document
+    # says `invalid_tenant`; both give the code by itself too
+    assert (unknown.json()["error"], unknown.json()["error_codes"]) == ("invalid_request", [90002])
+    unknown_discovery = httpx.get(
+        f"{box.url}/login.microsoftonline.com/contoso.com/v2.0/.well-known/openid-configuration"
+    )
+    assert (unknown_discovery.json()["error"], unknown_discovery.json()["error_codes"]) == ("invalid_tenant", [90002])
     discovery = httpx.get(
         f"{box.url}/login.microsoftonline.com/fabrikam.com/v2.0/.well-known/openid-configuration"
     )

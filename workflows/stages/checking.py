@@ -14,7 +14,7 @@ from storage import ActiveMigration, Approval, AuditEntry, Migration
 from workflows import _plan_codec, notices
 from workflows.arguments import tenant_name
 from workflows.decisions import replan
-from workflows.directory import DirectorySnapshot, MicrosoftError, ShortUserList
+from workflows.directory import UNKNOWN_TENANT, DirectorySnapshot, MicrosoftError, ShortUserList
 from workflows.errors import WorkflowError
 from workflows.machine import BEFORE_CONNECTING, FINAL_STATES, describe_state, next_commands
 from workflows.plan import Check, Plan
@@ -66,10 +66,24 @@ def start(
         return _start(ctx, organization, tenant, actor, channel)
 
 
+def _unknown_tenant(organization: str, tenant: str, actor: Actor) -> str:
+    """`start` named a tenant Microsoft does not know: a typo, most often, so the fix is `start` again with
+    the right one; the domain of the admin's own address is the likeliest."""
+    _, _, own_domain = actor.email.rpartition("@")
+    suggestion = own_domain if own_domain and own_domain.casefold() != tenant.casefold() else "TENANT"
+    return (
+        f"Microsoft does not know the tenant {tenant}, so nothing was started: no directory has that tenant"
+        " id or verified domain (or the bot's app is not registered in it). Check the spelling, then"
+        f" `start {organization} {suggestion}` with the directory's tenant id or one of its verified domains."
+    )
+
+
 def _start(
     ctx: Context, organization: str, tenant: str, actor: Actor, channel: str | None
 ) -> MigrationStatus:
     failing = [check for check in preflight(ctx, organization, tenant) if check.status == "fail"]
+    if any(check.code == UNKNOWN_TENANT for check in failing):
+        raise WorkflowError(_unknown_tenant(organization, tenant, actor))
     if failing:  # before anything is stored: a migration these credentials cannot finish never starts
         raise WorkflowError(
             "The bot's credentials cannot do everything this migration needs, so nothing was started:\n"

@@ -1,5 +1,5 @@
 """Removing users nobody needs any more (prerequisite 4): who has not signed in for months, and the
-removal itself, audited one user at a time because it cannot be undone."""
+removal itself, audited one user at a time: whoever was removed by mistake is added back by hand."""
 
 from __future__ import annotations
 
@@ -79,8 +79,8 @@ def remove_users(
 ) -> RemovalResult:
     """Remove users an admin confirmed, each removal audited; then re-plan.
 
-    Never the owner or an administrator: a removal cannot be undone, and removing them could lock
-    everyone out of the organization's settings.
+    Never the owner or an administrator: removing them could lock everyone out of the organization's
+    settings, where they would be added back.
     """
     with ctx.database.session() as session:
         with step(ctx, session, organization, actor, "remove_users") as unit:

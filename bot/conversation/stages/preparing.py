@@ -126,7 +126,7 @@ class Preparing(Stage):
     def _remove_typed(
         self, actor: Actor, organization: str, command: Command, channel: str | None
     ) -> list[Outgoing]:
-        """`remove-users ORG ID...`: it cannot be undone, so typed ids too are removed once confirmed."""
+        """`remove-users ORG ID...`: it takes access at once, so typed ids too are removed once confirmed."""
         user_ids = typed_user_ids(command)
         if command.args[-1] == CONFIRM:
             return [self._removed(organization, user_ids, actor, channel)]
