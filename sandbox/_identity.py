@@ -34,9 +34,9 @@ _DEVICE_LOGIN = "https://microsoft.com/devicelogin"
 _USER_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 _OIDC_SCOPES = frozenset(("openid", "profile", "offline_access", "email"))
 _TENANT_NOT_FOUND = (
-    "AADSTS90002: Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing"
-    " into the correct cloud. Check with your subscription administrator, this may happen if there are no active"
-    " subscriptions for the tenant."
+    "AADSTS90002: Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are"
+    " signing into the correct cloud. Check with your subscription administrator, this may happen if there"
+    " are no active subscriptions for the tenant."
 )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 
+from workflows import relative_days
 from workflows.errors import WorkflowError
 
 _ORGANIZATION = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,48}[A-Za-z0-9])?")
@@ -25,10 +26,10 @@ _DATES = (
     re.compile(r"\b(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})\b"),
     re.compile(rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+(?P<year>\d{{4}})\b", re.I),
     re.compile(rf"\b{_MONTH}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>\d{{4}})\b", re.I),
-    re.compile(r"\b(?P<first>\d{1,2})/(?P<second>\d{1,2})/(?P<year>\d{4}|\d{2})\b"),
 )
-"""2026-12-04, 4 December 2026, Dec 4th, 2026, 04/12/2026: dates with a year, the ones that can be in the
-past. A slash date reads day/month in most of the world and month/day in the US: both readings count."""
+"""2026-12-04, 4 December 2026, Dec 4th, 2026: dates with a year, the ones that can be in the past."""
+_SLASH = re.compile(r"(?<![\d/])(?P<first>\d{1,2})/(?P<second>\d{1,2})(?:/(?P<year>\d{4}|\d{2}))?(?![\d/])")
+"""04/12/2026, 4/12: day/month in most of the world, month/day in the US, so both readings count."""
 _YEARLESS = (
     re.compile(rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?!,?\s+\d{{4}}\b)\b", re.I),
     re.compile(rf"\b{_MONTH}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\b(?!,?\s+\d{{4}}\b)", re.I),
@@ -89,12 +90,19 @@ MAX_WHEN = 200
 """The longest `announce` date: it heads every person's notice, in capitals."""
 
 
+class PastDate(ArgumentError):
+    """An `announce` date over everywhere on Earth."""
+
+
 def announcement_when(value: str, *, now: datetime, usage: str) -> str:
     """When the change happens, as admins word it (`Friday 14:00 UTC`); it heads every person's notice.
 
-    Refused: a mention, which would ping people from inside the notice, and a day already over
-    everywhere on Earth (a date counts as past only once it is over at UTC-12 too, wherever the admin is).
-    `usage` is the command to show in the examples, e.g. `announce fabrikam-fiber`.
+    Refused: a mention, which would ping people from inside the notice; a day already over everywhere on
+    Earth (a date counts as past only once it is over at UTC-12 too, wherever the admin is); a slash date
+    that reads as two days still to come (`4/12`: 4 December, or 12 April). Returned with each word naming a
+    day from today (`tomorrow`, `Friday`) and each slash date replaced by the day it names, counted in UTC
+    (`relative_days`): people read the notice days later. `usage` is the command to show in the examples,
+    e.g. `announce fabrikam-fiber`.
     """
     example = f"`{usage} Friday 14:00 UTC`"
     if len(value) > MAX_WHEN:
@@ -120,7 +128,7 @@ def announcement_when(value: str, *, now: datetime, usage: str) -> str:
                 )
             past = past or (found if max(readings) < over_everywhere else None)
     if past:
-        raise ArgumentError(
+        raise PastDate(
             f"`{past[0]}` is in the past, so I announced nothing: people would read “Coming {value}”. Give"
             f" the day of the change, e.g. {example} or {later}."
         )
@@ -128,12 +136,9 @@ def announcement_when(value: str, *, now: datetime, usage: str) -> str:
         for found in pattern.finditer(value):
             day = _nearest(found, over_everywhere)
             if day is not None and day < over_everywhere:
-                raise ArgumentError(
-                    f"`{found[0]}` has passed this year, so I announced nothing: people would read “Coming"
-                    f" {value}”. Give the day of the change, e.g. {example}; if you mean next year, add it:"
-                    f" `{usage} {found[0]} {day.year + 1}`."
-                )
-    return value
+                raise _passed_this_year(found[0], value, day, usage)
+    value = _SLASH.sub(lambda found: _slash_date(found, value, over_everywhere, usage), value)
+    return relative_days.fixed(value, now.astimezone(UTC).date())
 
 
 def passed(value: str, *, now: datetime) -> bool:
@@ -141,23 +146,73 @@ def passed(value: str, *, now: datetime) -> bool:
     it (which refused it when announced; words like "Friday" name no day to judge)."""
     try:
         announcement_when(value, now=now, usage="announce")
-    except ArgumentError:
+    except PastDate:
         return True
+    except ArgumentError:
+        return False  # announced before such dates were refused (`4/12`, two days to come): no day to judge
     return False
 
 
-def _readings(found: re.Match[str]) -> list[date]:
-    """The dates a match can mean: one, two for a slash date valid both ways, none if it is no date."""
+def _slash_date(found: re.Match[str], value: str, over_everywhere: date, usage: str) -> str:
+    """A slash date (`30/11`, `11/30/2026`) as the one day it names: day/month in most of the world,
+    month/day in the US; refused when neither reading is a day to come, or both are different ones."""
+    days = set(_slash_readings(found, over_everywhere))
+    coming = sorted(day for day in days if day >= over_everywhere)
+    if not days:
+        raise ArgumentError(
+            f"`{found[0]}` is not a date, so I announced nothing. Write it as YYYY-MM-DD, e.g."
+            f" `{usage} {over_everywhere + timedelta(days=7)}`, or in words, e.g. `{usage} Friday 14:00 UTC`."
+        )
+    if not coming and found["year"]:
+        raise PastDate(
+            f"`{found[0]}` is in the past, so I announced nothing: people would read “Coming {value}”. Give"
+            f" the day of the change, e.g. `{usage} Friday 14:00 UTC` or"
+            f" `{usage} {over_everywhere + timedelta(days=7)}`."
+        )
+    if not coming:
+        raise _passed_this_year(found[0], value, max(days), usage)
+    if len(coming) > 1:
+        first, second = (relative_days.month_day(day).rpartition(" ")[0] for day in coming)
+        raise ArgumentError(
+            f"`{found[0]}` reads as {first} or as {second}, so I announced nothing: write the month as a"
+            f" word, e.g. `{usage} {first}` or `{usage} {second}`."
+        )
+    return relative_days.month_day(coming[0])
+
+
+def _slash_readings(found: re.Match[str], today: date) -> list[date]:
+    first, second = int(found["first"]), int(found["second"])
+    orders = [(first, second), (second, first)]
+    if not found["year"]:  # the year that puts the day nearest today, as people mean it (`_YEARLESS`)
+        return [
+            day for day_number, month in orders if (day := _nearest_day(month, day_number, today)) is not None
+        ]
     year = int(found["year"]) + (2000 if len(found["year"]) == 2 else 0)
-    if "first" in found.re.groupindex:
-        orders = [(int(found["first"]), int(found["second"])), (int(found["second"]), int(found["first"]))]
-    else:
-        orders = [(int(found["day"]), _month(found["month"]))]
     return [day for day_number, month in orders if (day := _day(year, month, day_number)) is not None]
 
 
+def _passed_this_year(said: str, value: str, day: date, usage: str) -> PastDate:
+    slash = "/" in said
+    next_year = f"{said}/{day.year + 1}" if slash else f"{said} {day.year + 1}"
+    return PastDate(
+        f"`{said}` has passed this year, so I announced nothing: people would read “Coming {value}”. Give the"
+        f" day of the change, e.g. `{usage} Friday 14:00 UTC`; if you mean next year, add it:"
+        f" `{usage} {next_year}`."
+    )
+
+
+def _readings(found: re.Match[str]) -> list[date]:
+    """The date a match means, or none if it is no date."""
+    year = int(found["year"]) + (2000 if len(found["year"]) == 2 else 0)
+    day = _day(year, _month(found["month"]), int(found["day"]))
+    return [day] if day is not None else []
+
+
 def _nearest(found: re.Match[str], today: date) -> date | None:
-    month, day_number = _month(found["month"]), int(found["day"])
+    return _nearest_day(_month(found["month"]), int(found["day"]), today)
+
+
+def _nearest_day(month: int, day_number: int, today: date) -> date | None:
     candidates = [
         day for year in (today.year - 1, today.year, today.year + 1) if (day := _day(year, month, day_number))
     ]

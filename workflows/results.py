@@ -431,6 +431,8 @@ class AnnounceResult:
     held_back: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """Not told until an admin settles it: each directory account that several people would get, which only
     one can keep (`shared-directory-account`), with their addresses."""
+    typed: str = ""
+    """The date as the admin wrote it, when `when` is the day its words named (`tomorrow`, `13/12`)."""
 
 
 @dataclass(frozen=True)

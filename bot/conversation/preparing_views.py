@@ -244,6 +244,8 @@ def announced(result: AnnounceResult, *, shared: bool = False) -> list[Outgoing]
     admin who asked alone (people's names are their addresses, which are not for the whole channel)."""
     status = result.status
     when = f" for {result.when}" if result.when else ""
+    if result.typed and result.typed.casefold() != result.when.casefold():
+        when += f" (you wrote “{result.typed}”; I count days in UTC)"
     since = dates.day_and_time(result.since)
     if result.queued:
         text = (

@@ -152,7 +152,8 @@ def still_personal_blocks(
     blocks: list[Block] = [
         Text(
             f"{people_counted(len(people), 'is', 'are')} still on their Microsoft account after the"
-            f" connection and {'needs' if len(people) == 1 else 'need'} you: they cannot sign in until you act."
+            f" connection and {'needs' if len(people) == 1 else 'need'} you: they cannot sign in until you"
+            " act."
         ),
         *(lists.table(("user", "case", "next step"), rows) if named else []),
         Text("\n".join(f"• *{_STEP_CELLS[step]}*: {_NEXT_STEPS[step]}." for step in steps)),

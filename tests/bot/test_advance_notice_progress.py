@@ -5,6 +5,7 @@ could not be reached and why, counted; names only privately. `status` counts the
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import cast
 
@@ -15,6 +16,7 @@ from bot.conversation.unreached_views import told_blocks
 from bot.slack.sender import LOOKUPS_LIMITED, LOOKUPS_LIMITED_REASON
 from storage import OutboundMessage
 from storage.outbox import NOT_IN_CHAT
+from tests.bot.announced_days import A_FRIDAY
 from tests.bot.conftest import ORG, Chat, started
 from tests.bot.test_decisions import lines
 from workflows.results import MigrationStatus, Told
@@ -84,7 +86,7 @@ def test_progress_during_the_advance_notice_shows_the_wave_counted_and_names_pri
         f"Nobody in {ORG} has a to-do list yet; `notify` sends them once the organization is connected."
     )
     told = the_wave(said)
-    assert told[0].startswith("Users told what is coming for Friday 14:00 UTC on ")
+    assert re.match(f"Users told what is coming for {A_FRIDAY} 14:00 UTC on ", told[0]), told[0]
     assert told[0].endswith(" UTC: 5 of 10 people reached, 3 still on the way, 2 could not be reached.")
     assert told[1:] == WAVE
     assert (

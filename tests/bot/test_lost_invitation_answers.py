@@ -281,8 +281,8 @@ def test_an_advance_notice_during_the_wait_says_the_invitation_may_have_gone_out
     announced = chat.say(DANA, f"announce {ORG} Friday 14:00 UTC")
     (notice,) = [message for message in announced if message.to == DirectMessage(ERIN)]
     assert _flat(notice) == (
-        f"COMING FRIDAY 14:00 UTC: {ORG.upper()} MOVES TO FABRIKAM ACCOUNTS Hi Erin, {ORG} on Azure"
-        " DevOps will soon sign in with Fabrikam accounts instead of Microsoft accounts. There is no"
+        f"COMING FRIDAY 4 DECEMBER 2026 14:00 UTC: {ORG.upper()} MOVES TO FABRIKAM ACCOUNTS Hi Erin, {ORG}"
+        " on Azure DevOps will soon sign in with Fabrikam accounts instead of Microsoft accounts. There is no"
         " downtime, and your work items, repositories and history stay where they are. You have no"
         " account in Fabrikam yet, and your invitation email may have gone out: Microsoft did not"
         ' confirm it, and the migration admins are checking. Look for mail from "Microsoft Invitations'

@@ -4,11 +4,14 @@ until something reached her."""
 
 from __future__ import annotations
 
+import re
+
 from sqlmodel import col, select
 
 from bot.conversation.messages import DirectMessage
 from storage import OutboundMessage
 from storage.outbox import NOT_IN_CHAT
+from tests.bot.announced_days import A_FRIDAY
 from tests.bot.conftest import ORG, Chat, started
 from tests.bot.test_telling_users_first import bullets, said
 
@@ -60,7 +63,7 @@ def test_a_decision_giving_an_unreached_person_an_account_sends_her_the_notice_t
     missed_then_given_her_member_account(chat)
     caught_up = notices_to(chat, HANA_MEMBER)
     assert len(caught_up) == 1, caught_up
-    assert caught_up[0].payload["when"] == "Friday 14:00 UTC"
+    assert re.fullmatch(f"{A_FRIDAY} 14:00 UTC", caught_up[0].payload["when"]), caught_up[0].payload["when"]
     assert any(HANA_MEMBER in line for line in caught_up[0].payload["lines"]), caught_up[0].payload["lines"]
     chat.say(DANA, f"decide {ORG} {HANA} {HANA_GUEST}")
     chat.say(DANA, f"decide {ORG} {HANA} {HANA_MEMBER}")

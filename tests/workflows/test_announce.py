@@ -21,6 +21,10 @@ from workflows.service import MigrationService
 
 pytestmark = SQLITE_ONLY
 
+FRIDAY, MONDAY = "Friday 6 November 2026 14:00 UTC", "Monday 9 November 2026 09:00 UTC"
+"""`Friday 14:00 UTC` and `Monday 09:00 UTC` as announced on the clock's Monday 2 November 2026: the days
+they name, which the notices say (people read them days later)."""
+
 
 def notices(database: Database) -> list[OutboundMessage]:
     with database.session() as session:
@@ -44,7 +48,7 @@ def test_each_user_is_told_their_own_case_once_per_date(
         if m.recipient == (by_outcome["invite"].mail_address or by_outcome["invite"].principal_name)
     )
     assert "invitation email" in " ".join(invited.payload["lines"])
-    assert all(m.payload["when"] == "Friday 14:00 UTC" for m in sent)
+    assert all(m.payload["when"] == FRIDAY for m in sent)
 
     again = service.announce(None, dana, "friday   14:00 utc")
     assert again.queued == 0 and len(notices(database)) == len(plan.users)
@@ -69,7 +73,7 @@ def test_how_the_notice_went_is_one_read_until_someone_was_told(
     assert verbs(seen) == {"SELECT": 1}
     announced = service.announce(None, dana, "Friday 14:00 UTC")
     told = service.told(migration)
-    assert told is not None and (told.when, told.people) == ("Friday 14:00 UTC", announced.users)
+    assert told is not None and (told.when, told.people) == (FRIDAY, announced.users)
 
 
 def test_after_inviting_an_invited_guest_is_told_to_accept_the_invitation_and_keeps_their_tokens(
@@ -127,26 +131,27 @@ def test_a_when_in_the_past_or_with_a_mention_is_refused_and_nobody_is_told(
 
 
 @pytest.mark.parametrize(
-    "when",
+    ("when", "announced"),
     [
-        "Friday 18:00 UTC",
-        "tomorrow",
-        "2026-12-04",
-        "4 Dec 2026",
-        "2026-11-01",
-        "next week, email me",
-        "11/12/2026",  # 11 December, or 12 November: to come either way
-        "4/11/26",
-        "Nov 1",
-        "Jan 5",  # the coming one: nearer than the one ten months ago
-        "Oct 30 2027",
+        ("Friday 18:00 UTC", "Friday 6 November 2026 18:00 UTC"),
+        ("tomorrow", "Tuesday 3 November 2026"),
+        ("2026-12-04", "2026-12-04"),
+        ("4 Dec 2026", "4 Dec 2026"),
+        ("2026-11-01", "2026-11-01"),
+        ("next week, email me", "the week of Monday 9 November 2026, email me"),
+        ("13/12/2026", "13 December 2026"),  # no 13th month: day/month
+        ("12/13/2026", "13 December 2026"),  # month/day
+        ("4/11/26", "4 November 2026"),  # 11 April 2026 is over: the day still to come
+        ("Nov 1", "Nov 1"),
+        ("Jan 5", "Jan 5"),  # the coming one: nearer than the one ten months ago
+        ("Oct 30 2027", "Oct 30 2027"),
     ],
 )
 def test_free_text_and_dates_still_to_come_somewhere_on_earth_are_announced(
-    service: MigrationService, dana: Actor, when: str
+    service: MigrationService, dana: Actor, when: str, announced: str
 ) -> None:
     service.start("fabrikam", "fabrikam.com", dana)  # 2026-11-01 is still going on at UTC-12
-    assert service.announce(None, dana, when).when == when
+    assert service.announce(None, dana, when).when == announced
 
 
 def test_announcing_after_the_change_is_refused_with_what_comes_next(
@@ -183,7 +188,7 @@ def test_two_admins_announcing_the_same_date_at_once_get_a_clear_answer_and_one_
         return queued
 
     monkeypatch.setattr(service_module, "enqueue_all", racing)
-    with pytest.raises(WorkflowError, match="just announced for Friday 14:00 UTC"):
+    with pytest.raises(WorkflowError, match=f"just announced for {FRIDAY}"):
         service.announce(None, dana, "Friday 14:00 UTC")
 
     users = len(service.plan().users)
@@ -199,22 +204,20 @@ def test_a_persons_standing_names_the_date_announced_to_them_and_what_they_sign_
     quiet = service.standing_of(None, bob)
     assert quiet.announcement() == Announcement() and quiet.signs_in_as == "bob@outlook.com"
     service.announce(None, dana, "Friday 14:00 UTC")
-    assert service.standing_of(None, bob).announcement().to_them == "Friday 14:00 UTC"
+    assert service.standing_of(None, bob).announcement().to_them == FRIDAY
     service.announce(None, dana, "Monday 09:00 UTC")
-    assert service.standing_of(None, bob).announcement().to_them == "Monday 09:00 UTC"
+    assert service.standing_of(None, bob).announcement().to_them == MONDAY
     with database.session() as session:  # the newest notice never reached him: he was told Friday
         (newest,) = [
             m
             for m in session.exec(select(OutboundMessage)).all()
-            if m.payload.get("when") == "Monday 09:00 UTC" and m.recipient == "bob@outlook.com"
+            if m.payload.get("when") == MONDAY and m.recipient == "bob@outlook.com"
         ]
         newest.status = "failed"
         session.add(newest)
         session.commit()
-    assert service.standing_of(None, bob).announcement() == Announcement(
-        "Friday 14:00 UTC", "Monday 09:00 UTC"
-    )
-    assert service.standing_of(None, dana).announcement().to_them == "Monday 09:00 UTC"
+    assert service.standing_of(None, bob).announcement() == Announcement(FRIDAY, MONDAY)
+    assert service.standing_of(None, dana).announcement().to_them == MONDAY
     outsider = Actor(id="U-ZOE", email="zoe@contoso.com", name="Zoe")
     assert service.standing_of(None, outsider).announcement() == Announcement()
 
@@ -229,11 +232,11 @@ def test_an_earlier_date_announced_again_reaches_everyone_once_and_is_the_date_t
         assert service.announce(None, dana, when).queued == users
     back = service.announce(None, dana, "friday 14:00 utc")
     assert back.queued == users, "everyone was last told Monday"
-    assert service.standing_of(None, bob).announcement().to_them == "friday 14:00 utc"
+    assert service.standing_of(None, bob).announcement().to_them == "Friday 6 November 2026 14:00 utc"
     assert service.announce(None, dana, "Friday 14:00 UTC").queued == 0
     assert len(notices(database)) == 3 * users
     assert service.announce(None, dana, "Monday 09:00 UTC").queued == users
-    assert service.standing_of(None, bob).announcement().to_them == "Monday 09:00 UTC"
+    assert service.standing_of(None, bob).announcement().to_them == MONDAY
 
 
 @BOTH_BACKENDS
@@ -250,7 +253,7 @@ def test_a_date_announced_that_is_now_past_is_said_to_be_past_and_words_are_not_
     assert service.standing_of(None, bob).announcement() == Announcement(
         "2026-11-06 14:00 UTC", "2026-11-06 14:00 UTC", passed=True
     )
-    service.announce(None, dana, "Friday 14:00 UTC")
+    service.announce(None, dana, "when the pilot ends")
     clock.advance(days=30)
     assert not service.standing_of(None, bob).announcement().passed
 
@@ -263,10 +266,57 @@ def test_a_bare_announce_after_a_dated_one_sends_nothing_vaguer_and_a_new_date_s
     dated = service.announce(None, dana, "Friday 14:00 UTC")
     clock.advance(hours=2)
     bare = service.announce(None, dana, "")
-    assert (bare.queued, bare.when, bare.since) == (0, "Friday 14:00 UTC", dated.since)
-    assert {m.payload["when"] for m in notices(database)} == {"Friday 14:00 UTC"}
+    assert (bare.queued, bare.when, bare.since) == (0, FRIDAY, dated.since)
+    assert {m.payload["when"] for m in notices(database)} == {FRIDAY}
     assert len(notices(database)) == users
     moved = service.announce(None, dana, "Monday 09:00 UTC")
     assert (moved.queued, moved.since) == (users, clock.now)
-    assert service.announce(None, dana, "").when == "Monday 09:00 UTC"
+    assert service.announce(None, dana, "").when == MONDAY
     assert len(notices(database)) == 2 * users
+
+
+@pytest.mark.parametrize(
+    ("when", "refusal"),
+    [
+        (
+            "31/10",  # day/month, a day over everywhere on the clock's 2 November
+            "`31/10` has passed this year, so I announced nothing: people would read “Coming 31/10”. Give the"
+            " day of the change, e.g. `announce fabrikam Friday 14:00 UTC`; if you mean next year, add it:"
+            " `announce fabrikam 31/10/2027`.",
+        ),
+        (
+            "4/12 14:00",  # 4 December, or 12 April: both to come
+            "`4/12` reads as 4 December or as 12 April, so I announced nothing: write the month as a word,"
+            " e.g. `announce fabrikam 4 December` or `announce fabrikam 12 April`.",
+        ),
+        (
+            "11/12/2026",
+            "`11/12/2026` reads as 12 November or as 11 December, so I announced nothing: write the month as"
+            " a word, e.g. `announce fabrikam 12 November` or `announce fabrikam 11 December`.",
+        ),
+    ],
+)
+def test_a_slash_date_over_or_read_two_ways_is_refused_naming_the_fix(
+    service: MigrationService, database: Database, dana: Actor, when: str, refusal: str
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)  # the clock says Monday 2 November 2026, 09:00 UTC
+    with pytest.raises(WorkflowError) as refused:
+        service.announce(None, dana, when)
+    assert str(refused.value) == refusal
+    assert notices(database) == []
+
+
+def test_tomorrow_is_announced_as_the_day_it_names_which_is_what_people_read_days_later(
+    service: MigrationService, database: Database, dana: Actor, clock: FakeClock
+) -> None:
+    bob = Actor(id="U-BOB", email="bob@outlook.com", name="Bob")
+    service.start("fabrikam", "fabrikam.com", dana)  # Monday 2 November 2026, 09:00 UTC
+    announced = service.announce(None, dana, "tomorrow 14:00")
+    assert (announced.when, announced.typed) == ("Tuesday 3 November 2026 14:00", "tomorrow 14:00")
+    assert {m.payload["when"] for m in notices(database)} == {"Tuesday 3 November 2026 14:00"}
+    clock.advance(days=3)
+    assert service.standing_of(None, bob).announcement() == Announcement(
+        "Tuesday 3 November 2026 14:00", "Tuesday 3 November 2026 14:00", passed=True
+    )
+    # the same words three days on name another day: a new round, which reaches everyone
+    assert service.announce(None, dana, "tomorrow 14:00").queued == announced.users

@@ -1220,7 +1220,7 @@ def test_a_cancel_tells_her_it_is_off_when_her_stopped_notice_may_have_reached_h
     announced.cancel(None, dana, "budget")
     assert [m.status for m in queued(database, "advance_notice") if m.recipient == HANA] == [SUPERSEDED]
     (off,) = [m for m in queued(database, "migration_called_off") if m.recipient == HANA]
-    assert off.payload["person"]["announced_for"] == "Friday 14:00 UTC"
+    assert off.payload["person"]["announced_for"] == "Friday 6 November 2026 14:00 UTC"
 
 
 def test_a_new_date_is_not_announced_to_her_while_she_loses_access_and_is_once_she_keeps_it(

@@ -48,7 +48,7 @@ def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "
             raise refusal(row.state, "announce")
         assert row.id is not None
         now = ctx.now()
-        when = announcement_when(when, now=now, usage=f"announce {row.organization}")
+        typed, when = when, announcement_when(when, now=now, usage=f"announce {row.organization}")
         plan = _plan_codec.decode(row.plan)
         earlier = announcements(session, row.id)
         if not when and earlier and earlier[-1][0]:  # a bare `announce` (or its button) keeps the date
@@ -85,6 +85,7 @@ def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "
             held_back=tuple(
                 (account, tuple(user.address for user in people)) for account, people in held_back(plan.users)
             ),
+            typed=typed,
         )
 
 

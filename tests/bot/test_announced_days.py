@@ -1,0 +1,66 @@
+"""`announce fabrikam-fiber tomorrow 14:00`: the notice, the reply and everyone's `todo` name the day it
+meant, read days later (walk37 #4); a slash date over, or read two ways, is refused naming the fix."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from sandbox import Sandbox, parse_scenario
+from storage import Database
+from tests.bot.conftest import DANA, ORG, Chat, text_of
+from tests.fakes.runtimes import runtime_on
+from tests.workflows.fakes import FakeClock
+
+ANN = "ann@fabrikam.com"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 11, 30, 18, 0, tzinfo=UTC))  # a Monday evening
+
+
+@pytest.fixture
+def chat(fabrikam: dict[str, Any], sqlite_database: Database, clock: FakeClock) -> Iterator[Chat]:
+    """Dana's migration started, on a sandbox of its own whose clock is the bot's."""
+    with Sandbox(parse_scenario(fabrikam), clock=lambda: clock().timestamp()) as box:
+        runtime = runtime_on(box, sqlite_database, clock=clock)
+        try:
+            talk = Chat(runtime, restores=False)
+            talk.say(DANA, f"/aad start {ORG} fabrikam.com")
+            yield talk
+        finally:
+            runtime.close()
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_tomorrow_is_announced_as_the_day_it_names_and_todo_names_that_day_days_later(
+    chat: Chat, clock: FakeClock
+) -> None:
+    reply = flat(text_of(chat.say(DANA, f"announce {ORG} tomorrow 14:00")))
+    assert reply.startswith(
+        "Telling 10 of 10 people what is coming for Tuesday 1 December 2026 14:00 (you wrote “tomorrow"
+        " 14:00”; I count days in UTC), by direct message."
+    ), reply
+    clock.advance(days=3)
+    todo = flat(text_of(chat.say(ANN, "todo")))
+    assert "moves to Fabrikam accounts (announced for Tuesday 1 December 2026 14:00)." in todo, todo
+
+
+def test_a_day_month_date_over_everywhere_is_refused_like_any_other_past_date(
+    chat: Chat, clock: FakeClock
+) -> None:
+    clock.advance(days=1)  # Tuesday 1 December, 18:00 UTC: 30 November is over at UTC-12 too
+    refused = flat(text_of(chat.say(DANA, f"announce {ORG} 30/11")))
+    assert refused == (
+        "`30/11` has passed this year, so I announced nothing: people would read “Coming 30/11”. Give the day"
+        f" of the change, e.g. `announce {ORG} Friday 14:00 UTC`; if you mean next year, add it: `announce"
+        f" {ORG} 30/11/2027`."
+    )
+    assert chat.runtime.service.told(chat.runtime.service.status(ORG).id) is None

@@ -1,0 +1,85 @@
+"""Words naming a day from today (`tomorrow`, `Friday`, `in 3 days`), replaced by that day when an admin
+announces: the notice, and every to-do list quoting it, is read days later, when `tomorrow` names another day.
+
+Days are counted in UTC, as every date the bot writes (bot/conversation/dates.py): a command does not carry
+the admin's time zone, so the reply names the day each word became (`announced`), for the admin to correct.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+_MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_DATE_AHEAD = (
+    rf",?\s+(?:\d{{4}}-|\d{{1,2}}/\d{{1,2}}|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTHS}|{_MONTHS}\s+\d)"
+)
+"""What follows a weekday already given with its date (`Friday 6 November 2026`, `Fri, Nov 6`)."""
+_COUNTS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
+_RELATIVE = re.compile(
+    r"\b(?:(?P<after>(?:the\s+)?day\s+after\s+tomorrow)|(?P<tomorrow>tomorrow)|(?P<today>today)"
+    r"|(?P<tonight>tonight)|this\s+(?P<part>afternoon|evening)"
+    rf"|in\s+(?P<count>\d{{1,3}}|{'|'.join(_COUNTS)})\s+(?P<unit>day|week)s?"
+    r"|(?P<which_week>this|next)\s+week"
+    r"|(?:(?P<which>this|coming|next)\s+)?(?P<weekday>monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+    rf"|mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)\b\.?(?!{_DATE_AHEAD})"
+    r")\b",
+    re.IGNORECASE,
+)
+
+
+def fixed(value: str, today: date) -> str:
+    """`value` with each word naming a day from `today` replaced by the day it names: `tomorrow 14:00` on
+    1 December 2026 is `Wednesday 2 December 2026 14:00`; `Friday` and `next Friday` are the first one
+    after today, `this Friday` today on a Friday. Anything else (a date given in full too) stays."""
+    return _RELATIVE.sub(lambda found: _day_words(found, today), value)
+
+
+def long_date(day: date) -> str:
+    """`Wednesday 2 December 2026`: a day nobody reads two ways."""
+    return f"{_WEEKDAYS[day.weekday()].capitalize()} {day.day} {_MONTH_NAMES[day.month - 1]} {day.year}"
+
+
+def month_day(day: date) -> str:
+    """`2 December 2026`, as a slash date reads once its order is settled."""
+    return f"{day.day} {_MONTH_NAMES[day.month - 1]} {day.year}"
+
+
+def _day_words(found: re.Match[str], today: date) -> str:
+    if found["after"]:
+        return long_date(today + timedelta(days=2))
+    if found["tomorrow"]:
+        return long_date(today + timedelta(days=1))
+    if found["today"]:
+        return long_date(today)
+    if found["tonight"]:
+        return f"the evening of {long_date(today)}"
+    if found["part"]:
+        return f"the {found['part'].lower()} of {long_date(today)}"
+    if found["count"]:
+        count = int(found["count"]) if found["count"].isdigit() else _COUNTS[found["count"].lower()]
+        return long_date(today + timedelta(days=count * (7 if found["unit"].lower() == "week" else 1)))
+    if found["which_week"]:
+        monday = today - timedelta(days=today.weekday() - (7 if found["which_week"].lower() == "next" else 0))
+        return f"the week of {long_date(monday)}"
+    named = found["weekday"][:3].lower()
+    weekday = next(index for index, name in enumerate(_WEEKDAYS) if name.startswith(named))
+    ahead = (weekday - today.weekday()) % 7
+    if ahead == 0 and (found["which"] or "").lower() != "this":
+        ahead = 7
+    return long_date(today + timedelta(days=ahead))
