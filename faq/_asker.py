@@ -190,21 +190,51 @@ def own_sign_in_trouble(
 ) -> str | None:
     """The migration's phase (before, connecting, after) when someone in it says they cannot sign in: their
     own case, unless a topic for the people being moved (Git, the account picker; the `CHECKLIST` once
-    connected) is `answered` and says which trouble it is. Only in a short message that names no device or
-    other application ("I forgot my laptop password and I'm locked out"): a long story names its own subject,
-    as the public threads quoting "cannot log in" do. None otherwise, and outside a migration."""
+    connected) is `answered` and says which trouble it is. So is Azure DevOps' own refusal by its code
+    (`refused_by_its_code`): what the topics' words make of "VS30063: You are not authorized to access
+    https://dev.azure.com" (Git's credentials) is a guess, the asker's stage is not (walk37, 6 and 7).
+    Only in a short message that names no device or other application ("I forgot my laptop password and I'm
+    locked out"): a long story names its own subject, as the public threads quoting "cannot log in" do. None
+    otherwise, and outside a migration."""
     phase = phase_of(context.stage)
     if (
         context.migration is None
         or phase is None
-        or (answered and _names_the_trouble(topics[ranking.topics[0].topic_id], phase, context))
         or LOCKED_OUT not in topics
         or ranking.length >= LONG_FROM
         or _ELSEWHERE.search(question)
-        or not cannot_sign_in(question)
+    ):
+        return None
+    if refused_by_its_code(question):
+        return phase
+    if (answered and _names_the_trouble(topics[ranking.topics[0].topic_id], phase, context)) or not (
+        cannot_sign_in(question)
     ):
         return None
     return phase
+
+
+_SIGN_IN_CODES = frozenset({"TF400813", "VS30063"})
+"""Azure DevOps refusing a person in the browser ("The user is not authorized to access this resource", "You
+are not authorized to access https://dev.azure.com"); the tutorial's sign-in step and its FAQ answer them."""
+
+
+def refused_by_its_code(question: str) -> bool:
+    """Whether the message quotes Azure DevOps refusing the asker's sign-in by its code, and no other code,
+    nothing run unattended (a pipeline's TF400813 is its token's: `own_automation_trouble`) and no token or
+    password given to a tool (a script's VS30063 is its credential's)."""
+    codes = {code.upper() for code in ERROR_CODE.findall(question)}
+    return (
+        bool(codes)
+        and codes <= _SIGN_IN_CODES
+        and _AUTOMATION.search(question) is None
+        and _CREDENTIAL.search(question) is None
+    )
+
+
+_CREDENTIAL = re.compile(
+    r"(?i)\b(?:tokens?|pats?|personal access tokens?|credentials?|passwords?|powershell|install-\w+|curl)\b"
+)
 
 
 def _names_the_trouble(topic: Topic, phase: str, context: AskerContext) -> bool:

@@ -6,6 +6,7 @@ admin decided loses access hears that decision, as their notice had it, whatever
 
 from __future__ import annotations
 
+from faq._asker import refused_by_its_code
 from faq._compose import CANCELLED, LOST_ACCESS, AskerContext, organization_url, phase_of, way_to_a_person
 
 TITLE = "Your sign-in has not changed"
@@ -91,6 +92,19 @@ def while_connecting(context: AskerContext) -> str:
         f" {organization_url(context.organization)} as today, with {account}. Once it is connected, sign in"
         " as below: only members or guests of the new directory get in, and a guest keeps signing in with"
         " their own address."
+    )
+
+
+def before_or_after(question: str, context: AskerContext) -> str:
+    """For Azure DevOps' refusal by its code ("TF400813") from someone whose migration the bot does not know:
+    the lock-out answer is for after the switch, so first what holds before it ("" for anyone else: inside a
+    migration the stage says which, `faq._asker.own_sign_in_trouble`)."""
+    if phase_of(context.stage) is not None or not refused_by_its_code(question):
+        return ""
+    return (
+        "If your organization has not just been connected to a directory (or switched to another one), the"
+        " move is not the cause: you sign in as before, and Microsoft's page below lists the usual causes. If"
+        " it has:"
     )
 
 

@@ -13,6 +13,7 @@ from faq import (
     _about,
     _asker,
     _compose,
+    _connect_for_me,
     _deleting,
     _happening,
     _invitation,
@@ -208,9 +209,12 @@ class FaqAnswerer:
             return self._rated(Answer(_happening.TOPIC, 1.0, happening, [], link, own_case=True), question)
         # Topics known by the words of the whole message, not ranked: "what happens to my pull requests?"
         # (`faq._kept`), "do the guests we invite need a paid license?" (`faq._licences`), "we can't delete
-        # our old tenant, Azure DevOps's application is in it" (`faq._deleting`).
+        # our old tenant, Azure DevOps's application is in it" (`faq._deleting`), "can you click Connect for
+        # me?" (`faq._connect_for_me`).
         recognised = (
-            _kept.TOPIC
+            _connect_for_me.TOPIC
+            if _connect_for_me.asks_the_bot_to_connect(text)
+            else _kept.TOPIC
             if _kept.asks_what_happens_to_their_work(text)
             else _licences.TOPIC
             if _licences.asks_whether_guests_need_one(text)
@@ -308,6 +312,7 @@ class FaqAnswerer:
             # invitee where theirs stands, as for "I can't sign in".
             said = bool(blocked) and _compose.speaks_to_their_outcome(best, context)
             own_case = _invitation.why_refused(context) if said and best.id == _asker.LOCKED_OUT else ""
+            unsure_when = _sign_in.before_or_after(text, context) if best.id == _asker.LOCKED_OUT else ""
             answer = self._answered(
                 knowledge,
                 best.id,
@@ -317,7 +322,7 @@ class FaqAnswerer:
                 framed,
                 also,
                 own=own_case,
-                opening="" if said else blocked,
+                opening="" if said else blocked or unsure_when,
             )
             return self._rated(answer, question)
         if (

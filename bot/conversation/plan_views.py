@@ -18,8 +18,8 @@ CHECK_MARKS = {"pass": "✅", "warn": "⚠️", "fail": "❌"}
 OUTCOME_WORDS = {
     "auto": ("keep access (same identity)", "keeps access (same identity)"),
     "to-accept": (
-        "invited, still to accept: they must accept before the switch, or lose access",
-        "invited, still to accept: must accept before the switch, or loses access",
+        "invited, still to accept: no access from the switch until they accept",
+        "invited, still to accept: no access from the switch until they accept",
     ),
     "map": ("keep access, mapped by hand after connecting", "keeps access, mapped by hand after connecting"),
     "invite": ("lose access unless invited as guests", "loses access unless invited as a guest"),
@@ -136,7 +136,7 @@ def who_is_affected(affected: Affected, checks: Sequence[Check], *, named: bool 
 
     waiting = affected.to_accept
     to_accept = (
-        "*Invited, still to accept* (must accept the invitation before the switch, or they lose access,"
+        "*Invited, still to accept* (no access from the switch until they accept the invitation,"
         f" {waiting.count}){listed(waiting)}\n"
         if waiting.count
         else ""

@@ -108,7 +108,7 @@ def stage_line(
         waiting = sign_in_views.people_counted(pending, "is", "are")
         return (
             f"{ready} {next_steps}. {waiting} invited and still to accept their"
-            " invitation (`plan` names them): they must accept it before the switch, or they lose access."
+            " invitation (`plan` names them): from the switch until they accept it, they cannot sign in."
         )
     return f"{ready} {next_steps}."
 

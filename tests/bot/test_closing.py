@@ -297,7 +297,7 @@ def test_once_everyone_is_invited_the_stage_no_longer_asks_for_invitations(chat:
         " Next, as Microsoft orders it: remove the people who left (1 person has only a disabled directory"
         " account: `stale-users`, then `remove-users`), tell users what is coming (`announce`, with the"
         " date), then request approval. 2 people are invited and still to accept their invitation (`plan`"
-        " names them): they must accept it before the switch, or they lose access."
+        " names them): from the switch until they accept it, they cannot sign in."
     ) in lines_of(checked)
     assert "Invite missing users" not in [button.label for button in checked[0].message.buttons]
 

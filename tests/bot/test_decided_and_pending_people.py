@@ -19,7 +19,7 @@ def test_the_counts_keep_whoever_is_still_to_accept_their_invitation_apart_every
     (counts,) = [block for out in plan for block in out.message.blocks if isinstance(block, Facts)]
     assert counts.pairs == (
         ("5 users", "keep access (same identity)"),
-        ("2 users", "invited, still to accept: they must accept before the switch, or lose access"),
+        ("2 users", "invited, still to accept: no access from the switch until they accept"),
         ("2 users", "keep access, mapped by hand after connecting"),
         ("1 user", "needs a decision: several directory accounts match"),
         ("1 user", "loses access, as an admin decided"),

@@ -43,6 +43,5 @@ def test_the_approval_prompt_says_invitees_must_accept_before_the_switch(chat: C
     prompt = flat(text_of(chat.say(DANA, "request-approval")))
     assert "keep access once they accept" not in prompt, prompt
     assert (
-        "Invited, still to accept (must accept the invitation before the switch, or they lose access, 2):"
-        in prompt
+        "Invited, still to accept (no access from the switch until they accept the invitation, 2):" in prompt
     ), prompt

@@ -150,7 +150,7 @@ def test_people_the_notice_could_not_reach_are_named_with_why_and_the_approval_w
     status = chat.say(DANA, f"status {ORG}", in_dm=True)
     assert "7 of 10 people reached, 3 could not be reached." in said(status)
     assert bullets(status) == [  # those who must act, or lose access, first
-        "• erin.eng@gmail.com (invited, still to accept: must accept before the switch, or loses access) —"
+        "• erin.eng@gmail.com (invited, still to accept: no access from the switch until they accept) —"
         " when the notice went out: the app is not installed for them",
         "• hana@contoso.com (needs a decision: several directory accounts match) — when the notice went out:"
         " the app is not installed for them",

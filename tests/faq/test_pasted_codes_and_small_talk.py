@@ -22,14 +22,21 @@ PASTED = [
 ]
 
 
+# Inside a migration, Azure DevOps refusing the asker by its code, with no Git or Visual Studio named, is
+# their own sign-in at their stage (walk37, finding 7): the lock-out topic, whose answer documents VS30063.
+INSIDE = {PASTED[1][0]: "owner-locked-out"}
+
+
 @pytest.mark.parametrize(("question", "topic"), PASTED)
 def test_inside_a_migration_a_pasted_code_gets_the_topic_that_documents_it(
     answerer: FaqAnswerer, question: str, topic: str
 ) -> None:
+    topic = INSIDE.get(question, topic)
     answer = answerer.answer(question, INVITEE)
     assert answer.topic == topic, answer
     codes = {code.upper() for code in ERROR_CODE.findall(question)}
-    assert any(code in phrasing for code in codes for phrasing in answerer.topics[topic].phrasings)
+    documented = answerer.topics[topic]
+    assert any(code in text for code in codes for text in (*documented.phrasings, documented.answer))
 
 
 @pytest.mark.parametrize(("question", "topic"), PASTED)

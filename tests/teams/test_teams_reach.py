@@ -137,7 +137,7 @@ def test_the_approval_card_shows_invitees_still_to_accept_apart_from_who_keeps_a
     assert ERIN not in keep and FRANK not in keep
     # the channel's card counts them: their names are their addresses (the approvers' copies name them)
     assert (
-        "**Invited, still to accept** (must accept the invitation before the switch, or they lose access, 2)"
+        "**Invited, still to accept** (no access from the switch until they accept the invitation, 2)"
         in lines
     )
 
@@ -196,6 +196,6 @@ def test_someone_invited_after_the_notice_missed_them_is_named_with_when_the_rea
     prompt = teams.said(DANA, f"request-approval {ORGANIZATION}").splitlines()
     [erin] = [line for line in prompt if line.startswith(f"- {ERIN} ")]
     assert erin == (
-        f"- {ERIN} (invited, still to accept: must accept before the switch, or loses access) — when the"
+        f"- {ERIN} (invited, still to accept: no access from the switch until they accept) — when the"
         f" notice went out: no directory user with the sign-in name {ERIN}"
     )
