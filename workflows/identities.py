@@ -88,14 +88,18 @@ def open_candidates(user: PlannedUser) -> tuple[str, ...]:
 
 
 def planned_reach(user: PlannedUser, *, connected: bool) -> Reach:
+    """Where a message to a planned person goes: as `affected_reach` for someone with a list, so someone the
+    plan left ambiguous is tried at each candidate account (a chat profile may carry any one of them)."""
     account = directory_account(user)
+    candidates = () if account else open_candidates(user)
+    names = [address for name in user.candidate_names if candidates and (address := mailbox(name))]
     reach = _reach(
-        (user.mail_address, user.principal_name),
+        (user.mail_address, user.principal_name, *names),
         account.user_principal_name if account else None,
         account.id if account else None,
         connected=connected,
     )
-    return Reach(reach.addresses, reach.directory_id, () if account else open_candidates(user))
+    return Reach(reach.addresses, reach.directory_id, candidates)
 
 
 def affected_reach(user: AffectedUser) -> Reach:

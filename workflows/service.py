@@ -208,6 +208,10 @@ class MigrationService:
         """Whether `actor` may still decide on the pending request (not its requester, not decided yet)."""
         return approval.still_to_decide(self._ctx, approval_id, actor)
 
+    def requested_by(self, approval_id: int, actor: Actor) -> bool:
+        """Whether `actor` requested the pending request: theirs to withdraw, not to approve."""
+        return approval.requested_by(self._ctx, approval_id, actor)
+
     def last_rejection(self, migration_id: int) -> Rejection | None:
         """Who rejected the latest approval request, when and why, if it was rejected."""
         return approval.last_rejection(self._ctx, migration_id)

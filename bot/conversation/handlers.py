@@ -139,12 +139,25 @@ class Conversation:
         """Never the whole help for words that are not a command: a wall of words hides what was meant."""
         match reading.kind:
             case "typo":
-                return [help_views.did_you_mean(reading.command.word, reading.meant)]
+                return [self._typo(actor, reading)]
             case "unknown":
                 return [help_views.not_understood(reading.command.word)]
             case "extra":
                 return [help_views.extra_words(reading.command)]
         return self._run(actor, reading.command, channel)
+
+    def _typo(self, actor: Actor, reading: Reading) -> Outgoing:
+        """The commands a slip may have meant, as buttons; but a slip for `approve N` by whoever requested
+        approval N offers what is left to them, withdrawing it: approving it would be refused (four eyes)."""
+        meant = next((suggestion for suggestion in reading.meant if suggestion.word == "approve"), None)
+        if meant is not None:
+            try:
+                approval_id = approving.approval_number(parse(meant.command))
+            except WorkflowError:  # `aprove` with no number: no request to look at
+                approval_id = None
+            if approval_id is not None and self._desk.service.requested_by(approval_id, actor):
+                return help_views.own_request(reading.command.word, meant, approval_id)
+        return help_views.did_you_mean(reading.command.word, reading.meant)
 
     def _run(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         if command.problem:

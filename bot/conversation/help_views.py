@@ -25,6 +25,7 @@ from bot.conversation.quoting import untick
 from bot.conversation.understanding import Suggestion, understood_and_extra
 from workflows.admin_gate import AdminVerdict
 from workflows.results import MigrationStatus, TodoEntry
+from workflows.stages import approval
 from workflows.todo import required
 
 _DANGEROUS = frozenset({"cancel", "remove-users", "reject"})
@@ -151,6 +152,15 @@ def did_you_mean(typed: str, suggestions: Sequence[Suggestion]) -> Outgoing:
     if buttons:
         blocks.append(Actions(buttons))
     return tell_privately(text, *blocks)
+
+
+def own_request(typed: str, meant: Suggestion, approval_id: int) -> Outgoing:
+    """A slip for `approve N` by whoever requested approval N: why it is not theirs to approve, and a
+    button for what they may do instead, withdraw it."""
+    refused = approval.own_request(approval_id)
+    text = f"I don't know `{untick(typed)}`. Did you mean `{meant.command}`? {refused}"
+    withdraw = Button(f"reject {approval_id}", "reject", str(approval_id), "danger")
+    return tell_privately(text, Text(text), Actions((withdraw,)))
 
 
 def extra_words(command: Command) -> Outgoing:

@@ -14,6 +14,7 @@ from bot.conversation.messages import (
     Actions,
     Block,
     Button,
+    Channel,
     Heading,
     Message,
     Outgoing,
@@ -28,12 +29,14 @@ from workflows.plan_organization import removal_by_hand
 from workflows.plan_shared_account import SHARED_ACCOUNT
 from workflows.results import (
     AccountDecision,
+    Actor,
     AnnounceResult,
     InviteResult,
     MigrationStatus,
     RemovalResult,
     Told,
 )
+from workflows.stages.inviting import counted
 from workflows.stages.removal import why_not_removable
 
 
@@ -144,21 +147,27 @@ _INVITE_ORDER = {
 
 def invited(result: InviteResult, told: Told | None = None, *, shared: bool = False) -> list[Outgoing]:
     """`told`: how the advance notice went out, while it still may. `shared`: asked in a channel, which
-    reads how many; each person's result goes to the admin who asked alone (people's names are their
-    addresses, which are not for the whole channel)."""
+    reads how many (`invited_in_channel`): this answer, with each person's result, is for the admin who
+    asked alone (people's names are their addresses, which are not for the whole channel)."""
     organization = result.status.organization
     blocks: list[Block] = [Heading(f"Invitations for {organization}"), Text(result.message)]
-    named = _invitations_named(result)
-    if shared and named:
-        blocks.append(Text("📬 Who, with each one's result, went to you in a message only you see."))
-    elif named:
-        blocks.extend(named)
-    answer = Outgoing(
-        Message(result.message, with_next(blocks, result.status, everyone_told=everyone_told(told)))
+    blocks.extend(_invitations_named(result))
+    content = with_next(blocks, result.status, everyone_told=everyone_told(told))
+    return [Outgoing(Message(result.message, content, private=shared))]
+
+
+def invited_in_channel(result: InviteResult, by: Actor, channel: str) -> list[Outgoing]:
+    """What the channel `invite` was asked in reads of it: how many, naming nobody; nothing when it asked
+    about nobody."""
+    how_many = counted(result.outcomes)
+    if not how_many:
+        return []
+    who = by.name or by.email
+    text = (
+        f"📨 Invitations for {result.status.organization}, by {who}: {how_many}. Who they are went to"
+        f" {who} alone."
     )
-    if not (shared and named):
-        return [answer]
-    return [answer, say(f"Invitations for {organization}, by name", *named, private=True)]
+    return [Outgoing(Message(text, (Text(text),)), Channel(channel))]
 
 
 def _invitations_named(result: InviteResult) -> list[Block]:

@@ -26,6 +26,8 @@ class ProgressLine:
     def __init__(self, outbox: Outbox, channel: str | None) -> None:
         self._outbox = outbox
         self._channel = channel
+        self.shown = False
+        """Whether the channel has the line: its last version then says how the step ended."""
 
     def __call__(self, report: StepReport) -> None:
         if self._channel is None:
@@ -36,6 +38,7 @@ class ProgressLine:
         )
         try:
             self._outbox.show(line)
+            self.shown = True
         except Exception:  # the step itself goes on: a progress line is no reason to stop inviting
             log.exception("the progress line %r could not be shown", text)
 

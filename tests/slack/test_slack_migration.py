@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -260,3 +261,58 @@ def test_each_approvers_names_are_updated_in_place_to_the_rejection_and_name_nob
         assert shown.startswith("Who approval #1 affected: 🚫 Rejected by Lee Admin\n")
         assert "🚫 Rejected by Lee Admin on " in shown and "Reason: wait for release" in shown
         assert EMAIL.findall(shown) == []
+
+
+def test_the_advance_notice_reaches_someone_several_accounts_match_at_the_one_slack_knows(
+    migration: Migration,
+) -> None:
+    """Slack knows Hana by hana.hart@fabrikam.com, one of the two directory accounts holding her Azure DevOps
+    address hana@contoso.com (walk37 finding 9): the notice is looked for at each of them, as her list is."""
+    fake = migration.slack.fake
+    fake.users["UHANA"] = ("hana.hart@fabrikam.com", "Hana Hart")
+    when = f"{datetime.now(UTC) + timedelta(days=7):%Y-%m-%d} 10:00 UTC"
+    migration.command("UDANA", f"start {ORGANIZATION} fabrikam.com")
+    migration.command("UDANA", f"announce {ORGANIZATION} {when}")
+
+    def to_hana(f: FakeSlack) -> list[dict[str, Any]]:
+        return [c.params for c in f.calls_of("chat.postMessage") if c.params["channel"] == "DUHANA"]
+
+    fake.wait_for(lambda f: bool(to_hana(f)), timeout=20)
+    (notice,) = to_hana(fake)
+    assert notice["text"] == f"Coming {when}: {ORGANIZATION} moves to Fabrikam accounts"
+    assert (
+        "Several accounts in Fabrikam match your address (hana_contoso.com#EXT#@fabrikam.onmicrosoft.com,"
+        " hana.hart@fabrikam.com). Tell the migration admins (dana@fabrikam.com, lee@fabrikam.com) which"
+        " one" in " ".join(texts(notice).split())
+    )
+
+
+def test_invite_typed_in_the_channel_is_counted_there_and_named_to_the_typist_alone(
+    migration: Migration,
+) -> None:
+    """`/aad invite` in the channel (walk37 finding 10): the channel reads how many, naming nobody; who, with
+    each one's result, goes to the admin who typed it alone, in one ephemeral answer that says nothing of a
+    message only they see."""
+    fake = migration.slack.fake
+    migration.command("UDANA", f"start {ORGANIZATION} fabrikam.com")
+    answers = len(fake.responses)
+
+    migration.command("ULEE", f"invite {ORGANIZATION}")
+
+    counted = (
+        f"📨 Invitations for {ORGANIZATION}, by Lee Admin: 2 invited. Who they are went to Lee Admin alone."
+    )
+
+    def in_channel(f: FakeSlack) -> list[str]:
+        calls = f.calls_of("chat.postMessage")
+        return [
+            c.params["text"] for c in calls if c.params["channel"] == CHANNEL and "📨" in c.params["text"]
+        ]
+
+    fake.wait_for(lambda f: bool(in_channel(f)), timeout=20)
+    assert in_channel(fake) == [counted]
+    fake.wait_for(lambda f: len(f.responses) > answers, timeout=20)
+    (answer,) = fake.responses[answers:]
+    assert answer["response_type"] == "ephemeral" and answer["text"] == "2 invited."
+    assert "erin.eng@gmail.com" in texts(answer) and "frank.f@outlook.com" in texts(answer)
+    assert "only you see" not in texts(answer)

@@ -626,8 +626,8 @@ def test_the_requester_may_not_approve_under_any_of_their_identities(
         with pytest.raises(PermissionDenied) as refused:
             service.decide(requested, same, approve=True)
         assert str(refused.value) == (
-            "You requested this approval, so another admin must approve it (four eyes). You can still"
-            " `reject` it or `cancel` the migration."
+            "You requested this approval, so another admin must approve it (four eyes). To withdraw it, say"
+            f" `reject {requested}`; `cancel` stops the migration."
         )
     assert _decisions(database) == [] and _approval(database, requested).status == "pending"
 

@@ -78,7 +78,8 @@ def test_invite_after_connecting_invites_once_and_stays_connected(
     assert result.status.next_commands == ("notify", "invite")
 
     again = found_connected.invite(None, lee)  # safe to repeat: the guests are in the directory now
-    assert again.outcomes == () and again.message == "Nobody needs an invitation."
+    assert again.outcomes == ()
+    assert again.message == "Nobody needs an invitation now: Dana invited 2 people at 2026-11-02 09:00 UTC."
     assert len(microsoft.invitations) == 2
     assert (
         _moves(found_connected)[2:]

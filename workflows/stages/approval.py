@@ -114,6 +114,27 @@ def still_to_decide(ctx: Context, approval_id: int, actor: Actor) -> bool:
         return not any(same_person(actor, decider, email) for decider, email in decided)
 
 
+def requested_by(ctx: Context, approval_id: int, actor: Actor) -> bool:
+    """Whether `actor` requested this approval, still pending: they may withdraw it (`reject`), not approve
+    it (four eyes)."""
+    with ctx.database.session() as session:
+        approval = session.get(Approval, approval_id)
+        return (
+            approval is not None
+            and approval.status == "pending"
+            and same_person(actor, approval.requested_by_id, approval.requested_by_email)
+        )
+
+
+def own_request(approval_id: int) -> str:
+    """Why the requester may not approve, and the way left to them, typed: Teams shows the prompt's buttons
+    to the approvers alone."""
+    return (
+        "You requested this approval, so another admin must approve it (four eyes). To withdraw it, say"
+        f" `reject {approval_id}`; `cancel` stops the migration."
+    )
+
+
 def last_rejection(ctx: Context, migration_id: int) -> Rejection | None:
     """Who rejected the migration's latest approval request, when and why; None unless it was rejected (a
     new request, pending or decided, is the latest word then)."""
@@ -250,10 +271,7 @@ def _decide(unit: Unit, approval: Approval, actor: Actor, approve: bool, reason:
             WorkflowError(f"This approval request is already {approval.status}; nothing to decide."),
         )
     if approve and same_person(actor, approval.requested_by_id, approval.requested_by_email):
-        raise PermissionDenied(
-            "You requested this approval, so another admin must approve it (four eyes)."
-            " You can still `reject` it or `cancel` the migration."
-        )
+        raise PermissionDenied(own_request(approval.id))
     decisions = session.exec(
         select(ApprovalDecision).where(ApprovalDecision.approval_id == approval.id)
     ).all()

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from storage import Invitation, Migration
+from storage import AuditEntry, Invitation, Migration
 from workflows import _plan_codec
 from workflows.directory import (
     DirectoryUser,
@@ -41,6 +41,7 @@ from workflows.stages.unit import (
     interrupt,
     note,
     paced,
+    same_person,
     status,
     step,
     step_began,
@@ -130,7 +131,7 @@ def send_invitations(
         switched = sum(_switch_lists(unit, outcomes)) if connected else 0
         unit.flow.fire("invitations_sent", details={"sent": sum(o.status == "sent" for o in outcomes)})
         commit(unit)
-        message = _invite_summary(outcomes)
+        message = _invite_summary(outcomes) if outcomes else _nobody_to_invite(unit, actor)
         if connected:
             message += _after_connecting_note(outcomes, switched, row.state)
         else:
@@ -422,9 +423,26 @@ def _invitation_text(organization: str, tenant_name: str | None, *, connected: b
     )
 
 
-def _invite_summary(outcomes: Sequence[InvitationOutcome]) -> str:
-    if not outcomes:
+def _nobody_to_invite(unit: Unit, actor: Actor) -> str:
+    """Nobody to invite, and who invited people last, when: an admin pressing *Invite* a moment after
+    another did finds the invitations already sent, not that none were needed."""
+    runs = unit.session.exec(
+        select(AuditEntry)
+        .where(AuditEntry.migration_id == unit.row.id, AuditEntry.action == "invitations_sent")
+        .order_by(col(AuditEntry.id).desc())
+    )
+    last = next((run for run in runs if run.details.get("sent")), None)
+    if last is None:
         return "Nobody needs an invitation."
+    yours = same_person(actor, last.actor_id, last.actor_email)
+    who = "you" if yours else last.actor_name or last.actor_email
+    sent = _people(last.details["sent"])
+    return f"Nobody needs an invitation now: {who} invited {sent} at {hhmm(last.at)} UTC."
+
+
+def counted(outcomes: Sequence[InvitationOutcome]) -> str:
+    """How an `invite` went, counted and naming nobody ("2 invited, 1 failed"): for a channel, where
+    people's names (their addresses) are not shown."""
     parts = []
     for kind, label in (
         ("sent", "invited"),
@@ -434,14 +452,19 @@ def _invite_summary(outcomes: Sequence[InvitationOutcome]) -> str:
         ("failed", "failed"),
         ("unanswered", "with no answer from Microsoft"),
         ("skipped", "being handled elsewhere"),
+        ("denied", "refused by the directory (403 Forbidden)"),
     ):
         count = sum(outcome.status == kind for outcome in outcomes)
         if count:
             parts.append(f"{count} {label}")
+    return ", ".join(parts)
+
+
+def _invite_summary(outcomes: Sequence[InvitationOutcome]) -> str:
     failures = "; ".join(f"{o.email}: {o.detail}" for o in outcomes if o.status == "failed")
     unanswered = "; ".join(f"{o.email}: {o.detail}" for o in outcomes if o.status == "unanswered")
     return (
-        ", ".join(parts)
+        counted(outcomes)
         + "."
         + (f" Failures: {failures}. Run `invite` again to retry them." if failures else "")
         + (

@@ -47,7 +47,10 @@ class Preparing(Stage):
     def _invite(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         line = ProgressLine(self._desk.outbox, channel)
         result = self._desk.service.invite(command.arg(0), actor, line)
-        return preparing_views.invited(result, self._desk.told(result.status), shared=channel is not None)
+        answer = preparing_views.invited(result, self._desk.told(result.status), shared=channel is not None)
+        if channel is None or line.shown:  # the progress line's last version says how many
+            return answer
+        return [*preparing_views.invited_in_channel(result, actor, channel), *answer]
 
     def _announce(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         organization = self._desk.named_organization(command)
