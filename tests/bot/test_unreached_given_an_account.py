@@ -50,12 +50,22 @@ def unreached_in_prompt(chat: Chat) -> list[str]:
     return [line.split(" ")[1] for line in bullets(prompt)]
 
 
-def missed_then_given_her_member_account(chat: Chat) -> None:
-    """Announced; the notice to Hana's own address reached no chat account; then decided for her."""
+def missed_then_given_her_member_account(chat: Chat, *, tried_her_accounts: bool = False) -> None:
+    """Announced; the notice to Hana's own address reached no chat account; then decided for her. Unless
+    `tried_her_accounts`, the notice is one queued before notices were looked for at each of her candidate
+    accounts too (walk37 finding 9): her own addresses only."""
     started(chat)
     chat.say(DANA, "invite")
     chat.say(DANA, f"announce {ORG} Friday 14:00 UTC")
-    fail(chat, notices_to(chat, HANA), f"no Slack account with the email {HANA}")
+    notices = notices_to(chat, HANA)
+    if not tried_her_accounts:
+        with chat.runtime.database.session() as session:
+            for each in notices:
+                notice = session.get(OutboundMessage, each.id)
+                assert notice is not None and HANA_MEMBER in notice.payload["also"]
+                notice.payload = {**notice.payload, "also": []}
+            session.commit()
+    fail(chat, notices, f"no Slack account with the email {HANA}")
     chat.say(DANA, f"decide {ORG} {HANA} {HANA_MEMBER}")
 
 
@@ -71,6 +81,12 @@ def test_a_decision_giving_an_unreached_person_an_account_sends_her_the_notice_t
     assert [notice.status for notice in notices_to(chat, HANA_MEMBER)] == ["sent"]
     assert "10 of 10 people reached" in said(chat.say(DANA, "status"))  # not Gus, who left
     assert HANA not in unreached_in_prompt(chat)
+
+
+def test_a_decision_naming_an_account_the_notice_already_tried_sends_it_no_second_time(chat: Chat) -> None:
+    missed_then_given_her_member_account(chat, tried_her_accounts=True)
+    assert notices_to(chat, HANA_MEMBER) == []
+    assert HANA in unreached_in_prompt(chat)
 
 
 def test_she_stays_on_the_could_not_reach_list_until_something_reached_her(chat: Chat) -> None:
