@@ -72,10 +72,11 @@ def test_a_typo_in_a_mention_gets_a_private_suggestion_whose_button_runs_the_com
     (run,) = buttons(suggestion)
     turns = len(migration.recording.turns)
     send.click(run["action_id"], run["value"], user="UDANA", channel=CHANNEL)
-    answer, named = migration.recording.wait_for_turns(turns + 1)[turns]  # who: to Dana alone
-    assert (answer.message.summary, answer.message.private, named.message.private) == (
+    counted, answer = migration.recording.wait_for_turns(turns + 1)[turns]  # who: to Dana alone
+    assert (counted.message.summary, answer.message.summary, answer.message.private) == (
+        f"📨 Invitations for {ORGANIZATION}, by Dana Owner: 2 invited. Who they are went to Dana Owner"
+        " alone.",
         "2 invited.",
-        False,
         True,
     )
     fake.wait_for(lambda f: any("Invitations for" in texts(body) for body in f.responses))

@@ -124,7 +124,10 @@ def test_a_whole_migration_from_start_to_notified_users(migration: Migration) ->
     assert migration.state() == before  # refused: nothing changed
 
     invited = migration.command("UDANA", f"invite {ORGANIZATION}")
-    assert invited.startswith("2 invited.\n")
+    counted = (
+        f"📨 Invitations for {ORGANIZATION}, by Dana Owner: 2 invited. Who they are went to Dana Owner alone."
+    )
+    assert invited.startswith(f"{counted}\n{counted}\n2 invited.\n")  # the channel's, then Dana's own
     assert re.search(r"erin\.eng@gmail\.com +sent +PendingAcceptance", invited)
     assert re.search(r"frank\.f@outlook\.com +sent +PendingAcceptance", invited)
 

@@ -226,8 +226,12 @@ def test_every_message_of_the_workflow_survives_a_minute_of_slack_failing(bot: B
     # his account is disabled: his list says whom he waits on
     assert len(bot.posts("DUGUS", "Before you can sign in, the migration admins")) == 1
     # what the command told the channel, the listener queued (the workflow queued the rest itself)
-    (summary,) = [message for message in bot.queued() if message.kind == CHAT_MESSAGE]
     (said,) = bot.posts(CHANNEL, "To-do lists for")
+    (summary,) = [
+        message
+        for message in bot.queued()
+        if message.kind == CHAT_MESSAGE and message.payload["summary"] == said["text"]
+    ]
     assert said["metadata"]["event_payload"]["key"] == summary.idempotency_key
 
     # two working days later: reminders to whoever has not finished, the digest to the channel

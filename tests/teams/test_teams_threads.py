@@ -74,8 +74,13 @@ def test_an_admin_s_click_keeps_the_summary_and_the_result_reaches_them(teams: T
     assert teams.view(DANA, summary["id"]) == card
     new = teams.activities()[before:]
     invitations = [entry for entry in new if f"Invitations for {ORGANIZATION}" in texts(entry)]
-    # the answer, and who was invited with each result: both to her alone
-    assert [entry["conversation"]["user"] for entry in invitations] == [DANA, DANA]
+    # the channel reads how many; the answer, with who was invited and each result, reaches her alone
+    assert [
+        (entry["conversation"]["conversationType"], entry["conversation"]["user"]) for entry in invitations
+    ] == [
+        ("channel", None),
+        ("personal", DANA),
+    ]
 
 
 def test_a_click_answered_in_a_line_shows_the_line_to_the_clicker_alone(teams: Teams) -> None:
