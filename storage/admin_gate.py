@@ -26,6 +26,7 @@ from sqlalchemy import (
     cast,
     delete,
     exc,
+    exists,
     literal,
     null,
     select,
@@ -87,11 +88,15 @@ class DatabaseAdminMemory:
             return Recalled(remembered, look_up=LookUp(row.id))
 
     def forget(self, *, kept: Kept) -> None:
-        with self._session() as session:
-            connection = session.connection()
-            connection.execute(_FORGET_REFUSALS, {"refusals_from": kept.refusals_from})
-            connection.execute(_FORGET_CONFIRMATIONS, {"confirmations_from": kept.confirmations_from})
-            session.commit()
+        limits = {"refusals_from": kept.refusals_from, "confirmations_from": kept.confirmations_from}
+        with _failing_as_memory():
+            # every look of the watch forgets, and seldom finds a row: a read tells, taking no write lock
+            with self._database.reading() as connection:
+                if not connection.execute(_ANY_TO_FORGET, limits).scalar_one():
+                    return
+            with self._database.engine.begin() as connection:
+                connection.execute(_FORGET_REFUSALS, limits)
+                connection.execute(_FORGET_CONFIRMATIONS, limits)
 
     def settle(
         self,
@@ -131,13 +136,19 @@ class DatabaseAdminMemory:
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
-        try:
-            with self._database.session() as session:
-                yield session
-        except exc.SQLAlchemyError as error:
-            if not _outage(error):
-                raise  # a bug: logged with its traceback by whoever catches it, never told as an outage
-            raise MemoryFailed(type(error).__name__) from error
+        with _failing_as_memory(), self._database.session() as session:
+            yield session
+
+
+@contextmanager
+def _failing_as_memory() -> Iterator[None]:
+    """The database's outage raised as `MemoryFailed`, naming its kind."""
+    try:
+        yield
+    except exc.SQLAlchemyError as error:
+        if not _outage(error):
+            raise  # a bug: logged with its traceback by whoever catches it, never told as an outage
+        raise MemoryFailed(type(error).__name__) from error
 
 
 _SQLITE_ERROR = 1
@@ -223,10 +234,11 @@ def _remembered(session: Session, person: str, kept: Kept) -> Remembered:
     )
 
 
-_FORGET_REFUSALS = delete(AdminRefusal).where(col(AdminRefusal.refused_at) < bindparam("refusals_from"))
-_FORGET_CONFIRMATIONS = delete(AdminConfirmation).where(
-    col(AdminConfirmation.confirmed_at) < bindparam("confirmations_from")
-)
+_OLD_REFUSAL = col(AdminRefusal.refused_at) < bindparam("refusals_from")
+_OLD_CONFIRMATION = col(AdminConfirmation.confirmed_at) < bindparam("confirmations_from")
+_ANY_TO_FORGET = select(exists().where(_OLD_REFUSAL) | exists().where(_OLD_CONFIRMATION))
+_FORGET_REFUSALS = delete(AdminRefusal).where(_OLD_REFUSAL)
+_FORGET_CONFIRMATIONS = delete(AdminConfirmation).where(_OLD_CONFIRMATION)
 """Built once and run as plain SQL: the watch forgets at every poll and seldom finds a row, and building them
 and passing them through the ORM (which would match the deleted rows against a session that holds none)
 cost several times running them."""

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
@@ -83,6 +83,11 @@ class Database:
 
     def session(self) -> Session:
         return self._sessions()
+
+    def reading(self) -> Connection:
+        """A connection for plain SQL reads: about half the CPU of a session, whose unit of work a read
+        never uses. The watch's look reads several times a poll, mostly to find nothing due."""
+        return self.engine.connect()
 
     def ping(self) -> bool:
         try:

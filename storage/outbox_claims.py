@@ -66,7 +66,7 @@ def claim_due(
 
 def has_due(database: Database, *, now: datetime) -> bool:
     """Whether `claim_due` would find a message to claim now (another worker may still win it)."""
-    with database.engine.connect() as connection:
+    with database.reading() as connection:
         return connection.execute(_ANY_DUE, {"now": now}).first() is not None
 
 

@@ -51,8 +51,8 @@ class LookSchedule:
         self._settings = settings
 
     def due(self, now: datetime) -> Looks:
-        with self._database.session() as session:
-            rows = session.connection().execute(_WATCHED).all()
+        with self._database.reading() as connection:
+            rows = connection.execute(_WATCHED).all()
         at_step = list(dict.fromkeys(org for _, org, state, _ in rows if state == AT_THE_PORTAL_STEP))
         never = datetime.min.replace(tzinfo=now.tzinfo)
         due = sorted(

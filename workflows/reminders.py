@@ -110,8 +110,8 @@ class Reminders:
         return queued
 
     def _due(self) -> list[int]:
-        with self._database.session() as session:
-            due = session.connection().execute(_DUE, {"now": self._now(), "batch": self._settings.batch})
+        with self._database.reading() as connection:
+            due = connection.execute(_DUE, {"now": self._now(), "batch": self._settings.batch})
             return [reminder_id for reminder_id in due.scalars() if reminder_id is not None]
 
     def _fire(self, reminder_id: int) -> int:

@@ -165,8 +165,7 @@ class Schedules:
         put it off, and one past that moment sends it at once. People's reminders count from their own
         lists, in their time zones, so the two need not come together."""
         now = self._now()
-        with self._database.session() as session:
-            connection = session.connection()
+        with self._database.reading() as connection:  # a session only for a look that opens something
             migrations = connection.execute(_OPEN_MIGRATIONS).all()
             wanted: list[tuple[str, str, int]] = []  # key, kind, migration
             for migration_id, state, lists_out in migrations:
@@ -182,6 +181,14 @@ class Schedules:
             first_sent: dict[int, datetime | None] = dict(
                 connection.execute(_FIRST_LIST_SENT, {"migrations": digests}).all() if digests else ()
             )
+            with_lists = [migration_id for _, kind, migration_id in wanted if kind == DIGEST_KIND]
+            # probes the schedules' index per list, so a look with nothing to recover loads no row at all
+            missed = bool(with_lists) and (
+                connection.execute(_ANY_MISSED_LIST, {"migrations": with_lists}).first() is not None
+            )
+        if not to_open and not missed:
+            return
+        with self._database.session() as session:
             for key, kind, migration_id in to_open:
                 first = now
                 if kind == DIGEST_KIND:  # a look that comes late (serve was down) puts off no digest
@@ -189,8 +196,7 @@ class Schedules:
                         first_sent.get(migration_id) or now, self._settings.digest_every_working_days, None
                     )
                 self._open(session, key, kind, migration_id, first)
-            with_lists = [migration_id for _, kind, migration_id in wanted if kind == DIGEST_KIND]
-            if with_lists:
+            if missed:
                 self._open_missing_todo_schedules(session, with_lists)
 
     def _open_missing_todo_schedules(self, session: Session, migration_ids: list[int]) -> None:
@@ -198,12 +204,9 @@ class Schedules:
         right after sending it): `delivered` normally does both; this catches what it missed.
 
         One anti-join over the migrations with lists finds exactly those lists: sent, and their person has
-        no schedule, or one that ended before the list arrived. It probes the schedules' index per list, so
-        a look with nothing to recover loads no row at all, however many lists were given back."""
-        params = {"migrations": migration_ids}
-        if session.connection().execute(_ANY_MISSED_LIST, params).first() is None:
-            return
-        missed = session.exec(_MISSED_LISTS, params=params).all()
+        no schedule, or one that ended before the list arrived (`open_due` asks first whether there is
+        one)."""
+        missed = session.exec(_MISSED_LISTS, params={"migrations": migration_ids}).all()
         handled: set[int] = set()  # people whose schedule this look opened or started again
         for message, reminder in missed:
             user_id: int = message.payload["affected_user_id"]

@@ -228,13 +228,15 @@ def test_old_refusals_and_confirmations_are_read_no_more_and_the_watch_alone_for
         assert session.execute(select(AdminConfirmation.person)).scalars().all() == ["lee"]
 
 
-def test_the_watch_forgets_in_one_session_of_two_deletes_past_the_orm(
+def test_the_watch_asks_in_one_read_past_the_orm_and_deletes_only_what_there_is_to_forget(
     database: Database, clock: _Clock
 ) -> None:
-    """The watch forgets at every poll, and mostly finds nothing to forget: two plain DELETEs, built once, in
-    one session. Passed through the ORM, each cost several times what running it does (the ORM matches the
-    deleted rows against a session that holds none)."""
+    """The watch forgets at every poll, and mostly finds nothing to forget: one plain read, built once, on a
+    connection, and no write lock taken; with something old, the two plain DELETEs. Passed through the ORM,
+    each cost several times what running it does (the ORM matches the deleted rows against a session that
+    holds none)."""
     gate = _gate(database, clock)
+    assert gate.allows("dana", "fabrikam-fiber", lambda: True)
     through_the_orm: list[object] = []
 
     def count(state: object) -> None:
@@ -242,16 +244,22 @@ def test_the_watch_forgets_in_one_session_of_two_deletes_past_the_orm(
 
     event.listen(Session, "do_orm_execute", count)
     try:
-        with checkouts(database) as sessions, statements(database) as seen:
+        with checkouts(database) as nothing_to_forget, statements(database) as asked:
+            gate.forget_old()
+        clock.now += timedelta(days=31)
+        with checkouts(database) as forgetting, statements(database) as forgot:
             gate.forget_old()
     finally:
         event.remove(Session, "do_orm_execute", count)
-    assert sessions == [1]
-    assert [statement.split(" WHERE ")[0] for statement in seen] == [
+    assert nothing_to_forget == [1]
+    assert [statement.split(" FROM ")[0] for statement in asked] == ["SELECT (EXISTS (SELECT *"]
+    assert forgetting == [2]
+    assert [statement.split(" WHERE ")[0] for statement in forgot[1:]] == [
         "DELETE FROM admin_refusal",
         "DELETE FROM admin_confirmation",
     ]
     assert through_the_orm == []
+    assert _rows(database, AdminConfirmation) == 0
 
 
 def test_a_refusal_costs_two_sessions_and_an_answer_from_memory_one(

@@ -4,6 +4,7 @@ voids it. Whoever looks first turns lapsed requests into expired ones, so none s
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import bindparam
 from sqlalchemy.orm.exc import StaleDataError
@@ -49,9 +50,13 @@ def expire_due(unit: Unit) -> list[Approval]:
 
 def expire_all_lapsed(ctx: Context) -> None:
     """What the bot's watch does: the prompts of lapsed requests lose their buttons when they lapse, not
-    when someone next reads the migration."""
-    with ctx.database.session() as session:
-        expire_lapsed(ctx, session)
+    when someone next reads the migration. A session only for a look that finds one."""
+    now = ctx.now()
+    with ctx.database.reading() as connection:
+        lapsed = connection.execute(_LAPSED, {"now": now}).scalars().all()
+    if lapsed:
+        with ctx.database.session() as session:
+            _expire_each(ctx, session, lapsed, now)
 
 
 _LAPSED = select(Approval.id).where(
@@ -67,6 +72,11 @@ def expire_lapsed(ctx: Context, session: Session, migration_id: int | None = Non
     now = ctx.now()
     query = _LAPSED if migration_id is None else _LAPSED_OF_ONE
     lapsed = session.connection().execute(query, {"now": now, "migration": migration_id}).scalars().all()
+    _expire_each(ctx, session, lapsed, now)
+
+
+def _expire_each(ctx: Context, session: Session, lapsed: Sequence[int], now: datetime) -> None:
+    """Expire these requests, read as lapsed at `now`, each in its own commit."""
     for approval_id in lapsed:
         approval = session.get(Approval, approval_id)
         if approval is None or approval.status != "pending":

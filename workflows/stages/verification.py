@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum, auto
 
-from sqlalchemy import bindparam
+from sqlalchemy import Connection, bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
@@ -86,13 +86,16 @@ class StillPersonal:
 def check_due(ctx: Context) -> list[SignInCheck]:
     """Start a watch for every connected migration whose users have their lists; run the due ones."""
     now = ctx.now()
-    with ctx.database.session() as session:
-        due: list[int] = []
-        for schedule in _schedules(ctx, session):
-            if schedule.next_at is None and _open_watch(session, schedule.migration_id, now) is None:
-                continue
-            if (schedule.due_at or now) <= now:  # a watch just opened reads at once
-                due.append(schedule.migration_id)
+    with ctx.database.reading() as connection:
+        schedules = _schedules(ctx, connection)
+    unopened = [schedule.migration_id for schedule in schedules if schedule.next_at is None]
+    opened: set[int] = set()
+    if unopened:  # a session only for a look that has a watch to open
+        with ctx.database.session() as session:
+            opened = {each for each in unopened if _open_watch(session, each, now) is not None}
+    open_now = [schedule for schedule in schedules if schedule.next_at or schedule.migration_id in opened]
+    # a watch just opened reads at once
+    due = [schedule.migration_id for schedule in open_now if (schedule.due_at or now) <= now]
     return [result for migration_id in due if isinstance(result := _check(ctx, migration_id), SignInCheck)]
 
 
@@ -101,7 +104,7 @@ def next_reads(ctx: Context, session: Session) -> tuple[datetime, ...]:
 
     The daily full read needs no moment of its own: the first look after it falls due makes it, before
     the digest that shows who it found still on a Microsoft account."""
-    return tuple(schedule.due_at or ctx.now() for schedule in _schedules(ctx, session))
+    return tuple(schedule.due_at or ctx.now() for schedule in _schedules(ctx, session.connection()))
 
 
 @dataclass(frozen=True)
@@ -127,10 +130,10 @@ _SCHEDULES = (
 passing it through the ORM cost several times running it."""
 
 
-def _schedules(ctx: Context, session: Session) -> list[_Schedule]:
+def _schedules(ctx: Context, connection: Connection) -> list[_Schedule]:
     """Each watched migration's schedule, read from its watch's columns: not the plan, nor the list of
     who is still on a Microsoft account, which `serve` would otherwise load at every look."""
-    rows = session.connection().execute(_SCHEDULES).all()
+    rows = connection.execute(_SCHEDULES).all()
     every = ctx.settings.sign_in_sweep_every
     return [
         _Schedule(migration_id, next_at, swept_at + every if swept_at and not failures else None)
