@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, cast, false
+from sqlalchemy import BindParameter, ColumnElement, Text, bindparam, cast, false
 from sqlmodel import col, func
 
 from storage import AffectedUser
@@ -147,23 +148,54 @@ def is_planned_as(actor: Actor, user: PlannedUser) -> bool:
     return bool(email) and email in {address.strip().casefold() for address in known}
 
 
-def owned_by(who: Actor | str) -> ColumnElement[bool]:
-    """The affected-user rows of this person, matched as `recognises` matches them."""
+OwnerShape = tuple[bool, bool]
+"""How a person is matched to affected-user rows: by an address, by a chat id (`owner`)."""
+
+
+def owner(who: Actor | str) -> tuple[OwnerShape, dict[str, str]]:
+    """How `owned_by` matches this person (an address, a chat id, both or neither), and the values to bind
+    to its condition."""
     email = (who.email if isinstance(who, Actor) else who).strip().lower()
-    mine: ColumnElement[bool] = false()
+    chat_id = who.id if isinstance(who, Actor) else ""
+    values: dict[str, str] = {}
     if email:
+        values |= {"email": email, "email_listed": _listed(email)}
+    if chat_id:
+        values |= {"chat_id": chat_id, "chat_id_listed": _listed(chat_id.casefold())}
+    return (bool(email), bool(chat_id)), values
+
+
+@cache
+def owned_by(shape: OwnerShape) -> ColumnElement[bool]:
+    """The affected-user rows of a person known this way (`owner`), matched as `recognises` matches them.
+    Built once for each way: built anew with the values in it, at every list read, it cost more than the
+    read."""
+    by_email, by_chat_id = shape
+    mine: ColumnElement[bool] = false()
+    if by_email:
+        email: BindParameter[str] = bindparam("email")
         mine = (
             (col(AffectedUser.email) == email)
             | (func.lower(AffectedUser.principal_name) == email)
             | (func.lower(AffectedUser.directory_account) == email)
         )
-    keys = [email] if email else []
-    if isinstance(who, Actor) and who.id:
-        mine = mine | (col(AffectedUser.chat_user_id) == who.id) | (col(AffectedUser.directory_id) == who.id)
-        keys.append(who.id.casefold())
-    for key in keys:  # one of the JSON list's strings, quotes included: never part of a longer one
-        mine = mine | cast(AffectedUser.candidates, Text).contains(json.dumps(key), autoescape=True)
+    if by_chat_id:
+        chat_id: BindParameter[str] = bindparam("chat_id")
+        mine = mine | (col(AffectedUser.chat_user_id) == chat_id)
+        mine = mine | (col(AffectedUser.directory_id) == chat_id)
+    for key, wanted in (("email_listed", by_email), ("chat_id_listed", by_chat_id)):
+        if wanted:  # one of the JSON list's strings, quotes included: never part of a longer one
+            mine = mine | cast(AffectedUser.candidates, Text).contains(bindparam(key), escape=_ESCAPE)
     return mine
+
+
+_ESCAPE = "/"
+
+
+def _listed(key: str) -> str:
+    """`key` as the JSON list of candidates holds it, its LIKE wildcards escaped (as `autoescape` does)."""
+    quoted = json.dumps(key)
+    return quoted.replace(_ESCAPE, _ESCAPE * 2).replace("%", f"{_ESCAPE}%").replace("_", f"{_ESCAPE}_")
 
 
 def _reach(devops: Iterable[str], account: str | None, object_id: str | None, *, connected: bool) -> Reach:

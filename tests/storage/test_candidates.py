@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from storage import AffectedUser, Database
 from tests.storage.rows import NOW, add_migration
-from workflows.identities import owned_by
+from workflows.identities import owned_by, owner
 from workflows.results import Actor
 
 GUEST_ID, MEMBER_ID = "89e635bb-8d82-538f-8143-26ac5849ffab", "6b329d0f-df92-5fa9-b7e6-8ca107b66e0f"
@@ -29,8 +29,10 @@ def test_an_ambiguous_person_is_found_by_each_candidate_id_and_sign_in_name_only
         session.commit()
 
     def found(who: Actor | str) -> list[str]:
+        shape, values = owner(who)
+        query = select(AffectedUser.entitlement_id).where(owned_by(shape))
         with database.session() as session:
-            return list(session.exec(select(AffectedUser.entitlement_id).where(owned_by(who))).all())
+            return list(session.exec(query, params=values).all())
 
     assert found(Actor(GUEST_ID, "hana_contoso.com#EXT#@fabrikam.onmicrosoft.com", "Hana")) == ["e-hana"]
     assert found(Actor("29:1abc", "Hana.Hart@Fabrikam.com", "Hana")) == ["e-hana"]

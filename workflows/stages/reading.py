@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 from sqlalchemy import bindparam
@@ -28,7 +28,7 @@ from workflows.arguments import passed
 from workflows.decisions import lost_access_by
 from workflows.directory import MicrosoftError
 from workflows.errors import WorkflowError
-from workflows.identities import is_guest, is_planned_as, owned_by
+from workflows.identities import OwnerShape, is_guest, is_planned_as, owned_by, owner
 from workflows.informing import BeforeTheList, what_happens
 from workflows.machine import (
     BEFORE_CONNECTING,
@@ -381,14 +381,20 @@ def _invitation_of(
     )
 
 
+@cache
+def _listed_of(shape: OwnerShape) -> SelectOfScalar[AffectedUser]:
+    """Built once for each way a person is known: every `status` a person asks reads it, and building it
+    and its cache key anew cost more than running it."""
+    return select(AffectedUser).where(AffectedUser.migration_id == bindparam("migration"), owned_by(shape))
+
+
 def _listed_and_planned(
     session: Session, migration_id: int, plan: dict[str, Any], who: Actor
 ) -> tuple[AffectedUser | None, PlannedUser | None]:
     """This person's record once their list went out, and their entry in the stored plan (what Connect did
     with them, once connected), decoding only the entries that may be theirs."""
-    listed = session.exec(
-        select(AffectedUser).where(AffectedUser.migration_id == migration_id, owned_by(who))
-    ).first()
+    shape, values = owner(who)
+    listed = session.exec(_listed_of(shape), params={**values, "migration": migration_id}).first()
     if listed is not None:
         keys = {listed.principal_name.casefold(), listed.email.casefold()}
         mine = (user for user in _plan_codec.candidates(plan, keys) if user.id == listed.entitlement_id)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import cache
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, func, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from storage import WITHOUT_PLAN, ActiveMigration, AffectedUser, AuditEntry, Migration, SignInWatch, TodoItem
 from storage.database import committed
@@ -13,7 +16,7 @@ from workflows import waiting
 from workflows._views import todo_entry
 from workflows.decisions import lost_access_by
 from workflows.errors import ConflictError, WorkflowError
-from workflows.identities import owned_by, recognises
+from workflows.identities import OwnerShape, owned_by, owner, recognises
 from workflows.plan import NO_ACCESS
 from workflows.results import AccessLost, Actor, Closure, MarkDoneResult, TodoEntry
 from workflows.stages import interrupted_invitations
@@ -31,9 +34,11 @@ def todo_list(ctx: Context, who: Actor | str | int, *, shown: bool = False) -> l
     of Azure DevOps for it alone (no other reader of the list, `help` or an answer, waits on Azure DevOps).
     """
     with ctx.database.session() as session:
-        whose = col(AffectedUser.id) == who if isinstance(who, int) else owned_by(who)
-        query = select(AffectedUser).where(whose).order_by(col(AffectedUser.migration_id).desc())
-        users = session.exec(query).all()
+        if isinstance(who, int):
+            users = session.exec(_USERS_BY_ID, params={"id": who}).all()
+        else:
+            shape, values = owner(who)
+            users = session.exec(_users_owned(shape), params=values).all()
         if not users:
             return []
         # three statements however many migrations listed them (a fourth for who closed a completed one
@@ -72,6 +77,16 @@ def todo_list(ctx: Context, who: Actor | str | int, *, shown: bool = False) -> l
     return entries
 
 
+_USERS_BY_ID = select(AffectedUser).where(col(AffectedUser.id) == bindparam("id"))
+
+
+@cache
+def _users_owned(shape: OwnerShape) -> SelectOfScalar[AffectedUser]:
+    """Built once for each way a person is known: every list read, `help` and answer reads it, and building
+    it and its cache key anew cost more than running it."""
+    return select(AffectedUser).where(owned_by(shape)).order_by(col(AffectedUser.migration_id).desc())
+
+
 def _closers(session: Session, completed: Sequence[Migration]) -> dict[int, Actor]:
     """Who completed each of these migrations."""
     if not completed:
@@ -105,12 +120,14 @@ def access_lost(ctx: Context, who: Actor) -> list[AccessLost]:
     """The migrations, newest first, in which an admin decided `who` loses access and they were told so
     (`notifying.tell_lost_access`): why they have no list. Each one's plan is read for who decided, as the
     notice named them: megabytes, paid only by someone who lost access asking for their list."""
+    shape, values = owner(who)
     with ctx.database.session() as session:
         lost = session.exec(
             select(AffectedUser, Migration)
             .join(Migration, col(Migration.id) == AffectedUser.migration_id)
-            .where(owned_by(who), AffectedUser.outcome == NO_ACCESS)
-            .order_by(col(AffectedUser.migration_id).desc())
+            .where(owned_by(shape), AffectedUser.outcome == NO_ACCESS)
+            .order_by(col(AffectedUser.migration_id).desc()),
+            params=values,
         ).all()
         return [
             AccessLost(row.organization, lost_access_by(row.plan).get(user.entitlement_id, ""))
