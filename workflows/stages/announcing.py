@@ -8,6 +8,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -276,12 +277,17 @@ def _left(user: PlannedUser) -> bool:
 def announcements(session: Session, migration_id: int) -> list[tuple[str, datetime]]:
     """The `when` of each announcement of the migration and the moment it was made, in order (their audit
     entries)."""
-    entries = session.exec(
-        select(AuditEntry.details, AuditEntry.at)
-        .where(AuditEntry.migration_id == migration_id, AuditEntry.action == "announce")
-        .order_by(col(AuditEntry.id))
-    ).all()
+    entries = session.exec(_ANNOUNCEMENTS, params={"migration": migration_id}).all()
     return [(str(details.get("when") or ""), at) for details, at in entries]
+
+
+_ANNOUNCEMENTS = (
+    select(AuditEntry.details, AuditEntry.at)
+    .where(AuditEntry.migration_id == bindparam("migration"), AuditEntry.action == "announce")
+    .order_by(col(AuditEntry.id))
+)
+"""Built once: `plan`, `status`, `recheck`, `invite` and more ask how the notice went, and building the query
+and its cache key anew cost about as much as running it."""
 
 
 def announced_whens(session: Session, migration_id: int) -> list[str]:

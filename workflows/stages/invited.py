@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import replace
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from storage import Invitation
@@ -16,12 +17,17 @@ def sent_invitations(
 ) -> dict[str, str]:
     """Entitlement id -> the address Microsoft sent the invitation to; only for the entitlements `of`
     when given (one person's question need not read everyone's)."""
-    query = select(Invitation.entitlement_id, Invitation.email).where(
-        Invitation.migration_id == migration_id, Invitation.status == "sent"
-    )
-    if of is not None:
-        query = query.where(col(Invitation.entitlement_id).in_(of))
-    return dict(session.exec(query).all())
+    if of is None:
+        return dict(session.exec(_SENT, params={"migration": migration_id}).all())
+    return dict(session.exec(_SENT_OF, params={"migration": migration_id, "of": list(of)}).all())
+
+
+_SENT = select(Invitation.entitlement_id, Invitation.email).where(
+    Invitation.migration_id == bindparam("migration"), Invitation.status == "sent"
+)
+_SENT_OF = _SENT.where(col(Invitation.entitlement_id).in_(bindparam("of", expanding=True)))
+"""Built once: every message to a person and every wave asks who was invited, and building the query and its
+cache key anew cost about as much as running it."""
 
 
 def to_accept(
