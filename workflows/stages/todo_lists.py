@@ -43,20 +43,10 @@ def todo_list(ctx: Context, who: Actor | str | int, *, shown: bool = False) -> l
             return []
         # three statements however many migrations listed them (a fourth for who closed a completed one
         # nothing migrates again), and never the plans (megabytes each)
-        migrations = session.exec(
-            select(Migration, ActiveMigration.migration_id)
-            .outerjoin(
-                ActiveMigration, col(ActiveMigration.organization_key) == func.lower(Migration.organization)
-            )
-            .options(WITHOUT_PLAN)
-            .where(col(Migration.id).in_({user.migration_id for user in users}))
-        ).all()
+        listed_in = sorted({user.migration_id for user in users})
+        migrations = session.exec(_MIGRATIONS_LISTED, params={"migrations": listed_in}).all()
         rows = {row.id: row for row, _ in migrations}
-        items = session.exec(
-            select(TodoItem)
-            .where(col(TodoItem.affected_user_id).in_([user.id for user in users]))
-            .order_by(col(TodoItem.position))
-        ).all()
+        items = session.exec(_ITEMS, params={"users": [user.id for user in users]}).all()
         theirs: dict[int | None, list[TodoItem]] = {user.id: [] for user in users}
         for item in items:
             theirs[item.affected_user_id].append(item)
@@ -77,7 +67,24 @@ def todo_list(ctx: Context, who: Actor | str | int, *, shown: bool = False) -> l
     return entries
 
 
-_USERS_BY_ID = select(AffectedUser).where(col(AffectedUser.id) == bindparam("id"))
+_USERS_BY_ID = (
+    select(AffectedUser)
+    .where(col(AffectedUser.id) == bindparam("id"))
+    .order_by(col(AffectedUser.migration_id).desc())
+)
+_MIGRATIONS_LISTED = (
+    select(Migration, ActiveMigration.migration_id)
+    .outerjoin(ActiveMigration, col(ActiveMigration.organization_key) == func.lower(Migration.organization))
+    .options(WITHOUT_PLAN)
+    .where(col(Migration.id).in_(bindparam("migrations", expanding=True)))
+)
+_ITEMS = (
+    select(TodoItem)
+    .where(col(TodoItem.affected_user_id).in_(bindparam("users", expanding=True)))
+    .order_by(col(TodoItem.position))
+)
+"""`todo_list`'s reads, built once: every list read, `help` and answer makes them, and building them and their
+cache keys anew cost about as much as running them."""
 
 
 @cache
