@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 import threading
 import time
@@ -17,6 +16,7 @@ from starlette.types import Receive, Scope, Send
 
 from msapi.quiet_server import QuietServer
 from sandbox._app import create_app, faults_from_json
+from sandbox._copies import copied
 from sandbox._scenario import Scenario, load_scenario
 from sandbox._state import Faults, State
 
@@ -175,7 +175,7 @@ class Sandbox:
     def state(self) -> dict[str, Any]:
         """A copy of the scenario as it is now (invitations, removals and connection applied)."""
         with self._state.lock:
-            return copy.deepcopy(self._state.data)
+            return copied(self._state.data)
 
     def teams_untouched(self) -> bool:
         """Whether Teams saw nothing yet but the bot's registration (`TeamsWorld.untouched`): a test that
@@ -194,7 +194,7 @@ class Sandbox:
     def faults(self) -> Faults:
         """A copy of the faults set now, with how far their draws went."""
         with self._state.lock:
-            return copy.deepcopy(self._state.faults)
+            return copied(self._state.faults)
 
     def request_counts(self, *, reset: bool = False) -> dict[str, int]:
         """Requests served per Microsoft host since start (or the last reset)."""

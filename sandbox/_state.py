@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import random
 import threading
 import time
@@ -11,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from sandbox._copies import copied
 from sandbox._odata import ADDRESS_PROPERTIES
 from sandbox._permissions import Credentials
 from sandbox._scenario import ZERO_TENANT, Scenario, descriptor_for
@@ -137,7 +137,7 @@ class State:
         device_interval: int = 5,
     ) -> None:
         self.lock = threading.RLock()
-        self.data: dict[str, Any] = copy.deepcopy(scenario.data)
+        self.data: dict[str, Any] = copied(scenario.data)
         self.listing_order = {str(item["id"]).casefold(): rank for rank, item in enumerate(self.entitlements)}
         """By user entitlement id, its place in Azure DevOps' listing (the order of creation), kept once the
         entitlement is removed: a continuation token resumes after a place (`sandbox._devops`)."""
@@ -170,7 +170,7 @@ class State:
         teams_lock = self.teams.lock if self.teams is not None else threading.RLock()
         own[id(teams_lock)] = threading.RLock()
         with self.lock, teams_lock:
-            twin = copy.deepcopy(self, own)
+            twin = copied(self, own)
         twin.page_size, twin.device_interval = page_size, device_interval
         return twin
 

@@ -290,7 +290,7 @@ def suggestions(command: Command, words: Sequence[str]) -> tuple[Suggestion, ...
     scored = sorted(
         (score, index, word)
         for index, word in enumerate(words)
-        if abs(len(word) - len(typed)) <= allowed and (score := distance(typed, word)) <= allowed
+        if abs(len(word) - len(typed)) <= allowed and (score := distance(typed, word, allowed)) <= allowed
     )
     close = [word for score, _, word in scored if score == scored[0][0]]
     # never the word as typed: a command word that reaches here was not understood as it stands
@@ -332,8 +332,14 @@ def _is_sentence_after(command: Command, most_arguments: int | None, text: str) 
     return most_arguments is not None and len(command.args) > most_arguments + 1 and reads_like_question(text)
 
 
-def distance(first: str, second: str) -> int:
-    """Edits between two words (insert, delete, replace, swap two neighbours): `stauts` is 1 from `status`."""
+def distance(first: str, second: str, most: int) -> int:
+    """Edits between two words (insert, delete, replace, swap two neighbours): `stauts` is 1 from `status`;
+    `most + 1` when they are more than `most` apart. Every line that is not a command is measured against
+    the command words, and most are far from all: the letters one word has and the other lacks tell most
+    of them apart without the table (each edit brings in at most one letter and takes out at most one)."""
+    letters, others = set(first), set(second)
+    if len(letters - others) > most or len(others - letters) > most:
+        return most + 1
     previous2: list[int] = []
     previous = list(range(len(second) + 1))
     for i, a in enumerate(first, start=1):
@@ -344,7 +350,7 @@ def distance(first: str, second: str) -> int:
                 cost = min(cost, previous2[j - 2] + 1)
             current.append(cost)
         previous2, previous = previous, current
-    return previous[-1]
+    return min(previous[-1], most + 1)
 
 
 def _joined(command: Command, words: Sequence[str]) -> Suggestion | None:

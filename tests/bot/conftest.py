@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import copy
 import io
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -15,6 +14,7 @@ from bot.console.surface import ConsoleSurface, console_actor
 from bot.conversation.messages import Outgoing
 from bot.runtime import Runtime
 from sandbox import Sandbox
+from sandbox._copies import copied
 from storage import Database
 from tests.bot.replays import replayed
 from tests.fakes.runtimes import runtime_on
@@ -59,12 +59,12 @@ class Chat:
         """The console's transcript and what it delivered where."""
         out = self.surface.out
         transcript = out.getvalue() if isinstance(out, io.StringIO) else ""
-        return transcript, copy.deepcopy(self.surface.delivered)
+        return transcript, copied(self.surface.delivered)
 
     def restore_surface(self, saved: tuple[str, list[Any]]) -> None:
         transcript, delivered = saved
         self.surface.out.write(transcript)
-        self.surface.delivered.extend(copy.deepcopy(delivered))
+        self.surface.delivered.extend(copied(delivered))
 
     def person(self, email: str) -> Actor:
         return console_actor(email)
@@ -159,12 +159,12 @@ class Rehearsal:
     def surface_saved(self) -> tuple[str, list[Any], Actor]:
         """What the chat printed after its greeting, what it delivered where, and who speaks now."""
         transcript = self.out.getvalue().removeprefix(self._greeting)
-        return transcript, copy.deepcopy(self.chat.surface.delivered), self.chat.actor
+        return transcript, copied(self.chat.surface.delivered), self.chat.actor
 
     def restore_surface(self, saved: tuple[str, list[Any], Actor]) -> None:
         transcript, delivered, actor = saved
         self.out.write(transcript)
-        self.chat.surface.delivered.extend(copy.deepcopy(delivered))
+        self.chat.surface.delivered.extend(copied(delivered))
         self.chat.actor = actor
 
     def type(self, lines: list[str]) -> str:

@@ -21,7 +21,6 @@ PostgreSQL, whose proof is that file's first test.
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 import sqlite3
@@ -36,6 +35,7 @@ from typing import Any, Protocol, TypeVar, cast
 from bot.console.rehearsal import RehearsalClock
 from bot.runtime import Runtime, utc_now
 from sandbox import SandboxSnapshot
+from sandbox._copies import copied
 from tests.fakes.remembered import admins_remembered, remember_admins
 from tests.storage.databases import RunSchema, SavedSchema, restore_rows, save_rows
 
@@ -91,7 +91,7 @@ def replayed(chat: Scene, key: tuple[Hashable, ...], steps: Callable[[], T]) -> 
     if saved is not None and chat.restores:
         _restore(chat, saved)
         RESTORED[key[0]] += 1
-        return cast(T, copy.deepcopy(saved.result))
+        return cast(T, copied(saved.result))
     result = steps()
     # a fake clock moved would have to move back; a rehearsal clock moves on again to where it was left
     moved_on = isinstance(_clock(chat), RehearsalClock)
@@ -138,7 +138,7 @@ def _save(chat: Scene, result: Any) -> _Saved:
         runtime.sandbox.save(),
         admins_remembered(chat.runtime.service),
         chat.surface_saved(),
-        copy.deepcopy(result),
+        copied(result),
         clock() if isinstance(clock := _clock(chat), RehearsalClock) else None,
     )
 

@@ -11,6 +11,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from bot.conversation.commands import USAGES
 from bot.conversation.understanding import distance, read
 
@@ -98,6 +101,40 @@ def test_a_direct_message_that_is_neither_command_nor_typo_is_a_question() -> No
 
 
 def test_edit_distance_counts_a_swap_as_one_edit() -> None:
-    assert distance("stauts", "status") == 1
-    assert distance("aprove", "approve") == 1
-    assert distance("kitten", "sitting") == 3
+    assert distance("stauts", "status", 2) == 1
+    assert distance("aprove", "approve", 2) == 1
+    assert distance("kitten", "sitting", 3) == 3
+    assert distance("kitten", "sitting", 2) == 3  # more than 2
+
+
+def _whole_table_distance(first: str, second: str) -> int:
+    """The edit distance as `distance` worked it out before it told words apart by their letters first."""
+    previous2: list[int] = []
+    previous = list(range(len(second) + 1))
+    for i, a in enumerate(first, start=1):
+        current = [i]
+        for j, b in enumerate(second, start=1):
+            cost = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b))
+            if i > 1 and j > 1 and a == second[j - 2] and first[i - 2] == b:
+                cost = min(cost, previous2[j - 2] + 1)
+            current.append(cost)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+SPELLINGS = st.text(alphabet="abcs-", max_size=9)
+"""Few letters: many pairs a few edits apart, swaps among them."""
+
+
+@given(SPELLINGS, SPELLINGS, st.integers(min_value=0, max_value=4))
+def test_edit_distance_up_to_a_bound_is_the_whole_tables(first: str, second: str, most: int) -> None:
+    assert distance(first, second, most) == min(_whole_table_distance(first, second), most + 1)
+
+
+def test_edit_distance_up_to_a_bound_is_the_whole_tables_for_every_command_word() -> None:
+    words = sorted({*WORDS, "stauts", "aprove", "invtie", "notfiy", "reqest-approval", "statsu", "x"})
+    for first in words:
+        for second in words:
+            for most in (1, 2):
+                expected = min(_whole_table_distance(first, second), most + 1)
+                assert distance(first, second, most) == expected, (first, second, most)
