@@ -104,8 +104,8 @@ def _hanging(paragraph: str) -> str:
 
 def wrap(paragraph: str, hang: str, width: int = WIDTH) -> list[str]:
     """The lines `textwrap.wrap(paragraph, width, subsequent_indent=hang, break_long_words=False,
-    break_on_hyphens=False)` makes, found by searching the text rather than by walking it word by word (a
-    third of the CPU of rendering: every chat test renders what the bot says).
+    break_on_hyphens=False)` makes, found by searching the text rather than by walking it word by word
+    (every chat test renders what the bot says: 33,130 paragraphs in tests/bot, 2.6 s of a profile).
 
     Each line is the longest run of whole words and spaces from where the last one ended that fits, its
     trailing spaces dropped, as are the spaces that would begin a line after the first; a word longer than
