@@ -43,7 +43,7 @@ from workflows._codec import encode
 from workflows._views import item_payload
 from workflows.directory import DirectorySnapshot, DirectoryUser, Organization, OrgUser, Tenant
 from workflows.errors import NotInvitedYet
-from workflows.help_requests import HELP_MESSAGE
+from workflows.help_requests import CHOICE_SETTLED, HELP_MESSAGE
 from workflows.informing import advance_notice
 from workflows.machine import STATES, next_commands
 from workflows.plan import Check, Plan
@@ -577,6 +577,19 @@ def outbox_rows(world: World) -> dict[str, OutboundMessage]:
                 "email": admin.email,
                 "title": items[1]["title"],
                 "key": "accept-invitation",
+            },
+        ),
+        "a decision for someone, on the admins' card": (
+            CHOICE_SETTLED,
+            {
+                "name": admin.name,
+                "email": admin.email,
+                "organization": organization,
+                "person_address": admin.email,
+                "account": admin.email,
+                "decided_by": admin.name,
+                "chose": admin.email,
+                "updates": "account-choice:1:e-1:k",
             },
         ),
         "question to the admins": (

@@ -8,14 +8,21 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from storage import Database
+from sqlmodel import Session, select
+
+from storage import Database, Migration, OutboundMessage
 from storage.outbox import NewMessage, enqueue_all
+from storage.outbox_threads import message_thread, supersede
+from workflows.identities import directory_account, mailbox
 from workflows.notices import CHANNEL_PREFIX
 from workflows.plan import PlannedUser
 from workflows.results import Actor, MigrationStatus, TodoEntry
 from workflows.schedules import commit_quietly
 
 HELP_MESSAGE = "help_request"
+CHOICE_SETTLED = "account_choice_settled"
+"""An admin's card offering to decide for someone, once an admin has: who decided what, no buttons."""
+CHOICE_THREAD = "account-choice"
 
 
 class HelpRequests:
@@ -35,9 +42,8 @@ class HelpRequests:
         False when the admins were already told today about this item: a second click pings nobody.
         """
         about = {"title": item.title, "item_id": item.id, "key": item.key, **_choices(choosing)}
-        email = item.email or asker.email  # an address to write to, not a guest's #EXT# name
-        whose = (item.migration_id, item.organization, asker.name or email, email)
-        return self._tell_admins(f"help-{item.id}", whose, about, recipients)
+        whom = _whom(item.migration_id, item.organization, asker, item.email or asker.email)
+        return self._tell_admins(f"help-{item.id}", whom | about, recipients)
 
     def ask_admins(
         self, migration: MigrationStatus, asker: Actor, email: str, question: str, recipients: Sequence[str]
@@ -45,9 +51,9 @@ class HelpRequests:
         """Queue the asker's own question to the admins of `migration`, once a day per question; `email` is
         where the admins can answer them."""
         digest = hashlib.sha256(" ".join(question.casefold().split()).encode()).hexdigest()[:16]
-        whose = (migration.id, migration.organization, asker.name or email, email)
+        whom = _whom(migration.id, migration.organization, asker, email)
         key = f"question-{migration.id}-{email.casefold()}-{digest}"
-        return self._tell_admins(key, whose, {"question": question}, recipients)
+        return self._tell_admins(key, whom | {"question": question}, recipients)
 
     def tell_choice(
         self,
@@ -61,28 +67,38 @@ class HelpRequests:
         """Queue "ASKER says ACCOUNT (object id, sign-in name) is theirs" to the admins of `migration`, with
         every account that shares their address to decide with, once a day per account: the decision stays
         the admins' (`decide`). `email` is where the admins can answer them."""
-        whose = (migration.id, migration.organization, asker.name or email, email)
+        whom = _whom(migration.id, migration.organization, asker, email)
         key = f"choice-{migration.id}-{person.id}-{account[0]}"
-        return self._tell_admins(key, whose, {"chose": account[1], **_choices(person)}, recipients)
+        return self._tell_admins(key, whom | {"chose": account[1], **_choices(person)}, recipients)
 
-    def _tell_admins(
-        self, key: str, whose: tuple[int, str, str, str], about: dict[str, Any], recipients: Sequence[str]
-    ) -> bool:
-        """`whose`: the migration's id and organization, the asker's name and address."""
+    def _tell_admins(self, key: str, about: dict[str, Any], recipients: Sequence[str]) -> bool:
+        """`about`: whose words (`_whom`) and what they say."""
         now = self._now()
-        migration_id, organization, name, email = whose
         with self._database.session() as session:
-            whom = {"migration_id": migration_id, "organization": organization, "name": name, "email": email}
             today = now.date().isoformat()
             privately = any(not recipient.startswith(CHANNEL_PREFIX) for recipient in recipients)
+            cards = _cards(about, f"{key}-{today}", recipients)
             messages = [
-                NewMessage(f"{key}-{today}-{recipient}", recipient, HELP_MESSAGE, whom | shown)
+                NewMessage(
+                    f"{key}-{today}-{recipient}", recipient, HELP_MESSAGE, shown | cards.get(recipient, {})
+                )
                 for recipient in recipients
                 for shown in [_shown_to(recipient, about, privately=privately)]
             ]
             queued = enqueue_all(session, messages, now=now)
             fresh = any(message.id is None for message in queued)
             return commit_quietly(session) and fresh
+
+
+def _whom(migration_id: int, organization: str, asker: Actor, listed: str) -> dict[str, Any]:
+    """Whose words they are: their migration, their name, the address Azure DevOps lists them under
+    (`listed`, one an admin can write to) and, when chat reaches them at another (mapped to a work account
+    since: walk37 20), that one as `reach`. A guest speaking as their `#EXT#` name has no other mailbox."""
+    whom = {"migration_id": migration_id, "organization": organization, "name": asker.name or listed}
+    reach = mailbox(asker.email)
+    if reach and reach.casefold() != listed.casefold():
+        whom["reach"] = reach
+    return whom | {"email": listed}
 
 
 def _choices(person: PlannedUser | None) -> dict[str, Any]:
@@ -92,6 +108,55 @@ def _choices(person: PlannedUser | None) -> dict[str, Any]:
         return {}
     accounts = zip(person.candidates, person.candidate_names, strict=False)
     return {"person": person.id, "choices": [[account, name] for account, name in accounts]}
+
+
+def _cards(about: dict[str, Any], key: str, recipients: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """For a word that offers each admin a button per account (`choices`): the thread its copies share,
+    which a decision updates (`settle_choices`), and who sees the buttons (Teams shows a shared card's to
+    those it names). None for the channel, which is shown no account."""
+    if not about.get("choices"):
+        return {}
+    admins = [recipient for recipient in recipients if not recipient.startswith(CHANNEL_PREFIX)]
+    thread = f"{CHOICE_THREAD}:{about['migration_id']}:{about['person']}:{key}"
+    return {admin: {"updates": thread, "shared_with": admins} for admin in admins}
+
+
+def settle_choices(
+    session: Session, migration: Migration, person: PlannedUser, decision: int, now: datetime
+) -> None:
+    """An admin decided for `person` (`decision`: its audit entry): every admin's card that offered to decide
+    for them says who decided what, without its buttons (a stale press would overwrite the decision: walk37
+    2). A card not begun is never sent; one sent, or that may be, is updated."""
+    prefix = f"{CHOICE_THREAD}:{migration.id}:{person.id}:"
+    cards = session.exec(
+        select(OutboundMessage).where(
+            OutboundMessage.kind == HELP_MESSAGE,
+            OutboundMessage.migration_id == migration.id,
+            message_thread.startswith(prefix, autoescape=True),
+        )
+    ).all()
+    account = directory_account(person)
+    decided = {
+        "person_address": person.principal_name,
+        "account": "" if person.loses_access or account is None else account.user_principal_name,
+        "decided_by": person.decided_by,
+    }
+    settled = []
+    for card in cards:
+        thread = str(card.payload["updates"])
+        if card.status == "pending" and not card.in_flight and not card.uncertain:
+            supersede(session, kinds=(HELP_MESSAGE,), thread=thread, before=now)
+        elif card.status in ("pending", "sent"):
+            kept = {key: card.payload[key] for key in _SETTLED_KEEPS if key in card.payload}
+            payload = kept | decided | {"updates": thread}
+            settled.append(
+                NewMessage(f"{card.idempotency_key}-{decision}", card.recipient, CHOICE_SETTLED, payload)
+            )
+    enqueue_all(session, settled, now=now)
+
+
+_SETTLED_KEEPS = ("migration_id", "organization", "name", "email", "reach", "chose")
+"""What a settled card says again of the card it updates: whose it was, and what they said was theirs."""
 
 
 def _shown_to(recipient: str, about: dict[str, Any], *, privately: bool) -> dict[str, Any]:

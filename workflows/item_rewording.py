@@ -115,17 +115,22 @@ def mapping_seen(
         if was
         else MAPPED_FIRST.format(account=planned or account)
     )
-    if body.startswith(opening):
-        return _mapping_shown(account, planned, elsewhere=elsewhere) + body.removeprefix(opening)
+    # an item reworded before its opening lost its tick (a tick on an open item reads as done: walk37 19)
+    for said in (opening, f"{_TICKED}{opening}"):
+        if body.startswith(said):
+            return _mapping_shown(account, planned, elsewhere=elsewhere) + body.removeprefix(said)
     # written without the wait: for someone whose account came after the connection, its advice on their
     # earlier history (`history_advice`), or what it said of a mapping seen before, ends it
     return _history_mapped(body, account, elsewhere=elsewhere)
 
 
+_TICKED = "✅ "
+
+
 def _mapping_shown(account: str, planned: str | None, *, elsewhere: bool) -> str:
     if not elsewhere:
         return (
-            f"✅ The migration admins mapped your old identity to {account}, which keeps your history yours:"
+            f"The migration admins mapped your old identity to {account}, which keeps your history yours:"
             " Azure DevOps lets you in with it now. "
         )
     return (

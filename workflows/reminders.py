@@ -156,9 +156,14 @@ class Reminders:
                 payload = straggler_digest.payload(
                     session, row, decisions, now=self._now(), settings=self._settings
                 )
-                if payload is None:
-                    return self._end(session, reminder, "done")
                 every = self._settings.digest_every_working_days
+                if payload is None:
+                    # nobody behind this round, but someone may fall behind later (a late invitee's list,
+                    # an item a mapping reopens): the schedule moves on in silence rather than ending, so
+                    # the next round names them, one round at a time
+                    reminder.next_at = self._next(now, every, reminder.time_zone)
+                    commit_quietly(session)
+                    return 0
                 return self._queue(session, reminder, DIGEST_MESSAGE, payload, every)
         if unknown_admins is not None:  # asked once an organization and tick, with no transaction open
             self._administering[unknown_admins] = frozenset(self._admins(unknown_admins, ""))

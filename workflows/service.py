@@ -173,9 +173,10 @@ class MigrationService:
         return inviting.invite(self._ctx, organization, actor, progress)
 
     def decide_account(
-        self, organization: str | None, person: str, choice: str, actor: Actor
+        self, organization: str | None, person: str, choice: str, actor: Actor, *, undecided: bool = False
     ) -> AccountDecision:
-        return deciding.decide_account(self._ctx, organization, person, choice, actor)
+        """`undecided`: a press on a card shown before any decision for them, refused once one is made."""
+        return deciding.decide_account(self._ctx, organization, person, choice, actor, undecided=undecided)
 
     def stale_users(self, organization: str | None, days: int | None = None) -> list[OrgUser]:
         return removal.stale_users(self._ctx, organization, days)

@@ -109,8 +109,7 @@ def confirm_complete(completion: Completion) -> Outgoing:
                     "complete",
                     f"{organization} {CONFIRM}",
                     "danger",
-                    f"Complete {organization}, leaving {len(_everyone(left)):,} of {left.people:,} people"
-                    " behind? Reminders stop for everyone.",
+                    _complete_anyway(organization, left),
                 ),
             )
         ),
@@ -118,8 +117,22 @@ def confirm_complete(completion: Completion) -> Outgoing:
     return say(heading, *blocks, private=True)  # private: people's addresses
 
 
-def _everyone(left: LeftBehind) -> set[str]:
-    return {*left.open, *left.no_way_in, *left.not_signed_in}
+def _complete_anyway(organization: str, left: LeftBehind) -> str:
+    """The question *Complete anyway* asks, counting as Microsoft's procedure does: who cannot get in (no
+    way in, or not seen signing in), apart from who signed in and has only clean-up left, such as the Git
+    credential cache (walk37 16)."""
+    out = {*left.no_way_in, *left.not_signed_in}
+    cleaning_up = len(set(left.open) - out)
+    counted = (
+        [f"{len(out):,} of {left.people:,} people not able to get in or not seen signing in"] if out else []
+    )
+    if cleaning_up:
+        more = " more" if out else ""
+        counted.append(
+            f"{cleaning_up:,}{more} who signed in with only clean-up items left (such as clearing the Git"
+            " credential cache)"
+        )
+    return f"Complete {organization}, leaving {' and '.join(counted)}? Reminders stop for everyone."
 
 
 def completed(status: MigrationStatus, left: LeftBehind | None = None) -> Message:

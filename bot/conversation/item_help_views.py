@@ -13,7 +13,7 @@ from bot.conversation.messages import Actions, Block, Button, Heading, Message, 
 from bot.conversation.todo_item_views import MY_ACCOUNT
 from workflows.identities import mailbox
 from workflows.informing import the_admins
-from workflows.plan import PlannedUser
+from workflows.plan import NO_ACCESS, PlannedUser
 from workflows.results import TodoEntry
 
 
@@ -65,6 +65,7 @@ def help_request(
     *,
     name: str,
     email: str,
+    reach: str = "",
     title: str = "",
     key: str = "",
     question: str = "",
@@ -76,7 +77,9 @@ def help_request(
     """Tells the admins that someone needs help with an item of their list, asks them a question, or says
     which of the accounts that share their address is theirs (`chose`); `choosing`: those accounts, each
     with its `decide` button, which stays the admins' to press. `withheld` (in a channel: "chose" or
-    "help"): the accounts go to each admin in a direct message (`sent_privately`), not here."""
+    "help"): the accounts go to each admin in a direct message (`sent_privately`), not here. `reach`: the
+    address chat reaches them at, when it is not `email`, the one Azure DevOps lists them under."""
+    write_to = _write_to(email, reach)
     if withheld:
         return _accounts_withheld(
             name, email, title, chose=withheld == "chose", sent_privately=sent_privately
@@ -85,9 +88,9 @@ def help_request(
         text = f"{name} ({email}) says {chose} is their account"
     elif question:
         asked = faq_views.excerpt(question)
-        text = f"{name} ({email}) asks the migration admins: “{asked}”. Answer them at {email}."
+        text = f"{name} ({email}) asks the migration admins: “{asked}”. Answer them at {write_to}."
     else:
-        text = f"{name} ({email}) needs help with: {title}. Write to them at {email}."
+        text = f"{name} ({email}) needs help with: {title}. Write to them at {write_to}."
     if key == "accept-invitation":
         text += (
             " If they cannot find the invitation email, send it again: Microsoft Entra admin center > Users >"
@@ -98,7 +101,7 @@ def help_request(
     if chose:
         text += (
             f": several directory accounts share their address ({choosing.names}). Only you can record it:"
-            f" press its button once you are sure it is theirs, or write to them at {email}."
+            f" press its button once you are sure it is theirs, or write to them at {write_to}."
         )
     else:
         text += (
@@ -109,9 +112,34 @@ def help_request(
     return Message(text, (Text(text), Actions(tuple(buttons))))
 
 
+def choice_settled(
+    *, name: str, email: str, organization: str, person: str, account: str, decided_by: str, chose: str = ""
+) -> Message:
+    """An admin's card that offered a button per account of someone, once an admin decided for them: who
+    decided what, what they had said, and how to change it on purpose (its buttons are gone)."""
+    what = f"{account} is their account" if account else "they lose access"
+    said = ""
+    if chose:
+        said = " They said so themselves." if chose == account else f" They had said {chose} is theirs."
+    text = (
+        f"{name} ({email}): {decided_by} decided that {what}.{said} To change it, type `decide {organization}"
+        f" {person} ACCOUNT` (or `{NO_ACCESS}`)."
+    )
+    return Message(text, (Text(text),))
+
+
+def _write_to(email: str, reach: str) -> str:
+    """Where to write to someone: the address chat reaches them at now, saying which is which when Azure
+    DevOps lists them under another (an old address, mapped to a work account since)."""
+    if not reach:
+        return email
+    return f"{reach} (where I reach them now; Azure DevOps lists them as {email})"
+
+
 def _accounts_withheld(name: str, email: str, title: str, *, chose: bool, sent_privately: bool) -> Message:
     """The channel's word about someone several directory accounts match: that they said which is theirs,
-    or need a decision, without the accounts (people other than admins read the channel)."""
+    or need a decision, without the accounts (people other than admins read the channel), so with the
+    address Azure DevOps lists them under alone: chat may reach them at one of those accounts."""
     if chose:
         text = f"{name} ({email}) says which of the directory accounts that share their address is theirs."
     else:
@@ -156,6 +184,17 @@ def choose_account(choosing: Choosing, own_address: str, admins: Sequence[str]) 
     """*Choose my account* on their list, or `my-account` alone: the accounts to choose from."""
     heading = f"Which account is yours in {choosing.organization}?"
     return say(heading, Heading(heading), *account_choices(choosing, own_address, admins), private=True)
+
+
+def not_done_until_decided(choosing: Choosing, own_address: str, admins: Sequence[str]) -> Outgoing:
+    """*Done* on the item that asks which account is theirs, no admin having decided: the admins' decision
+    ends it, so the accounts to choose from instead."""
+    heading = f"Which account is yours in {choosing.organization}?"
+    why = Text(
+        f"Not done yet: until {the_admins(admins)} record which account is yours, you cannot sign in. Once"
+        " they have, this item becomes the one that has you sign in with it."
+    )
+    return say(heading, Heading(heading), why, *account_choices(choosing, own_address, admins), private=True)
 
 
 def choice_passed_on(account: str, admins: Sequence[str], *, admins_told: bool, again: bool) -> Outgoing:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from bot.conversation.messages import Block, Heading, Message, Text
 from bot.conversation.todo_item_views import item_blocks
-from bot.conversation.todo_views import WAITING_FOR, lost_access
+from bot.conversation.todo_views import WAITING_FOR, you_lost_access
 from workflows.identities import mailbox
 from workflows.informing import the_admins
 from workflows.item_rewording import link_fetched
@@ -232,7 +232,7 @@ def access_lost_dm(
         heading = f"You no longer have access to {organization}"
         change = f"{organization} on Azure DevOps {signs_in} with {target} accounts"
         nothing = "The to-do list I sent you no longer holds: nothing" if withdraws else "Nothing"
-    text = f"Hi {name}, {change}, and {why}. {lost_access(AccessLost(organization, decided_by), nothing)}"
+    text = f"Hi {name}, {change}, and {why}. {you_lost_access(AccessLost(organization, decided_by), nothing)}"
     return Message(heading, (Heading(heading), Text(text)))
 
 

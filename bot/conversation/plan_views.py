@@ -207,11 +207,15 @@ def decisions_needed(plan: Plan, status: MigrationStatus) -> list[Block]:
     return blocks
 
 
+UNDECIDED_FLAG = "--undecided"
+"""After a `decide` button's words: shown while nobody had decided, so refused once someone has."""
+
+
 def account_buttons(organization: str, person: str, accounts: Sequence[tuple[str, str]]) -> list[Button]:
     """`decide` for one `person` (their entitlement id), a button per account (its object id, sign-in name):
     under the plan, and under a person's word to the admins about which account is theirs."""
     return [
-        Button(f"{name[:60]} is theirs", "decide", f"{organization} {person} {account}")
+        Button(f"{name[:60]} is theirs", "decide", f"{organization} {person} {account} {UNDECIDED_FLAG}")
         for account, name in accounts[:CANDIDATE_BUTTONS]
     ]
 
@@ -223,7 +227,7 @@ def _decision_buttons(user: PlannedUser, organization: str, *, removable: bool) 
         Button(
             "Let them lose access",
             "decide",
-            f"{organization} {user.id} {NO_ACCESS}",
+            f"{organization} {user.id} {NO_ACCESS} {UNDECIDED_FLAG}",
             "danger",
             confirm=f"{user.principal_name} loses access to {organization} (their history is kept)?",
         )

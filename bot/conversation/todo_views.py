@@ -64,7 +64,7 @@ def item_numbers(numbers: Sequence[int]) -> str:
     return f"{', '.join(str(each) for each in numbers[:-1])} and {numbers[-1]}"
 
 
-def lost_access(lost: AccessLost, nothing: str = "Nothing") -> str:
+def you_lost_access(lost: AccessLost, nothing: str = "Nothing") -> str:
     """Who decided they lose access, that their history is kept, and whom to ask: their notice
     (`access_lost_dm`) and `todo` say it alike."""
     who = f"{lost.decided_by}, a migration admin," if lost.decided_by else "A migration admin"
@@ -83,7 +83,7 @@ NO_OWN_LIST = "You have no to-do list of your own. As a migration admin, this is
 def todo_list(entries: Sequence[TodoEntry], actor: Actor, *, lost: Sequence[AccessLost] = ()) -> Outgoing:
     """`lost`: where an admin decided they lose access, which is why they have no list there."""
     if not entries and lost:
-        told = " ".join(lost_access(each) for each in lost)
+        told = " ".join(you_lost_access(each) for each in lost)
         return say(f"You have no to-do list. {told}", private=True)
     if not entries:
         return say("You have no to-do items: nothing for you to do in any migration right now.", private=True)

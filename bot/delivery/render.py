@@ -21,7 +21,7 @@ from bot.delivery.notices import CHAT_MESSAGE, ChatNotice
 from bot.delivery.sender import Envelope
 from storage import OutboundMessage
 from storage.outbox import SENT_AGAIN_KEY
-from workflows import invitation_wait, notices
+from workflows import help_requests, invitation_wait, notices
 from workflows._codec import decode
 from workflows.results import (
     Actor,
@@ -233,6 +233,7 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
             rendered = item_help_views.help_request(
                 name=str(payload["name"]),
                 email=str(payload["email"]),
+                reach=str(payload.get("reach", "")),  # absent before it was said
                 title=str(payload.get("title", "")),
                 key=str(payload.get("key", "")),
                 question=str(payload.get("question", "")),
@@ -241,6 +242,18 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 withheld=str(payload.get("withheld", "")),
                 sent_privately=bool(payload.get("sent_privately")),
             )
+            updates = payload.get("updates")  # an admin's card a decision updates
+        case help_requests.CHOICE_SETTLED:
+            rendered = item_help_views.choice_settled(
+                name=str(payload["name"]),
+                email=str(payload["email"]),
+                organization=str(payload["organization"]),
+                person=str(payload["person_address"]),
+                account=str(payload["account"]),
+                decided_by=str(payload["decided_by"]),
+                chose=str(payload.get("chose", "")),
+            )
+            updates = str(payload["updates"])
         case other:
             raise ValueError(f"unknown message kind {other!r}")
     if payload.get(SENT_AGAIN_KEY):

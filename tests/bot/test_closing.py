@@ -73,7 +73,10 @@ def test_complete_names_who_would_be_left_behind_and_waits_for_a_confirmation(ch
     assert chat.state() == "billing_checked"
     (button,) = asked[0].message.buttons
     assert (button.label, button.value, button.style) == ("Complete anyway", f"{ORG} confirm", "danger")
-    assert button.confirm == (f"Complete {ORG}, leaving 11 of 11 people behind? Reminders stop for everyone.")
+    assert button.confirm == (
+        f"Complete {ORG}, leaving 11 of 11 people not able to get in or not seen signing in? Reminders stop"
+        " for everyone."
+    )
 
     done = chat.click(DANA, asked, "Complete anyway")
     assert chat.state() == "completed"
@@ -83,6 +86,25 @@ def test_complete_names_who_would_be_left_behind_and_waits_for_a_confirmation(ch
         *LEFT_BEHIND,
         f"Their lists stay readable: `progress {ORG}`.",
     ]
+
+
+def test_complete_anyway_counts_who_signed_in_with_only_clean_up_left_apart_from_who_cannot_get_in(
+    chat: Chat,
+) -> None:
+    """walk37 16: someone seen signing in, with only the Git credential cache left, is not counted among
+    those left without a way in."""
+    billing_moved(chat)
+    sandbox = chat.runtime.sandbox
+    assert sandbox is not None
+    signed_in = {"organization": ORG, "principalName": "ann@fabrikam.com"}
+    httpx.post(f"{sandbox.url}/_sandbox/signin", json=signed_in).raise_for_status()
+    chat.say(DANA, f"check-sign-ins {ORG}")
+    (button,) = chat.say(DANA, "complete")[0].message.buttons
+    assert button.confirm == (
+        f"Complete {ORG}, leaving 10 of 11 people not able to get in or not seen signing in and 1 more who"
+        " signed in with only clean-up items left (such as clearing the Git credential cache)? Reminders stop"
+        " for everyone."
+    )
 
 
 def test_complete_before_billing_moved_says_billing_is_what_it_waits_for(chat: Chat) -> None:

@@ -114,7 +114,10 @@ def test_someone_decided_out_after_the_lists_went_out_is_no_open_work_in_any_cou
         for button in out.message.buttons
         if button.label == "Complete anyway"
     ]
-    assert confirm == f"Complete {ORG}, leaving 10 of 10 people behind? Reminders stop for everyone."
+    assert confirm == (
+        f"Complete {ORG}, leaving 10 of 10 people not able to get in or not seen signing in? Reminders stop"
+        " for everyone."
+    )
 
 
 HANA, HANA_AT_WORK = "hana@contoso.com", "hana.hart@fabrikam.com"

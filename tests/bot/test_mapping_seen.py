@@ -90,7 +90,7 @@ def test_someone_mapped_by_hand_hears_once_that_they_can_sign_in_now(
     )
     todo = _answer(said, "todo")
     assert (
-        "1. Sign in with your work account ✅ The migration admins mapped your old identity to"
+        "1. Sign in with your work account The migration admins mapped your old identity to"
         f" {CAROL}, which keeps your history yours: Azure DevOps lets you in with it now. Sign out of Azure"
         " DevOps everywhere."
     ) in todo

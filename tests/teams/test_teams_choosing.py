@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.bot.conftest import LEE
 from tests.bot.test_choosing_own_account import SENT_PRIVATELY as SAID_IN_THE_CONSOLE
 from tests.teams.conftest import Teams, actions_of, latest_card, texts
 from tests.teams.test_teams_help import DANA, _answered_below, _channel_since, _notified
@@ -29,7 +30,7 @@ def _told_privately(
     (card,) = [e for e in teams.activities()[before:] if e in hers and HANA_GUEST in texts(e)]
     said = " ".join(texts(card).split())
     assert f"({HANA}) {told}" in said and f"{HANA_GUEST}, {HANA_MEMBER}" in said
-    titles = [a["title"] for a in actions_of(latest_card(teams.activities(), card["id"]))]
+    titles = [a["title"] for a in actions_of(teams.view(DANA, card["id"]))]  # a shared card's, as she sees it
     assert titles == [f"{HANA_GUEST} is theirs", f"{HANA_MEMBER} is theirs"]
     return card
 
@@ -79,6 +80,16 @@ def test_hanas_need_help_shows_her_accounts_to_each_admin_privately_not_in_the_c
         f" to them at {HANA}. Several directory accounts share their address. {SENT_PRIVATELY}"
     ]
     told = _told_privately(teams, before, "needs help with: Tell the admins which work account is yours.")
+    (lees,) = [e for e in teams.activities()[before:] if e in teams.personal(LEE) and HANA_GUEST in texts(e)]
     assert teams.click(DANA, told["id"], f"{HANA_MEMBER} is theirs").status_code == 200
     hana = next(u for u in teams.runtime.service.plan("fabrikam-fiber").users if u.principal_name == HANA)
     assert (hana.outcome, hana.match.user_principal_name if hana.match else "") == ("map", HANA_MEMBER)
+    teams.deliver_outbox()
+    # Lee's copy says who decided what, and offers no press that would overwrite it (walk37 2)
+    for admin, card in ((LEE, lees), (DANA, told)):
+        seen = teams.view(admin, card["id"])
+        assert actions_of(seen) == [], admin
+        assert " ".join(texts({"attachments": [latest_card(teams.activities(), card["id"])]}).split()) == (
+            f"Hana Hart (Fabrikam) ({HANA}): Dana Owner decided that {HANA_MEMBER} is their account. To"
+            f" change it, type **decide fabrikam-fiber {HANA} ACCOUNT** (or **no-access**)."
+        ), admin

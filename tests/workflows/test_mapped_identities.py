@@ -154,7 +154,7 @@ def test_a_mapping_to_their_own_account_under_another_name_is_as_planned(
     (told,) = queued(database, "identity_mapped")
     assert (told.payload["account"], told.payload["elsewhere"]) == ("kim.kay@fabrikam.com", False)
     assert _sign_in_item(database).body.startswith(
-        "✅ The migration admins mapped your old identity to kim.kay@fabrikam.com, which keeps your history"
+        "The migration admins mapped your old identity to kim.kay@fabrikam.com, which keeps your history"
         " yours: Azure DevOps lets you in with it now. "
     )
 
@@ -216,7 +216,7 @@ def test_a_wrong_mapping_that_support_corrects_is_recorded_and_told_once(
         {"user": KIM_MSA, "account": KIM, "planned": KIM, "as_planned": True, "was": "ann@fabrikam.com"}
     ]
     assert _sign_in_item(database).body.startswith(
-        f"✅ The migration admins mapped your old identity to {KIM}, which keeps your history yours"
+        f"The migration admins mapped your old identity to {KIM}, which keeps your history yours"
     )
 
 

@@ -209,6 +209,36 @@ def test_the_stragglers_digest_goes_to_the_admins_channel(
     assert len(queued(database, "straggler_digest")) == 1  # everyone is done: no more digests
 
 
+def test_the_digest_names_someone_who_falls_behind_after_a_round_found_nobody(
+    tracking: Tracking, database: Database, clock: FakeClock
+) -> None:
+    """walk37 23: a round that finds everyone done does not end the digest for good; someone behind again
+    later (an item reopened, say) is named at the next round, once, and not by every look before it."""
+    users = _deliver_lists(tracking, database)
+    tracking.tick()  # opens the digest's schedule
+    with database.session() as session:  # everyone done, and seen signing in
+        for item in session.exec(select(TodoItem)).all():
+            item.done_at = item.verified_at = clock.now
+        session.commit()
+    clock.advance(days=3)
+    tracking.tick()  # a round with nobody to name
+    assert queued(database, "straggler_digest") == []
+    with database.session() as session:
+        item = session.exec(select(TodoItem).where(TodoItem.affected_user_id == users[0])).first()
+        assert item is not None
+        item.done_at = None
+        session.commit()
+    tracking.tick()  # the same moment: the round was spent
+    assert queued(database, "straggler_digest") == []
+    clock.advance(days=4)  # Thursday's round, then two working days: Monday
+    tracking.tick()
+    tracking.tick()
+    (digest,) = queued(database, "straggler_digest")
+    assert [row[0] for row in digest.payload["stragglers"]] == [
+        m.payload["email"] for m in queued(database, "todo_list") if m.payload["affected_user_id"] == users[0]
+    ]
+
+
 def test_progress_counts_items_users_and_delivery(
     tracking: Tracking, database: Database, clock: FakeClock
 ) -> None:

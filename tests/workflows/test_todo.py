@@ -6,7 +6,7 @@ import pytest
 
 from workflows.directory import OrgUser, Tenant
 from workflows.informing import advance_notice, todo_notes
-from workflows.item_rewording import without_help_button
+from workflows.item_rewording import MAPPED_FIRST, mapping_seen, without_help_button
 from workflows.plan import Match, PlannedUser
 from workflows.todo import TodoTemplate, todo_items
 
@@ -196,3 +196,28 @@ def test_on_a_completed_migrations_list_no_item_points_to_a_button_it_no_longer_
     (pointing,) = [item.body for item in items if "*I need help*" in item.body]
     before, found, after = pointing.partition(pressing)
     assert found and without_help_button(pointing) == before + asking + after
+
+
+def test_a_mapped_sign_in_item_still_open_opens_without_a_tick_even_when_reworded_before() -> None:
+    """A ✅ at the head of an open item reads as done (walk37 19): the mapping is said in words, and an item
+    that a wrong mapping reworded earlier, with the tick, is reworded all the same."""
+    steps = "Sign out of Azure DevOps everywhere."
+    body = MAPPED_FIRST.format(account="kim@fabrikam.com") + steps
+    mapped = mapping_seen(body, "kim@fabrikam.com", planned="kim@fabrikam.com", elsewhere=False)
+    assert mapped == (
+        "The migration admins mapped your old identity to kim@fabrikam.com, which keeps your history yours:"
+        f" Azure DevOps lets you in with it now. {steps}"
+    )
+    ticked_before = f"✅ {mapped}"
+    again = mapping_seen(
+        ticked_before,
+        "kim.kay@fabrikam.com",
+        planned="kim@fabrikam.com",
+        elsewhere=True,
+        was="kim@fabrikam.com",
+    )
+    assert again == (
+        "⚠️ Azure DevOps shows your old identity mapped to kim.kay@fabrikam.com, not to kim@fabrikam.com: the"
+        " migration admins check it with you. If kim.kay@fabrikam.com is yours, sign in with it; if not, ask"
+        f" them first. {steps}"
+    )

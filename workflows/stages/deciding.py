@@ -5,8 +5,9 @@ pending approval like any other change to the plan, and it is audited."""
 from __future__ import annotations
 
 from storage import Migration
-from workflows import _plan_codec, decisions
+from workflows import _plan_codec, decisions, help_requests
 from workflows.errors import WorkflowError
+from workflows.identities import directory_account
 from workflows.machine import BUSY_STATES, CONNECTED_STEPS, describe_state
 from workflows.mapping import map_by_hand
 from workflows.plan import NO_ACCESS, UNDECIDED, Decision, Plan, PlannedUser
@@ -22,14 +23,19 @@ _DECIDING = frozenset(
 
 
 def decide_account(
-    ctx: Context, organization: str | None, person: str, choice: str, actor: Actor
+    ctx: Context, organization: str | None, person: str, choice: str, actor: Actor, *, undecided: bool = False
 ) -> AccountDecision:
+    """`undecided`: pressed on a card shown while nobody had decided for them, which is refused once an
+    admin has (the press would overwrite a decision its presser has not seen): typed, it changes it."""
     with ctx.database.session() as session:
         with step(ctx, session, organization, actor, "decide_account") as unit:
             row = unit.row
             _require_deciding(row)
             plan = _plan_codec.decode(row.plan or {})
-            user = decisions.undecided(_person(plan, person))
+            placed_before = _person(plan, person)
+            if undecided and placed_before.decided_by:
+                raise WorkflowError(_decided_already(row.organization, placed_before))
+            user = decisions.undecided(placed_before)
             others = decisions.apply(plan, [each for each in plan.decisions if each.user_id != user.id])
             target = (user.match.id, user.match.user_principal_name) if user.match else ("", "")
             sharing = shared_targets(others.users).get(target, [])
@@ -39,6 +45,8 @@ def decide_account(
             placed = next(each for each in decided.users if each.id == user.id)
             recorded, voided = _record(unit, decided, placed)
             relisted = "unchanged" if recorded is None else relisting.account_decided(unit, placed, recorded)
+            if recorded is not None:
+                help_requests.settle_choices(session, row, placed, recorded, unit.flow.now)
             early = "" if recorded is None else told_early.account_decided(unit, placed, recorded)
             if recorded is not None and row.state not in CONNECTED_STEPS:
                 announcing.reach_again(unit, decided, placed)
@@ -54,6 +62,21 @@ def decide_account(
             as_told=relisted == "as_told",
             told_early=early,
         )
+
+
+def _decided_already(organization: str, person: PlannedUser) -> str:
+    """A press on a card from before a decision: who decided what, and how to change it on purpose."""
+    account = directory_account(person)
+    what = (
+        f"{person.principal_name} loses access"
+        if person.loses_access or account is None
+        else f"{account.user_principal_name} is {person.principal_name}'s account"
+    )
+    return (
+        f"{person.decided_by} already decided that {what}. This button is from before that, so I changed"
+        f" nothing. To change it, type `decide {organization} {person.principal_name} ACCOUNT` (or"
+        f" `{NO_ACCESS}`)."
+    )
 
 
 def _require_deciding(row: Migration) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.conversation import (
     help_views,
+    item_help_views,
     progress_views,
     reminder_views,
     sign_in_views,
@@ -20,6 +21,7 @@ from workflows.progress import NoListsYet
 from workflows.results import Actor, TodoEntry
 from workflows.snoozing import NoMoreReminders
 from workflows.stages.todo_lists import newest_list, not_on_list
+from workflows.todo import CHOOSING_ITEM
 
 ITEM_WORDS = frozenset({"done", "need-help", "snooze"})
 """Words whose buttons carry an id rather than the number the person sees."""
@@ -67,6 +69,14 @@ class AfterConnecting(Stage):
                 return self._todo(actor, command, channel)
             return [todo_views.which_done(newest_list(entries))]
         item = own_item(self._desk, actor, command.arg(0), "done")
+        if item.key == CHOOSING_ITEM and not item.done_at:
+            # ticked, it would hide *Choose my account* while she still has no way in (walk37 3): the admins'
+            # decision ticks it, so Done offers what leads to it
+            person = self._desk.service.awaiting_choice(item.organization, actor)
+            if person is not None:
+                choosing = item_help_views.Choosing.of(item.organization, person)
+                admins = self._desk.admins(item.organization, actor)
+                return [item_help_views.not_done_until_decided(choosing, person.address, admins)]
         result = self._desk.service.mark_done(item.id, actor)
         return [todo_views.marked_done(result, self._desk.service.todo_list(actor, shown=True), actor)]
 

@@ -12,6 +12,7 @@ from bot.conversation.closing_views import CONFIRM
 from bot.conversation.commands import Command
 from bot.conversation.desk import Handler, Stage, number
 from bot.conversation.messages import Outgoing, tell_privately
+from bot.conversation.plan_views import UNDECIDED_FLAG
 from bot.conversation.progress_line import ProgressLine
 from bot.conversation.quoting import untick
 from workflows.directory import OrgUser
@@ -61,14 +62,19 @@ class Preparing(Stage):
         return [*preparing_views.announced(result, shared=channel is not None), *self._desk.outbox.flush()]
 
     def _decide_account(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        """`decide [ORG] PERSON ACCOUNT`, typed or a button under `plan`."""
-        if len(command.args) not in (2, 3):
+        """`decide [ORG] PERSON ACCOUNT`, typed, or a button (under `plan`, or on a word to the admins) that
+        only decides for someone nobody decided for yet (`UNDECIDED_FLAG`)."""
+        args = command.args
+        pressed = len(args) == 4 and args[-1] == UNDECIDED_FLAG
+        if pressed:
+            args = args[:-1]
+        if len(args) not in (2, 3):
             raise WorkflowError(_DECIDE_USAGE)
-        if len(command.args) == 2 and self._desk.named_organization(command) is not None:
+        if len(args) == 2 and self._desk.named_organization(command) is not None:
             raise WorkflowError(f"Whose account, and which one? {_DECIDE_USAGE}")  # `decide ORG PERSON`
-        organization = command.args[0] if len(command.args) == 3 else None
-        person, choice = command.args[-2:]
-        result = self._desk.service.decide_account(organization, person, choice, actor)
+        organization = args[0] if len(args) == 3 else None
+        person, choice = args[-2:]
+        result = self._desk.service.decide_account(organization, person, choice, actor, undecided=pressed)
         told = self._desk.told(result.status)
         answers = preparing_views.account_decided_answers(result, told, shared=channel is not None)
         return [*answers, *self._desk.outbox.flush()]
