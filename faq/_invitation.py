@@ -19,7 +19,7 @@ from faq._compose import (
     way_to_a_person,
 )
 from faq._reading import ERROR_CODE
-from workflows.invitation_email import FROM, SENDER, SUBJECT
+from workflows.invitation_email import FROM, NONE_CAME_ONCE_CLOSED, SENDER, SUBJECT
 from workflows.invitation_email import REDEMPTION_PAGE as REDEMPTION_PAGE  # the answer's link
 
 TOPIC = "email-not-found"
@@ -178,7 +178,8 @@ def why_refused(context: AskerContext) -> str:
             f" {_accept_without_the_email(invitation)}, or ask an admin."
         )
     if not invitation.sent and invitation.unconfirmed:
-        return _unconfirmed(invitation, "Yours", closed=_closed(context))
+        called_off = phase_of(context.stage) == CANCELLED
+        return _unconfirmed(invitation, "Yours", closed=_closed(context), called_off=called_off)
     if not invitation.sent:
         return f"Your invitation has not been sent yet: {_ask_admins(context, 'send it (`invite`)')}."
     when = f" on {_date(invitation.sent_at)}" if invitation.sent_at else ""
@@ -286,10 +287,14 @@ def _invited(invitation: OwnInvitation, context: AskerContext) -> list[str]:
     ]
 
 
-def _unconfirmed(invitation: OwnInvitation, subject: str, *, closed: bool = False) -> str:
+def _unconfirmed(
+    invitation: OwnInvitation, subject: str, *, closed: bool = False, called_off: bool = False
+) -> str:
     """An invitation whose answer Microsoft never gave, in short: what is known of it, and what the admins'
-    next `invite` does about it; `closed`: the migration is completed, so no `invite` comes, and the email,
-    if it went out, is the way in."""
+    next `invite` does about it; `closed`: the migration is over (`_closed`), so no `invite` comes, and the
+    email, if it went out, is the way in, unless it was `called_off` and nothing changes for them."""
+    if called_off:
+        return f"{subject} may have gone out: Microsoft did not confirm it. {_CALLED_OFF}"
     if closed and invitation.mailed:
         return _went_out(invitation, subject)
     if closed:
@@ -300,8 +305,8 @@ def _unconfirmed(invitation: OwnInvitation, subject: str, *, closed: bool = Fals
 
 
 def _closed(context: AskerContext) -> bool:
-    """The migration is completed: the admins' `invite` no longer runs for it."""
-    return (context.stage or "").strip().casefold() == "completed"
+    """The migration is completed or cancelled: the admins' `invite` no longer runs for it."""
+    return (context.stage or "").strip().casefold() in ("completed", "cancelled")
 
 
 def _went_out(invitation: OwnInvitation, subject: str) -> str:
@@ -321,7 +326,7 @@ def _may_have_gone_out(invitation: OwnInvitation, subject: str, *, closed: bool 
     checking, otherwise = (
         (
             "the migration is closed, so nobody finds out any more nor sends it",
-            "; if none came, you still have no way in",
+            f"; {NONE_CAME_ONCE_CLOSED}",
         )
         if closed
         else ("the admins are checking", "")

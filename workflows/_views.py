@@ -53,6 +53,7 @@ def todo_entry(item: TodoItem, row: Migration, email: str) -> TodoEntry:
         done_by=item.done_by,
         number=item.position + 1,
         email=email,
+        verified=item.verified_at is not None,
     )
 
 
@@ -71,6 +72,7 @@ def item_payload(item: TodoItem | TodoEntry) -> dict[str, Any]:
 
 def item_as_it_stands(item: TodoItem) -> dict[str, Any]:
     """`item_payload`, with when it was done and by whom if it was: an item on a list that goes out after
-    some were (an invitation's item reads as seen in a sign-in when the watch ticked it)."""
+    some were (an invitation's item reads as seen in a sign-in when the watch saw it)."""
     done = {"done_at": item.done_at.isoformat(), "done_by": item.done_by} if item.done_at else {}
-    return item_payload(item) | done
+    seen = {"verified": True} if item.verified_at else {}
+    return item_payload(item) | done | seen

@@ -17,4 +17,9 @@ FROM = f'"{SENDER} on behalf of" the company'
 """Who the email is from, as the inbox shows it, after "from"."""
 SUBJECT = '"... invited you to collaborate with ..."'
 REDEMPTION_PAGE = "https://learn.microsoft.com/entra/external-id/redemption-experience"
+NONE_CAME_ONCE_CLOSED = (
+    "if none came, an admin can still invite you by hand, in the Microsoft Entra admin center"
+)
+"""What someone whose invitation may never have gone out can do once the migration is completed, and the
+bot's `invite` no longer runs: their `todo` and the FAQ say it alike."""
 """Microsoft's page on accepting an invitation, with or without the email."""

@@ -41,22 +41,33 @@ SENT_IF_NOT = "If none went out, the admins send it, and I tell you here"
 """What follows an invitation Microsoft never confirmed, in the words of its item and its one reminder."""
 
 
+_CHECKED_WITH_YOU = "the migration admins check it with you"
+"""What a mapping to another account than planned is to the person while the migration runs: the admins were
+told, and settle it with them (`on_a_closed_list` says whom to ask instead once nobody follows it)."""
+
+
 def on_a_closed_list(body: str) -> str:
     """An item's body as the list of a completed migration shows it: no button to press
-    (`without_help_button`), and no step of the admins to wait for, as `invite` no longer runs for it."""
+    (`without_help_button`), and no step of the admins to wait for, as `invite` no longer runs for it, nor
+    a check of a mapping they no longer follow: whom to ask is said above the items."""
     for step in (ADMINS_CHECKING, f" {SENT_IF_NOT}.", f" {LINK_FETCHED}"):
         body = body.replace(step, "")
-    return without_help_button(body)
+    return without_help_button(body.replace(_CHECKED_WITH_YOU, _CHECK_IT_CLOSED))
+
+
+_CHECK_IT_CLOSED = "ask whom this list names above to check it with you"
 
 
 def accepted(body: str, organization: str, *, seen: bool) -> str:
     """The body of an invitation's item done (`ACCEPT_INVITATION`, `INVITATION_IN_DOUBT`), as behind them:
     its steps no longer apply (*No email? Check your spam folder*, the admins checking or fetching its link),
-    its advice on their earlier history (`history_advice`, a late invitee's) still does, unless `seen`:
-    ticked by a sign-in, which `verification` sees on their own entitlement, the one their history hangs
-    on, once it shows a directory identity. So that history is on a directory account already, and nothing
-    is left for the admins to map; which account `verification` does not record (Support may have mapped
-    them to another than the one invited), so neither sentence names one."""
+    what it says of their earlier history (`history_advice`, a late invitee's, or where the watch saw it
+    mapped since: `history_shown`) still does. Unless `seen`: ticked by a sign-in, which `verification`
+    sees on their own entitlement, the one their history hangs on, once it shows a directory identity. So
+    that history is on a directory account already, and the advice to map it no longer holds; which
+    account `verification` does not record (Support may have mapped them to another than the one invited),
+    so that sentence names none, and where the watch saw the mapping (an account the admins check with
+    them, perhaps) says more."""
     done, sign_in, account = (
         ("You are in", "I can see you signed in", "a directory account")
         if seen
@@ -64,7 +75,7 @@ def accepted(body: str, organization: str, *, seen: bool) -> str:
     )
     behind = f"{done}: {sign_in} to https://dev.azure.com/{organization} with {account}."
     history = _history_in(body)
-    if seen and history:
+    if seen and history.startswith(f" {_EARLIER_HISTORY}"):
         history = f" {_HISTORY_ON_THAT_ACCOUNT}"
     return behind + without_help_button(history)
 
@@ -109,7 +120,7 @@ def mapping_seen(
     opening wait ticked, or (`was`: the account of the mapping it showed before, `was_elsewhere` when that
     was a wrong one it warned of) what it said of that (`planned`: the account the plan named, which the
     item was written for). Someone whose account came after the connection had no wait: the end of their
-    item says where their earlier history is now (`_history_mapped`)."""
+    item says where their earlier history is now (`history_shown`)."""
     opening = (
         _mapping_shown(was, planned, elsewhere=was_elsewhere)
         if was
@@ -121,7 +132,7 @@ def mapping_seen(
             return _mapping_shown(account, planned, elsewhere=elsewhere) + body.removeprefix(said)
     # written without the wait: for someone whose account came after the connection, its advice on their
     # earlier history (`history_advice`), or what it said of a mapping seen before, ends it
-    return _history_mapped(body, account, elsewhere=elsewhere)
+    return history_shown(body, account, elsewhere=elsewhere)
 
 
 _TICKED = "✅ "
@@ -134,37 +145,43 @@ def _mapping_shown(account: str, planned: str | None, *, elsewhere: bool) -> str
             " Azure DevOps lets you in with it now. "
         )
     return (
-        f"⚠️ Azure DevOps shows your old identity mapped to {account}, not to {planned}: the migration"
-        f" admins check it with you. If {account} is yours, sign in with it; if not, ask them first. "
+        f"⚠️ Azure DevOps shows your old identity mapped to {account}, not to {planned}: {_CHECKED_WITH_YOU}."
+        f" If {account} is yours, sign in with it; if not, ask them first. "
     )
 
 
-def _history_mapped(body: str, account: str, *, elsewhere: bool) -> str:
-    """The sign-in item of someone whose account came after the connection, its advice on their earlier
-    history (or what it said of a mapping seen before) replaced by where Azure DevOps shows that history
-    now: on `account`, as planned, or (`elsewhere`) on another than the one the item has them sign in
-    with, which the admins check with them; unchanged if it holds neither (another case, or words of
-    before)."""
-    start = next((found for tail in _HISTORY_TAILS if (found := body.find(tail)) >= 0), -1)
-    if start < 0:
+def history_shown(body: str, account: str, *, elsewhere: bool) -> str:
+    """A late item (a sign-in item, or an invitation's) once Azure DevOps shows the mapping to `account`: its
+    advice on their earlier history (`history_advice`), or what it said of a mapping seen before, replaced
+    in place by where Azure DevOps shows that history now: on `account`, as planned, or (`elsewhere`) on
+    another than the one the item has them sign in with, which the admins check with them; unchanged if it
+    holds neither (another case, or words of before). Applied twice, the second changes nothing."""
+    said = _history_said(body)
+    if said is None:
         return body
+    before, after = body[: said[0]], body[said[1] :]
     shown = f"{_HISTORY_SHOWN} {account}"
     if not elsewhere:
-        return f"{body[:start]} ✅ {shown}: it stays yours."
-    # the address the item says to sign in as (`todo._sign_in`), not the plan's name for it: a guest's is
-    # `#EXT#`, which they never type
-    signs_in_as = re.search(r" and sign in as (\S+)\. ", body)
-    theirs = f", not to {signs_in_as.group(1)}" if signs_in_as else ""
-    return (
-        f"{body[:start]} ⚠️ {shown}{theirs}: the migration admins check it with you. If {account} is not"
-        " yours, do not sign in with it."
-    )
+        return f"{before} ✅ {shown}: {_STAYS_YOURS}{after}"
+    # the address the item has them sign in as (`todo._sign_in`) or was invited at (`todo._access_items`),
+    # not the plan's name for it: a guest's is `#EXT#`, which they never type
+    signs_in_as = re.search(r" and sign in as (\S+)\. | email from .+? to (\S+) to join ", body)
+    theirs = f", not to {signs_in_as.group(1) or signs_in_as.group(2)}" if signs_in_as else ""
+    not_yours = f"If {account} is not yours, {_NOT_WITH_IT}"
+    return f"{before} ⚠️ {shown}{theirs}: {_CHECKED_WITH_YOU}. {not_yours}{after}"
 
 
 _EARLIER_HISTORY = "Your earlier work history stays with your Microsoft account"
 _HISTORY_SHOWN = "Azure DevOps shows your old identity, with your earlier work history, mapped to"
-_HISTORY_TAILS = (f" {_EARLIER_HISTORY}", f" ✅ {_HISTORY_SHOWN}", f" ⚠️ {_HISTORY_SHOWN}")
-"""How the end of a late sign-in item opens: the advice of `history_advice`, or a mapping seen since."""
+_STAYS_YOURS = "it stays yours."
+_NOT_WITH_IT = "do not sign in with it."
+_HISTORY_SAID = (
+    (f" {_EARLIER_HISTORY}", _ASK_THEM),
+    (f" ✅ {_HISTORY_SHOWN}", _STAYS_YOURS),
+    (f" ⚠️ {_HISTORY_SHOWN}", _NOT_WITH_IT),
+)
+"""How what a late item says of earlier history opens and ends: the advice of `history_advice`, or a mapping
+seen since (`history_shown`)."""
 
 
 def history_advice(account: str) -> str:
@@ -176,7 +193,17 @@ def history_advice(account: str) -> str:
 
 
 def _history_in(body: str) -> str:
-    """The advice of `history_advice` that `body` gives, if any (a body stored in other words gives none)."""
-    start = body.find(_EARLIER_HISTORY)
-    end = body.find(_ASK_THEM, start)
-    return "" if start < 0 or end < 0 else f" {body[start : end + len(_ASK_THEM)]}"
+    """What `body` says of earlier history (`_HISTORY_SAID`), if anything (a body stored in other words says
+    nothing)."""
+    said = _history_said(body)
+    return "" if said is None else body[said[0] : said[1]]
+
+
+def _history_said(body: str) -> tuple[int, int] | None:
+    """Where in `body` what it says of earlier history (`_HISTORY_SAID`) starts and ends, if it says any."""
+    for opening, ending in _HISTORY_SAID:
+        start = body.find(opening)
+        end = body.find(ending, start) if start >= 0 else -1
+        if end >= 0:
+            return start, end + len(ending)
+    return None

@@ -262,6 +262,9 @@ class TodoEntry:
     accept_url: str | None = None
     """*Accept the invitation*: the person's own link to accept it, set only for a direct message to them
     (`workflows.stages.redeem_links`)."""
+    verified: bool = False
+    """The sign-in watch saw the sign-in it stands for (`verification`), whoever ticked it: ticked by the
+    person first, it stays theirs."""
     closed: Closure | None = None
     """Once its migration is completed: who completed it, and whom to ask now that nobody follows the list;
     None while it runs."""
@@ -487,8 +490,8 @@ class AccountDecision:
     list_changed: bool
     """Their to-do list was already out and now says to sign in with the chosen account."""
     out_of_chat: bool = False
-    """With `list_changed`, decided out of access: chat could not reach them with the last message tried,
-    so the one saying they lose access will not reach them either."""
+    """With `list_changed`: chat could not reach them with the last message tried, so the one telling them
+    of this decision (they lose access, or what their list now says) may never arrive either."""
     access_restored: bool = False
     """They had been decided out of access (after `notify`): they keep it after all, have their whole list
     again, and were told."""

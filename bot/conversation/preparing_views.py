@@ -64,8 +64,8 @@ def account_decided(result: AccountDecision, told: Told | None = None) -> Outgoi
                 "they have their to-do list now" if result.first_list else "their whole to-do list is back"
             )
             lines.append(
-                f"Their access to {organization} is restored: {given}, saying to sign in with it,"
-                " and I told them."
+                f"Their access to {organization} is restored: {given}, saying to sign in with it"
+                f"{_told_them(result)}"
             )
         elif result.as_told:
             lines.append(
@@ -74,19 +74,14 @@ def account_decided(result: AccountDecision, told: Told | None = None) -> Outgoi
             )
         elif result.list_changed:
             first = "to accept its invitation, then " if person.group == "to-accept" else ""
-            lines.append(f"Their to-do list now says {first}to sign in with it, and I told them.")
+            lines.append(f"Their to-do list now says {first}to sign in with it{_told_them(result)}")
     else:
         lines = [
             f"Recorded: {name} loses access to {organization}, as you decided; their history is kept."
             " Changed your mind? `plan` shows their choices again."
         ]
-        if result.list_changed and result.out_of_chat:
-            lines.append(
-                "Their to-do list is withdrawn, but I cannot tell them they lose access: chat could not reach"
-                " them with my last message to them. Tell them another way."
-            )
-        elif result.list_changed:
-            lines.append("Their to-do list is withdrawn, and I told them they lose access.")
+        if result.list_changed:
+            lines.append(f"Their to-do list is withdrawn{_told_them(result, 'they lose access')}")
         if result.told_early == "lost":
             lines.append(
                 "The advance notice told them to get ready, so I told them now that they lose access;"
@@ -106,6 +101,19 @@ def account_decided(result: AccountDecision, told: Told | None = None) -> Outgoi
     )
 
 
+def _told_them(result: AccountDecision, what: str = "") -> str:
+    """How a sentence on a changed list ends: that I told them (`what`), or, when chat could not reach them
+    with my last message (`AccountDecision.out_of_chat`), that my message waits but may never arrive."""
+    what = f" {what}" if what else ""
+    if not result.out_of_chat:
+        return f", and I told them{what}."
+    return (
+        f". My message telling them{what} waits to go out, but chat could not reach them with my last one, so"
+        " it may never arrive: tell them another way"
+        f" (`retry-failed {result.status.organization}` sends what failed again once chat reaches them)."
+    )
+
+
 def account_decided_answers(result: AccountDecision, told: Told | None, *, shared: bool) -> list[Outgoing]:
     """`account_decided` for the admin who decided. `shared`: decided in a channel, which reads only that a
     decision was recorded (and a voided approval); the person's name is their address, which is not for the
@@ -115,8 +123,7 @@ def account_decided_answers(result: AccountDecision, told: Told | None, *, share
         return [answer]
     organization = result.status.organization
     lines = [
-        f"Recorded your decision for 1 person of {organization}. 📬 Who, and what it means, went to you in a"
-        " message only you see."
+        f"Recorded your decision for 1 person of {organization}. {_for_you_alone('Who, and what it means,')}"
     ]
     if result.voided_approval is not None:
         lines.append(_voided(result.voided_approval))
@@ -126,6 +133,13 @@ def account_decided_answers(result: AccountDecision, told: Told | None, *, share
         )
     )
     return [replace(answer, message=replace(answer.message, private=True)), counted]
+
+
+def _for_you_alone(what: str) -> str:
+    """Where `what` a channel's answer leaves out goes (people's names are their addresses): to whoever
+    asked alone. Said as what the bot does, not as done: that message may not arrive (Teams then says in
+    the thread that it could not deliver it, Slack says so to them privately)."""
+    return f"📬 {what} I send to you alone, in a message only you see."
 
 
 def _voided(approval: int) -> str:
@@ -164,8 +178,8 @@ def invited_in_channel(result: InviteResult, by: Actor, channel: str) -> list[Ou
         return []
     who = by.name or by.email
     text = (
-        f"📨 Invitations for {result.status.organization}, by {who}: {how_many}. Who they are went to"
-        f" {who} alone."
+        f"📨 Invitations for {result.status.organization}, by {who}: {how_many}. Who they are is for {who}"
+        " alone: I send it to them privately."
     )
     return [Outgoing(Message(text, (Text(text),)), Channel(channel))]
 
@@ -278,8 +292,8 @@ def announced(result: AnnounceResult, *, shared: bool = False) -> list[Outgoing]
             f"{plan_views.people(held)} who would share one directory account" if held else "",
         ]
         text += (
-            f" Not told: {' and '.join(part for part in counted if part)}. 📬 Who, and what to do, went to"
-            " you in a message only you see."
+            f" Not told: {' and '.join(part for part in counted if part)}."
+            f" {_for_you_alone('Who, and what to do,')}"
         )
     elif named:
         text += f" {named}"

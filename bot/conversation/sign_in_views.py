@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.conversation import lists, todo_item_views
+from bot.conversation import lists, plan_views, todo_item_views
 from bot.conversation.messages import Block, Heading, Message, Outgoing, Text, say
 from workflows.identities import mailbox
 from workflows.mapping import SUPPORT, map_by_hand
@@ -79,7 +79,8 @@ def _told(result: SignInCheck, *, named: bool) -> str:
         return "they had ticked it off themselves already, so I told them nothing new."
     who = f" ({lists.names(result.ticked_before)})" if named else ""
     return (
-        f"I ticked it off the lists of {told:,} and told them; {before:,} had ticked it off already{who},"
+        f"I ticked it off the lists of {plan_views.people(told)} and told them; {before:,} had ticked it off"
+        f" already{who},"
         " so I told them nothing new."
     )
 

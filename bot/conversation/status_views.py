@@ -30,8 +30,9 @@ _STAGES: dict[str, str] = {
     "blocked": "A prerequisite fails; fix it, then `recheck`.",
     "inviting": "Sending B2B guest invitations.",
     "waiting_for_invite_settings": (
-        "The directory refused invitations. Invitation settings and new Guest Inviter roles take 15-60"
-        " minutes to apply; then `invite` again."
+        # which permission applies (the inviter's role, or the app's own) is the refusal's, in `blocked_fix`
+        "The directory refused invitations. Changed invitation settings and newly granted permissions take"
+        " 15-60 minutes to apply; then `invite` again."
     ),
     "awaiting_approval": "Waiting for another admin to approve connecting.",
     "connecting": (

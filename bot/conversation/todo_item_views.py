@@ -40,8 +40,11 @@ def _body(item: TodoEntry, *, live: bool) -> str:
     and to no step of the admins once nobody follows the list; an invitation's item, done, as behind them
     (`accepted`)."""
     if item.done_at and item.key in (ACCEPT_INVITATION, INVITATION_IN_DOUBT):
-        seen = item.done_by == BOT.id  # ticked by the sign-ins' watch (`verification`), not by them
-        return accepted(item.body, item.organization, seen=seen)
+        # seen by the sign-ins' watch (`verification`), whoever ticked it; a payload of before `verified`
+        # knows it only by the watch's tick
+        seen = item.verified or item.done_by == BOT.id
+        said = accepted(item.body, item.organization, seen=seen)
+        return said if live else on_a_closed_list(said)
     if not live:
         return on_a_closed_list(item.body)
     return without_help_button(item.body) if item.done_at else item.body

@@ -16,7 +16,7 @@ from bot.conversation.messages import Actions, Block, Button, Heading, Outgoing,
 from bot.conversation.todo_item_views import MY_ACCOUNT, bullet, item_blocks, item_buttons
 from faq import admins_named
 from workflows.informing import BeforeTheList, the_admins
-from workflows.invitation_email import FROM, REDEMPTION_PAGE
+from workflows.invitation_email import FROM, NONE_CAME_ONCE_CLOSED, REDEMPTION_PAGE
 from workflows.results import (
     AccessLost,
     Actor,
@@ -43,7 +43,7 @@ MAILED_BUT_CLOSED = (
 once the migration is closed: nobody fetches that link any more, and the email is their way in."""
 UNCONFIRMED_BUT_CLOSED = (
     "Your invitation email may have gone out (Microsoft never confirmed it): if you find it (look in junk or"
-    " spam too), accept it from there, and you can sign in; if none came, you still have no way in."
+    f" spam too), accept it from there, and you can sign in; {NONE_CAME_ONCE_CLOSED}."
 )
 """Where someone stands whose invitation Microsoft never confirmed, once the migration is closed: nobody
 finds out any more whether it went out, nor sends it (`invite` no longer runs for it)."""

@@ -385,6 +385,7 @@ def _entries(payload: dict[str, Any], accept_url: str | None = None) -> list[Tod
             done_by=item.get("done_by"),  # none in a payload stored before it carried who ticked it
             number=int(item.get("number", 0)),
             email=str(payload.get("email", "")),
+            verified=bool(item.get("verified")),
             accept_url=accept_url if item["key"] == ACCEPT_INVITATION else None,
         )
         for item in payload["items"]

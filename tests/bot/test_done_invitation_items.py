@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 
-import httpx
 from sqlmodel import select
 
 from bot.conversation.messages import DirectMessage, Outgoing
@@ -13,6 +12,7 @@ from storage import OutboundMessage
 from storage.outbox import NOT_IN_CHAT
 from tests.bot.conftest import ORG, Chat, started, text_of
 from tests.bot.test_closing import left_behind_notes, subscription_moved
+from tests.bot.test_rehearsal_and_sign_ins import sign_in
 from workflows.stages.list_messages import TODO_LIST_MESSAGE
 
 DANA, LEE, ERIN = "dana@fabrikam.com", "lee@fabrikam.com", "erin.eng@gmail.com"
@@ -64,15 +64,14 @@ def test_a_late_invitee_who_ticks_accepting_keeps_the_advice_on_her_history(chat
     ), ticked
 
 
-def _seen_signing_in(chat: Chat) -> None:
-    """Erin, invited after connecting, signs in and the watch ticks her item *Accept the invitation*."""
+def _seen_signing_in(chat: Chat, *, ticked_first: bool = False) -> None:
+    """Erin, invited after connecting, signs in and the watch ticks her item *Accept the invitation*
+    (`ticked_first`: sees it, ticked by her already)."""
     _connected_before_the_invitations(chat)
     chat.say(DANA, f"invite {ORG}")
-    sandbox = chat.runtime.sandbox
-    assert sandbox is not None
-    httpx.post(
-        f"{sandbox.url}/_sandbox/signin", json={"organization": ORG, "principalName": ERIN}
-    ).raise_for_status()
+    if ticked_first:
+        chat.say(ERIN, "done 1", in_dm=True)
+    sign_in(chat, ERIN)
     chat.say(DANA, "check-sign-ins")
 
 
@@ -90,6 +89,14 @@ def test_a_late_invitee_seen_signing_in_reads_that_her_history_is_on_that_accoun
     history hangs on, so that history is on a directory account now. Her ticked item no longer says it stays
     with her Microsoft account for the admins to map to the guest account she was invited as (fix121 1)."""
     _seen_signing_in(chat)
+    assert _accepting(_flat(chat.say(ERIN, "todo", in_dm=True))) == SEEN
+
+
+def test_an_invitation_she_ticked_herself_reads_as_seen_once_the_watch_sees_her_sign_in(chat: Chat) -> None:
+    """Erin, invited after connecting, ticks her item herself, then the watch sees her sign in on her old
+    identity: the item stays hers, and no longer advises the admins to map a history that Azure DevOps
+    shows on a directory account already (rev72 1)."""
+    _seen_signing_in(chat, ticked_first=True)
     assert _accepting(_flat(chat.say(ERIN, "todo", in_dm=True))) == SEEN
 
 
@@ -134,7 +141,8 @@ def test_a_closed_list_leaves_finding_an_invitation_that_may_have_gone_out_to_it
     chat.say(DANA, f"invite {ORG}")
     unconfirmed = (
         "Your invitation email may have gone out (Microsoft never confirmed it): if you find it (look in junk"
-        " or spam too), accept it from there, and you can sign in; if none came, you still have no way in."
+        " or spam too), accept it from there, and you can sign in; if none came, an admin can still invite"
+        " you by hand, in the Microsoft Entra admin center."
     )
     told = left_behind_notes(_completed(chat))
     assert told[ERIN][1] == (

@@ -3,12 +3,12 @@ findings 13 and 15): whole sentences with a next step, and only those told count
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from bot.conversation import sign_in_views
 from sandbox import Sandbox
 from tests.bot.conftest import ORG, Chat, notified, text_of
+from tests.bot.test_rehearsal_and_sign_ins import sign_in
 from workflows.stages.verification import SignInCheck
 
 DANA, ANN, IVAN = "dana@fabrikam.com", "ann@fabrikam.com", "ivan@fabrikam.com"
@@ -22,13 +22,6 @@ def _failing(chat: Chat, box: Sandbox, monkeypatch: pytest.MonkeyPatch, host: st
     """Every call to `host` answers 500, retried without waiting."""
     monkeypatch.setattr(chat.runtime.microsoft.session, "_sleep", lambda seconds: None)
     box.set_faults(rate_500=1.0, hosts=[host])
-
-
-def _sign_in(chat: Chat, who: str) -> None:
-    sandbox = chat.runtime.sandbox
-    assert sandbox is not None
-    answer = httpx.post(f"{sandbox.url}/_sandbox/signin", json={"organization": ORG, "principalName": who})
-    answer.raise_for_status()
 
 
 def test_a_check_of_the_sign_ins_azure_devops_fails_ends_with_what_to_do(
@@ -70,14 +63,14 @@ def test_a_check_of_the_sign_ins_counts_as_told_only_those_it_told(chat: Chat) -
     notified(chat)
     (own,) = [e for e in chat.runtime.service.todo_list(ANN) if e.key == "sign-in-work-account"]
     chat.say(ANN, f"done {own.number}", in_dm=True)
-    _sign_in(chat, ANN)
-    _sign_in(chat, IVAN)
+    sign_in(chat, ANN)
+    sign_in(chat, IVAN)
 
     in_channel = _flat(text_of(chat.say(DANA, f"check-sign-ins {ORG}")))
     assert in_channel == (
         f"I read 11 users of {ORG}: 2 signed in with their work account since my last look; I ticked it off"
-        " the lists of 1 and told them; 1 had ticked it off already, so I told them nothing new. `progress`"
-        " has the details."
+        " the lists of 1 user and told them; 1 had ticked it off already, so I told them nothing new."
+        " `progress` has the details."
     )
 
 
@@ -88,6 +81,18 @@ def test_a_check_of_the_sign_ins_in_private_names_who_had_ticked_it_already() ->
 
     assert said == (
         f"I read 11 users of {ORG}: 2 signed in with their work account since my last look ({ANN},"
-        f" {IVAN}); I ticked it off the lists of 1 and told them; 1 had ticked it off already ({ANN}), so I"
-        " told them nothing new. `progress` has the details."
+        f" {IVAN}); I ticked it off the lists of 1 user and told them; 1 had ticked it off already ({ANN}),"
+        " so I told them nothing new. `progress` has the details."
+    )
+
+
+def test_a_check_that_saw_only_sign_ins_ticked_already_told_nobody() -> None:
+    """Ann and Ivan had both ticked their sign-in themselves: the check confirms it and tells nobody."""
+    checked = SignInCheck(ORG, True, 11, (ANN, IVAN), ticked_before=(ANN, IVAN))
+
+    said = _flat(text_of([sign_in_views.sign_ins_checked(checked, named=False)]))
+
+    assert said == (
+        f"I read 11 users of {ORG}: 2 signed in with their work account since my last look; they had ticked"
+        " it off themselves already, so I told them nothing new. `progress` has the details."
     )

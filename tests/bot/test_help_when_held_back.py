@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
-from bot.conversation import help_views
+from bot.conversation import help_views, status_views
 from bot.conversation.messages import Actions, Outgoing
 from sandbox import Sandbox
 from tests.bot.conftest import DANA, ORG, Chat, failed_recheck, started, text_of
 from tests.bot.test_guest_starter_taken_over import START, dana_a_guest, flat
+from tests.delivery.test_notice_codec import STATUS
 
 
 def _line(helped: list[Outgoing]) -> str:
@@ -83,3 +84,13 @@ def test_every_held_back_state_is_moved_on_by_its_own_fix(
     expected = f"{ORG} ({state.replace('_', ' ')}): to move on:" + (f" {fix}" if fix else "") + then
     assert _line(helped) == expected
     assert _buttons(helped) == [(f"{button[0]} ({ORG})", button[1], ORG)]
+
+
+def test_the_wait_for_invite_settings_names_no_role_the_app_does_not_need() -> None:
+    """The app may invite with its own permission, where no Guest Inviter role applies: the stage says what
+    takes time to apply either way (rev72 8)."""
+    waiting = replace(STATUS, state="waiting_for_invite_settings")
+    assert status_views.stage_line(waiting) == (
+        "The directory refused invitations. Changed invitation settings and newly granted permissions take"
+        " 15-60 minutes to apply; then `invite` again."
+    )

@@ -873,8 +873,8 @@ def test_an_invitation_that_may_have_gone_out_once_closed_is_checked_by_nobody(
         " 10:00 UTC: Microsoft did not confirm it, and the migration is closed, so nobody finds out any more"
         ' nor sends it. Look in that mailbox for mail from "Microsoft Invitations on behalf of" the company,'
         ' subject "... invited you to collaborate with ...", in junk or spam too, and accept it; if none'
-        " came, you still have no way in. The organization is connected: until you accept it, Azure DevOps"
-        " refuses you. Microsoft's page: https://learn.microsoft.com/entra/external-id/redemption-experience"
+        " came, an admin can still invite you by hand, in the Microsoft Entra admin center. The organization"
+        " is connected: until you accept it, Azure DevOps refuses you. Microsoft's page: https://learn.microsoft.com/entra/external-id/redemption-experience"
         " To reach a person"
     ), answered
 

@@ -13,7 +13,8 @@ from tests.bot.conftest import ORG, Chat, notified, text_of
 DANA, ANN = "dana@fabrikam.com", "ann@fabrikam.com"
 
 
-def _sign_in(chat: Chat, who: str) -> None:
+def sign_in(chat: Chat, who: str) -> None:
+    """`who` signs in to the organization, as the sandbox's sign-ins show it."""
     sandbox = chat.runtime.sandbox
     assert sandbox is not None
     answer = httpx.post(f"{sandbox.url}/_sandbox/signin", json={"organization": ORG, "principalName": who})
@@ -45,7 +46,7 @@ def test_rehearse_gives_the_commands_for_this_organization(chat: Chat) -> None:
 
 def test_the_watch_verifies_a_sign_in_and_progress_shows_it(chat: Chat) -> None:
     notified(chat)
-    _sign_in(chat, ANN)
+    sign_in(chat, ANN)
     told = chat.runtime.conversation.watch()
     thanks = [m for m in told if m.to == DirectMessage(ANN)]
     assert len(thanks) == 1
@@ -84,8 +85,8 @@ def test_the_watch_verifies_a_sign_in_and_progress_shows_it(chat: Chat) -> None:
 def test_an_admin_can_read_the_sign_ins_at_once(chat: Chat) -> None:
     notified(chat)
     chat.runtime.conversation.watch()  # the first scheduled read: nobody yet
-    _sign_in(chat, "bob.builder@outlook.com")  # a guest already, signing in with their own address
-    _sign_in(chat, "erin.eng@gmail.com")  # invited by the bot, so their item was to accept the invitation
+    sign_in(chat, "bob.builder@outlook.com")  # a guest already, signing in with their own address
+    sign_in(chat, "erin.eng@gmail.com")  # invited by the bot, so their item was to accept the invitation
     reply = _raw(chat.say(DANA, "check-sign-ins"))
     # both are guests, who sign in with their own address, as the messages to them say (walk31 finding 9);
     # asked in the channel, the reply counts them: their names are their addresses
@@ -107,7 +108,7 @@ def test_an_invitation_ticked_by_a_sign_in_reads_as_accepted(chat: Chat) -> None
     Support mapped her to as well)."""
     notified(chat)
     chat.runtime.conversation.watch()  # the first scheduled read: nobody yet
-    _sign_in(chat, "erin.eng@gmail.com")
+    sign_in(chat, "erin.eng@gmail.com")
     chat.say(DANA, "check-sign-ins")
     todo = " ".join(text_of(chat.say("erin.eng@gmail.com", "todo", in_dm=True)).split())
     assert todo.startswith(
@@ -121,8 +122,8 @@ def test_an_invitation_ticked_by_a_sign_in_reads_as_accepted(chat: Chat) -> None
 def test_the_sign_ins_read_names_work_and_guest_accounts_apart(chat: Chat) -> None:
     notified(chat)
     chat.runtime.conversation.watch()  # the first scheduled read: nobody yet
-    _sign_in(chat, ANN)
-    _sign_in(chat, "erin.eng@gmail.com")
+    sign_in(chat, ANN)
+    sign_in(chat, "erin.eng@gmail.com")
     reply = _raw(chat.say(DANA, "check-sign-ins", in_dm=True))  # asked privately: named
     assert (
         "2 signed in since my last look, with their work account (ann@fabrikam.com) or their guest account"

@@ -75,7 +75,7 @@ def test_announce_holds_back_both_identities_until_an_admin_decides_then_tells_t
     channel, named = (" ".join(lines([message])) for message in announced[:2])
     assert channel.endswith(
         " Not told: 1 user whose only directory account is disabled and 2 users who would share one directory"
-        " account. 📬 Who, and what to do, went to you in a message only you see."
+        " account. 📬 Who, and what to do, I send to you alone, in a message only you see."
     )
     assert "kim" not in channel.casefold() and "gus" not in channel.casefold()
     assert named.startswith("Not told: gus@fabrikam.com, whose only directory account is disabled")

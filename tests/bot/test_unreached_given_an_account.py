@@ -23,12 +23,13 @@ HANA, HANA_MEMBER, HANA_GUEST = (
 )
 
 
-def notices_to(chat: Chat, address: str) -> list[OutboundMessage]:
+def notices_to(chat: Chat, address: str, kind: str = "advance_notice") -> list[OutboundMessage]:
+    """The messages of `kind` queued for `address`, oldest first."""
     with chat.runtime.database.session() as session:
         return list(
             session.exec(
                 select(OutboundMessage)
-                .where(OutboundMessage.kind == "advance_notice", OutboundMessage.recipient == address)
+                .where(OutboundMessage.kind == kind, OutboundMessage.recipient == address)
                 .order_by(col(OutboundMessage.id))
             ).all()
         )

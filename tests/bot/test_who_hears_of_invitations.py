@@ -27,7 +27,8 @@ def test_the_channel_reads_how_many_were_invited_and_the_admin_alone_who(chat: C
     pressed = chat.click(LEE, summary, "Invite missing users")
 
     assert in_channel(pressed) == [
-        f"📨 Invitations for {ORG}, by Lee: 2 invited. Who they are went to Lee alone."
+        f"📨 Invitations for {ORG}, by Lee: 2 invited. Who they are is for Lee alone: I send it to them"
+        " privately."
     ]
     lees = answer(pressed)
     assert lees.message.private

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from faq import AskerContext, FaqAnswerer
-from faq._invitation import missing_invitation
+from faq._invitation import missing_invitation, why_refused
 from workflows.results import InvitationStanding
 
 # Written before the recogniser was run on any of them.
@@ -317,3 +317,13 @@ def test_an_invitee_locked_out_after_connecting_hears_where_her_invitation_stand
     mapped = replace(CONNECTED, outcome="map", guest=False, invitation=None)
     for told in ("Yours was sent", "You have accepted your invitation", "Your invitation has not been sent"):
         assert told not in answerer.answer("I can't sign in anymore", mapped).answer
+
+
+def test_a_cancelled_migration_promises_no_invite_for_an_invitation_in_doubt() -> None:
+    """Microsoft never confirmed Erin's invitation, and the migration was cancelled: no `invite` comes, and
+    nothing changes for her (rev72 3)."""
+    unconfirmed = replace(INVITATION, sent=False, sent_at=None, unconfirmed=True, unconfirmed_at=SENT_AT)
+    assert why_refused(replace(CONNECTED, stage="cancelled", invitation=unconfirmed)) == (
+        "Yours may have gone out: Microsoft did not confirm it. The migration was cancelled: nothing changes"
+        " for you in Azure DevOps, keep signing in as you do today."
+    )

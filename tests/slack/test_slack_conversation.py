@@ -74,8 +74,8 @@ def test_a_typo_in_a_mention_gets_a_private_suggestion_whose_button_runs_the_com
     send.click(run["action_id"], run["value"], user="UDANA", channel=CHANNEL)
     counted, answer = migration.recording.wait_for_turns(turns + 1)[turns]  # who: to Dana alone
     assert (counted.message.summary, answer.message.summary, answer.message.private) == (
-        f"📨 Invitations for {ORGANIZATION}, by Dana Owner: 2 invited. Who they are went to Dana Owner"
-        " alone.",
+        f"📨 Invitations for {ORGANIZATION}, by Dana Owner: 2 invited. Who they are is for Dana Owner"
+        " alone: I send it to them privately.",
         "2 invited.",
         True,
     )

@@ -125,7 +125,8 @@ def test_a_whole_migration_from_start_to_notified_users(migration: Migration) ->
 
     invited = migration.command("UDANA", f"invite {ORGANIZATION}")
     counted = (
-        f"📨 Invitations for {ORGANIZATION}, by Dana Owner: 2 invited. Who they are went to Dana Owner alone."
+        f"📨 Invitations for {ORGANIZATION}, by Dana Owner: 2 invited. Who they are is for Dana Owner alone:"
+        " I send it to them privately."
     )
     assert invited.startswith(f"{counted}\n{counted}\n2 invited.\n")  # the channel's, then Dana's own
     assert re.search(r"erin\.eng@gmail\.com +sent +PendingAcceptance", invited)
@@ -303,7 +304,8 @@ def test_invite_typed_in_the_channel_is_counted_there_and_named_to_the_typist_al
     migration.command("ULEE", f"invite {ORGANIZATION}")
 
     counted = (
-        f"📨 Invitations for {ORGANIZATION}, by Lee Admin: 2 invited. Who they are went to Lee Admin alone."
+        f"📨 Invitations for {ORGANIZATION}, by Lee Admin: 2 invited. Who they are is for Lee Admin alone: I"
+        " send it to them privately."
     )
 
     def in_channel(f: FakeSlack) -> list[str]:

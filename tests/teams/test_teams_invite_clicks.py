@@ -27,7 +27,8 @@ def test_the_channel_hears_the_count_and_the_second_admin_who_invited_before(tea
 
     said = teams.activities()[before:]
     counted = (
-        f"📨 Invitations for {ORGANIZATION}, by Lee Admin: 2 invited. Who they are went to Lee Admin alone."
+        f"📨 Invitations for {ORGANIZATION}, by Lee Admin: 2 invited. Who they are is for Lee Admin alone: I"
+        " send it to them privately."
     )
     assert [(e["summary"], " ".join(texts(e).split())) for e in said if _in_channel(e)] == [
         (counted, f"{counted} {counted}")  # its notification's summary, and the card's one line

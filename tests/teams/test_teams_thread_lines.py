@@ -5,11 +5,16 @@ goes to their personal chat however short, and so does a note of what went wrong
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
+from bot.conversation import preparing_views
 from bot.conversation.messages import DirectMessage, Outgoing, say, tell_privately
+from tests.delivery.test_notice_codec import STATUS
 from tests.teams.test_teams_pointer import CHANNEL, PERSONAL, POINTER, Posts
+from workflows.plan import Match, PlannedUser
+from workflows.results import AccountDecision
 
 THREAD = f"{CHANNEL.conversation_id};messageid=1"
 
@@ -106,3 +111,43 @@ def _clicks_answer_through(posts: Refused) -> str | None:
     click = Origin(CHANNEL.in_thread(THREAD), "dana", invoke=True, card="card-1")
     named = say("Already listed, so they get none again: gus@fabrikam.com.", private=True)
     return asyncio.run(delivery.deliver([named], click))
+
+
+class NoPersonalChat(Posts):
+    """Teams posts in the channel, but refuses every post to the asker's personal chat (a 403)."""
+
+    async def send(self, service_url: str, address: str, activity: dict[str, Any]) -> str:
+        from bot.teams.connector import TeamsApiError
+
+        if address == PERSONAL.conversation_id:
+            raise TeamsApiError(403, "Forbidden", f"POST {address}")
+        return await super().send(service_url, address, activity)
+
+
+def test_a_channel_answer_does_not_claim_what_the_personal_chat_never_got() -> None:
+    """An admin decides in a channel's thread; the channel reads the decision counted, what it means going
+    to the admin alone, and Teams refuses the personal chat: the thread says it could not deliver that
+    answer, and nothing in it says the answer went to them (rev72 4)."""
+    from bot.teams.delivery import Delivery, Origin
+
+    hana = Match("g-hart", "hana.hart@fabrikam.com", "decided")
+    person = PlannedUser("hana@contoso.com", "hana@contoso.com", "map", hana, decided_by="Lee")
+    decided = AccountDecision(person, replace(STATUS, state="users_notified"), None, True)
+    posts = NoPersonalChat()
+    fakes = cast(Any, posts)
+    now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    delivery = Delivery(fakes, cast(Any, None), cast(Any, Nobody()), fakes, fakes, clock=lambda: now)
+    answers = preparing_views.account_decided_answers(decided, None, shared=True)
+    asyncio.run(delivery.deliver(answers, Origin(CHANNEL.in_thread(THREAD), "dana")))
+    assert posts.posted == [
+        (
+            THREAD,
+            f"Recorded your decision for 1 person of {STATUS.organization}. 📬 Who, and what it means, I send"
+            " to you alone, in a message only you see.",
+        ),
+        (
+            THREAD,
+            "I could not deliver my answer to you (Teams said 403 Forbidden). Try again; if it persists,"
+            " check my log.",
+        ),
+    ]

@@ -312,3 +312,16 @@ def test_someone_ambiguous_since_between_their_pending_guest_and_another_account
     with database.session() as session:
         links = {row.email: row.redeem_url for row in session.exec(select(Invitation)).all()}
     assert links["bob@outlook.com"] == redeem_link(microsoft.invitations.index("bob@outlook.com") + 1)
+
+
+def test_a_403_when_the_bots_app_invites_says_the_directory_refused_the_app(
+    service: MigrationService, microsoft: FakeMicrosoft, dana: Actor
+) -> None:
+    """The app invites with its own permission (`invites_as_app`): each person's result names the app the
+    directory refused, not Dana, who invited nobody herself (rev72 9)."""
+    service.start("fabrikam", "fabrikam.com", dana)
+    microsoft.deny_invites, microsoft.invites_as_app = True, True
+    result = service.invite(None, dana)
+    assert [(o.status, o.detail) for o in result.outcomes] == [
+        ("denied", "403 Forbidden: the directory refused the bot's app")
+    ]

@@ -387,10 +387,11 @@ def test_an_account_decided_again_after_another_tells_her_again(
 
 def _her_list_now(service: MigrationService, message: OutboundMessage) -> list[dict[str, object]]:
     """The list of the person `message` is to, as a message handing it over carries it: done items ticked,
-    with who ticked them."""
+    with who ticked them, and those a sign-in showed."""
     return [
         item_payload(entry)
         | ({"done_at": entry.done_at.isoformat(), "done_by": entry.done_by} if entry.done_at else {})
+        | ({"verified": True} if entry.verified else {})
         for entry in service.todo_list(int(message.payload["affected_user_id"]))
     ]
 

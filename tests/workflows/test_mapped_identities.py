@@ -24,9 +24,11 @@ from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import FakeClock, FakeMicrosoft
 from tests.workflows.outbox import queued
 from workflows.directory import DirectoryUser, OrgUser
+from workflows.item_rewording import history_advice
 from workflows.service import MigrationService
 from workflows.stages import mapped_identities, verification
 from workflows.stages.mapped_identities import Found, Mapped, Watched
+from workflows.todo import ACCEPT_INVITATION
 from workflows.waiting import SIGN_IN_ITEM
 
 pytestmark = SQLITE_ONLY
@@ -710,3 +712,52 @@ def test_a_sign_in_seen_late_after_a_first_mapping_counts(
     clock.advance(days=1)
     (check,) = notified.check_due_sign_ins()
     assert check.full and check.verified == (KIM_MSA,) and _sign_in_item(database).verified_at == signed_in
+
+
+INVITED = (
+    "Microsoft sent an invitation email from invites@microsoft.com to kim@gmail.com to join Fabrikam as a"
+    " guest. Open it and select *Accept invitation*, then sign in to https://dev.azure.com/fabrikam with that"
+    " same address. fabrikam already signs in with Fabrikam accounts: accepting gets your access back."
+)
+"""A late invitee's *Accept the invitation*, before what it says of her earlier history."""
+NO_EMAIL = " No email? Check your spam folder, then press *I need help*."
+
+
+def _accepting(database: Database) -> TodoItem:
+    with database.session() as session:
+        kim = _kim(database).id
+        mine = (TodoItem.affected_user_id == kim) & (TodoItem.key == ACCEPT_INVITATION)
+        return session.exec(select(TodoItem).where(mine)).one()
+
+
+def test_an_invitation_item_on_the_list_says_where_the_mapping_shows_her_history(
+    notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, database: Database
+) -> None:
+    """Kim's list also holds a late invitee's *Accept the invitation*, advising the admins to map her earlier
+    history to her guest account: once Azure DevOps shows it mapped, that item says where, as her sign-in
+    item does (never ✅ on one and "map it" on the other), and says it again when the mapping changes
+    (rev72 1)."""
+    with database.session() as session:
+        kim = session.exec(select(AffectedUser).where(AffectedUser.entitlement_id == "e-kim")).one()
+        assert kim.id is not None
+        advice = history_advice("your guest account kim@gmail.com")
+        session.add(
+            TodoItem(
+                affected_user_id=kim.id,
+                position=9,
+                key=ACCEPT_INVITATION,
+                title="Accept the invitation to the directory",
+                body=INVITED + advice + NO_EMAIL,
+            )
+        )
+        session.commit()
+    _mapped_to_ann(notified, microsoft, clock)
+    shown = "Azure DevOps shows your old identity, with your earlier work history, mapped to"
+    assert _accepting(database).body == (
+        f"{INVITED} ⚠️ {shown} ann@fabrikam.com, not to kim@gmail.com: the migration admins check it with you."
+        f" If ann@fabrikam.com is not yours, do not sign in with it.{NO_EMAIL}"
+    )
+    _resolve(microsoft, KIM, "g-kim")
+    clock.advance(days=1)
+    notified.check_due_sign_ins()  # the daily full read sees the mapping corrected
+    assert _accepting(database).body == f"{INVITED} ✅ {shown} {KIM}: it stays yours.{NO_EMAIL}"

@@ -44,7 +44,11 @@ def decide_account(
             decided = decisions.apply(plan, [*plan.decisions, decision])
             placed = next(each for each in decided.users if each.id == user.id)
             recorded, voided = _record(unit, decided, placed)
-            relisted = "unchanged" if recorded is None else relisting.account_decided(unit, placed, recorded)
+            relisted, unreachable = (
+                ("unchanged", False)
+                if recorded is None
+                else relisting.account_decided(unit, placed, recorded)
+            )
             if recorded is not None:
                 help_requests.settle_choices(session, row, placed, recorded, unit.flow.now)
             early = "" if recorded is None else told_early.account_decided(unit, placed, recorded)
@@ -58,7 +62,7 @@ def decide_account(
             list_changed=relisted != "unchanged",
             access_restored=relisted in ("restored", "given"),
             first_list=relisted == "given",
-            out_of_chat=relisted == "out_of_chat",
+            out_of_chat=unreachable,
             as_told=relisted == "as_told",
             told_early=early,
         )

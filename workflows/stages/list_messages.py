@@ -236,8 +236,9 @@ def may_have_reached(message: OutboundMessage) -> bool:
 
 def out_of_chat(messages: Sequence[OutboundMessage]) -> bool:
     """The newest of `messages` that was tried failed because chat could not reach the person (`NOT_IN_CHAT`):
-    a message queued for them now would fail the same way."""
-    tried = [message for message in messages if message.status == "sent" or message.error_code is not None]
+    a message queued for them now would fail the same way. One being sent, or that may have got through, is
+    the newest tried: an older failure no longer tells."""
+    tried = [message for message in messages if may_have_reached(message) or message.error_code is not None]
     return bool(tried) and not may_have_reached(tried[-1]) and tried[-1].error_code == NOT_IN_CHAT
 
 

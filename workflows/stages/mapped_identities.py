@@ -55,11 +55,11 @@ from storage.outbox import NewMessage, enqueue_all
 from workflows._views import item_payload
 from workflows.directory import MicrosoftError, OrgUser
 from workflows.identities import affected_reach
-from workflows.item_rewording import mapping_seen
+from workflows.item_rewording import history_shown, mapping_seen
 from workflows.results import BOT
 from workflows.stages.list_messages import items_of
 from workflows.stages.unit import Context, audit
-from workflows.todo import OPTIONAL_ITEMS
+from workflows.todo import ACCEPT_INVITATION, OPTIONAL_ITEMS
 from workflows.waiting import SIGN_IN_ITEM
 
 MAPPED_MESSAGE = "identity_mapped"
@@ -429,6 +429,10 @@ def _record_one(
             # assumption: one identity signs in with the one account it shows); theirs to do again
             sign_in.verified_at = sign_in.done_at = sign_in.done_by = None
             details["sign_in_unticked"] = True
+    for invitation in (item for item in items if item.key == ACCEPT_INVITATION):
+        # a late invitee's advice to map their earlier history, or what it said of a mapping seen before:
+        # the same list's sign-in item says where Azure DevOps shows it now
+        invitation.body = history_shown(invitation.body, user.principal_name, elsewhere=elsewhere)
     session.add(audit(now, row, BOT, "identity_mapped", row.state, row.state, details))
     told = {
         "migration_id": row.id,

@@ -63,24 +63,36 @@ LEAD_ITEMS = frozenset({CHOOSING_ITEM, SIGN_IN_ITEM, ACCEPT_INVITATION})
 signing in with (or first accepting the invitation of) the account decided before."""
 
 
-Relisted = Literal["unchanged", "changed", "out_of_chat", "as_told", "restored", "given"]
-"""What a decision did to a notified person's list: nothing, changed or withdrew it (`out_of_chat`: withdrew
-it, and the last message tried on them found them out of chat, so the one saying they lose access will not
-reach them either), made it again what may have reached them (a decision in between never did), gave it back
-with their access (they had been decided out), or gave them their first (decided out before any reached
-them)."""
+Relisted = Literal["unchanged", "changed", "as_told", "restored", "given"]
+"""What a decision did to a notified person's list: nothing, changed or withdrew it, made it again what may
+have reached them (a decision in between never did), gave it back with their access (they had been decided
+out), or gave them their first (decided out before any reached them)."""
 
 
-def account_decided(unit: Unit, person: PlannedUser, decision: int) -> Relisted:
-    """Bring a notified person's record and list in line with `decision` (`decision_key`)."""
+def account_decided(unit: Unit, person: PlannedUser, decision: int) -> tuple[Relisted, bool]:
+    """Bring a notified person's record and list in line with `decision` (`decision_key`): what it did, and
+    whether the newest message tried on them failed as chat could not reach them (`out_of_chat`), so what
+    this one tells them may never arrive either."""
     row, session = unit.row, unit.session
     affected = session.exec(_AFFECTED, params={"migration": row.id, "person": person.id}).first()
     if affected is None:
-        return "unchanged"
-    account = directory_account(person)
-    was_out = affected.outcome == NO_ACCESS
+        return "unchanged", False
     # what each step below asks of their messages, read at once and locked (as `lists_told` explains)
     messages = messages_to(session, [affected], _WHAT_A_DECISION_READS, EVERY_STATUS, locked=True)
+    unreachable = out_of_chat(messages)  # before `withdrawn` marks the failed ones superseded
+    return _relisted(unit, affected, person, decision, messages), unreachable
+
+
+def _relisted(
+    unit: Unit,
+    affected: AffectedUser,
+    person: PlannedUser,
+    decision: int,
+    messages: Sequence[OutboundMessage],
+) -> Relisted:
+    row, session = unit.row, unit.session
+    account = directory_account(person)
+    was_out = affected.outcome == NO_ACCESS
     subscriber = affected.id in subscribed(messages)
     affected.outcome = person.outcome
     affected.directory_account = account.user_principal_name if account else None
@@ -88,7 +100,6 @@ def account_decided(unit: Unit, person: PlannedUser, decision: int) -> Relisted:
     affected.candidates = []  # decided: chat knows them by the chosen account alone, or none
     held = session.exec(_HELD, params={"affected": affected.id}).all()
     if person.loses_access:  # their list asked for what they will not get: withdrawn, and they are told
-        unreachable = out_of_chat(messages)  # before `withdrawn` marks the failed ones superseded
         for item in held:
             session.delete(item)
         # what still waits to hand them a list (or remind them of it) never will
@@ -96,7 +107,7 @@ def account_decided(unit: Unit, person: PlannedUser, decision: int) -> Relisted:
         # one per decision: decided back in and out again, they hear it again
         key = decision_key(row.id, "access-lost", affected.id, decision)
         tell_lost_access(unit, affected, person, key=key, subscriber=subscriber, withdraws=had_a_list)
-        return "out_of_chat" if unreachable else "changed"
+        return "changed"
     if was_out and account is not None:
         had_a_list = any(may_have_reached(message) for message in of_kinds(messages, LIST_MESSAGES))
         _access_kept(unit, affected, person, account, messages, subscriber=subscriber, decision=decision)
