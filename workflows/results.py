@@ -93,6 +93,10 @@ class InviteResult:
     outcomes: tuple[InvitationOutcome, ...]
     denied: bool
     message: str
+    stopped: Literal["interrupted", "no-permission", "refused", "unread"] | None = None
+    """Why the run stopped short, if it did, as a kind naming nobody (a channel reads it): the process was
+    stopping, the bot's app lacks a Microsoft permission, the directory refused invitations (a 403, or its
+    settings refuse the person inviting), or who needs one could not be read."""
 
     def with_status(self, kind: str) -> tuple[InvitationOutcome, ...]:
         return tuple(outcome for outcome in self.outcomes if outcome.status == kind)

@@ -170,16 +170,28 @@ def invited(result: InviteResult, told: Told | None = None, *, shared: bool = Fa
     return [Outgoing(Message(result.message, content, private=shared))]
 
 
+_STOPPED = {
+    "interrupted": "the run stopped partway, as the bot was shutting down; running it again carries on",
+    "no-permission": "the run stopped: the bot's app lacks a Microsoft permission it needs to invite",
+    "refused": "the run stopped: the directory's settings refuse the invitations",
+    "unread": "nobody was invited: I could not read who needs an invitation",
+}
+"""How a run stopped short (`InviteResult.stopped`), as a channel reads it: naming nobody."""
+
+
 def invited_in_channel(result: InviteResult, by: Actor, channel: str) -> list[Outgoing]:
-    """What the channel `invite` was asked in reads of it: how many, naming nobody; nothing when it asked
-    about nobody."""
+    """What the channel `invite` was asked in reads of it: how many, naming nobody, and whether the run
+    stopped short and why in kind; nothing when it asked about nobody and went to its end."""
     how_many = counted(result.outcomes)
-    if not how_many:
+    stopped = _STOPPED[result.stopped] if result.stopped else ""
+    if not how_many and not stopped:
         return []
     who = by.name or by.email
+    said = "; ".join(part for part in (how_many, stopped) if part)
+    private = "The details are" if stopped else "Who they are is"
     text = (
-        f"📨 Invitations for {result.status.organization}, by {who}: {how_many}. Who they are is for {who}"
-        " alone: I send it to them privately."
+        f"📨 Invitations for {result.status.organization}, by {who}: {said}. {private} for {who} alone: I"
+        " send it to them privately."
     )
     return [Outgoing(Message(text, (Text(text),)), Channel(channel))]
 

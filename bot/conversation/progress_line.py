@@ -23,16 +23,19 @@ class ProgressLine:
     click in Slack's App Home), every version of a step sharing one `updates` key, the step's own
     (`StepReport.step`): a `resume` in another turn, or another process, updates the same line."""
 
-    def __init__(self, outbox: Outbox, channel: str | None) -> None:
+    def __init__(self, outbox: Outbox, channel: str | None, *, why: str = "my reply says why") -> None:
+        """`why`: where a step that ended short says why, for the line to point there (a reply the
+        channel reads, or one only whoever asked reads)."""
         self._outbox = outbox
         self._channel = channel
+        self._why = why
         self.shown = False
         """Whether the channel has the line: its last version then says how the step ended."""
 
     def __call__(self, report: StepReport) -> None:
         if self._channel is None:
             return
-        text = line_text(report)
+        text = line_text(report, self._why)
         line = Outgoing(
             Message(text, (Text(text),)), Channel(self._channel), updates=f"progress:{report.step}"
         )
@@ -43,7 +46,7 @@ class ProgressLine:
             log.exception("the progress line %r could not be shown", text)
 
 
-def line_text(report: StepReport) -> str:
+def line_text(report: StepReport, why: str = "my reply says why") -> str:
     """The line as it reads now ("Inviting 3,000 users: 300 done so far…"); at the end what the step did:
     "all done." only when it did it to everyone, else how many of them and where it stopped."""
     doing, did = _WORDS[report.action]
@@ -53,4 +56,4 @@ def line_text(report: StepReport) -> str:
     if report.succeeded == total:
         return f"{doing} {people(total)}: all done."
     stopped = "" if report.done == total else f", stopped after {report.done:,}"
-    return f"{doing} {people(total)}: {did} {report.succeeded:,} of {total:,}{stopped}; my reply says why."
+    return f"{doing} {people(total)}: {did} {report.succeeded:,} of {total:,}{stopped}; {why}."

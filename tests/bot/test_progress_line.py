@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import Session
 
 from bot.conversation.handlers import Conversation
-from bot.conversation.messages import Message, Text
+from bot.conversation.messages import Message, Reply, Text
 from bot.conversation.progress_line import ProgressLine, line_text
 from bot.delivery import outboxes
 from bot.delivery.notices import CHAT_MESSAGE, ChatNotice
@@ -89,11 +89,13 @@ def _lines(database: Database) -> list[OutboundMessage]:
 def test_a_long_invite_shows_one_line_that_moves_and_ends_done(
     conversation: Conversation, sqlite_database: Database
 ) -> None:
-    conversation.command(ANN, "invite", channel=ADMINS)
+    answered = conversation.command(ANN, "invite", channel=ADMINS)
 
     lines = _lines(sqlite_database)
     texts = [line.payload["summary"] for line in lines]
     total = CROWD + 2  # Bob and Cy of Fabrikam too
+    # the line's last version says how many: no count line besides it, only the admin's private answer
+    assert [(m.to, m.message.private) for m in answered] == [(Reply(), True)]
     assert texts[0] == f"Inviting {total} users: 4 done so far…"  # ten seconds in
     assert texts[-1] == f"Inviting {total} users: all done."
     # every ten seconds of its 17 minutes, and each tenth of the way: dozens of updates, not thousands
@@ -115,13 +117,15 @@ def test_an_invitation_refused_ends_the_line_with_how_many_were_invited(
 
     microsoft.invite_guest = refused_after_sixty  # type: ignore[method-assign]
 
-    conversation.command(ANN, "invite", channel=ADMINS)
+    answered = conversation.command(ANN, "invite", channel=ADMINS)
 
     texts = [line.payload["summary"] for line in _lines(sqlite_database)]
+    # the reply saying why is Dana's alone (names are addresses): the channel's line says so
     assert texts[-2:] == [
         f"Inviting {CROWD + 2} users: 61 done so far…",
-        f"Inviting {CROWD + 2} users: invited 60 of {CROWD + 2}, stopped after 61; my reply says why.",
+        f"Inviting {CROWD + 2} users: invited 60 of {CROWD + 2}, stopped after 61; I send why to Dana alone.",
     ]
+    assert [(m.to, m.message.private) for m in answered] == [(Reply(), True)]
 
 
 def test_a_removal_microsoft_refuses_never_ends_all_done(

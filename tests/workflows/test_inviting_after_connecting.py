@@ -528,3 +528,38 @@ def test_an_unexpected_error_after_connecting_goes_back_with_invite_as_the_retry
     status = found_connected.status()
     assert status.state == "connected"
     assert status.blocked_fix is not None and status.blocked_fix.startswith("Run `invite` to try again")
+
+
+def test_nobody_to_invite_after_an_interrupted_run_names_that_run_not_an_older_one(
+    found_connected: MigrationService,
+    database: Database,
+    microsoft: FakeMicrosoft,
+    clock: FakeClock,
+    dana: Actor,
+    lee: Actor,
+) -> None:
+    """rev73: the interrupted run recorded no `invitations_sent`, so Dana's earlier run was named as last."""
+    found_connected.invite(None, dana)  # Bob and Cy, at 09:00
+    joining = [
+        OrgUser(id=f"e-{n}", principal_name=a, mail_address=a) for n, a in enumerate(("p0@x.com", "p1@x.com"))
+    ]
+    microsoft.users.extend(joining)
+    clock.advance(hours=1)
+    stopping = threading.Event()
+    inviting = microsoft.invite_guest
+
+    def then_stopping(tenant_id: str, **details: str) -> Invitation:
+        stopping.set()  # SIGTERM while Microsoft answers the first
+        return inviting(tenant_id, **details)
+
+    microsoft.invite_guest = then_stopping  # type: ignore[method-assign]
+    stopped = MigrationService(database, microsoft, clock=clock, stopping=stopping)
+    assert stopped.invite(None, lee).message.startswith("The invitations were interrupted after 1 of 2")
+    microsoft.users.remove(joining[1])  # the one left uninvited leaves the organization
+
+    again = found_connected.invite(None, dana)
+
+    assert again.outcomes == ()
+    assert again.message == (
+        "Nobody needs an invitation now: Lee last ran the invitations, interrupted at 2026-11-02 10:00 UTC."
+    )

@@ -111,7 +111,8 @@ def send_invitations(
         retry = "invite" if connected else "resume"
         said = interrupt(unit, "invitations", stopped_after, total, retry=retry)
         so_far = f" This run: {_invite_summary(outcomes)}" if outcomes else ""
-        return InviteResult(status(unit.session, row), tuple(outcomes), denied=False, message=said + so_far)
+        message = said + so_far
+        return InviteResult(status(unit.session, row), tuple(outcomes), False, message, "interrupted")
     denied = missing is not None or refused is not None or any(o.status == "denied" for o in outcomes)
     now = unit.flow.now = unit.ctx.now()
     if denied:
@@ -138,7 +139,11 @@ def send_invitations(
         else:
             check_prerequisites(unit)
     return InviteResult(
-        status=status(unit.session, row), outcomes=tuple(outcomes), denied=denied, message=message
+        status=status(unit.session, row),
+        outcomes=tuple(outcomes),
+        denied=denied,
+        message=message,
+        stopped=("no-permission" if missing else "refused") if denied else None,
     )
 
 
@@ -204,6 +209,7 @@ def _unread(unit: Unit, reason: str) -> InviteResult:
         outcomes=(),
         denied=False,
         message=f"{row.blocked_reason} {row.blocked_fix}",
+        stopped="unread",
     )
 
 
@@ -430,20 +436,36 @@ def _invitation_text(organization: str, tenant_name: str | None, *, connected: b
 
 
 def _nobody_to_invite(unit: Unit, actor: Actor) -> str:
-    """Nobody to invite, and who invited people last, when: an admin pressing *Invite* a moment after
-    another did finds the invitations already sent, not that none were needed."""
+    """Nobody to invite, and who ran the invitations last, when: an admin pressing *Invite* a moment after
+    another did finds the invitations already sent, not that none were needed. A run interrupted since the
+    last that invited people is the last run: its own count is not recorded, so it is named without one."""
     runs = unit.session.exec(
         select(AuditEntry)
-        .where(AuditEntry.migration_id == unit.row.id, AuditEntry.action == "invitations_sent")
+        .where(
+            AuditEntry.migration_id == unit.row.id,
+            col(AuditEntry.action).in_(("invitations_sent", "interrupt")),
+        )
         .order_by(col(AuditEntry.id).desc())
     )
-    last = next((run for run in runs if run.details.get("sent")), None)
+    last = next((run for run in runs if _ran_invitations(run)), None)
     if last is None:
         return "Nobody needs an invitation."
     yours = same_person(actor, last.actor_id, last.actor_email)
     who = "you" if yours else last.actor_name or last.actor_email
+    if last.action == "interrupt":
+        return (
+            f"Nobody needs an invitation now: {who} last ran the invitations, interrupted at"
+            f" {hhmm(last.at)} UTC."
+        )
     sent = _people(last.details["sent"])
     return f"Nobody needs an invitation now: {who} invited {sent} at {hhmm(last.at)} UTC."
+
+
+def _ran_invitations(entry: AuditEntry) -> bool:
+    """A run that invited people, or one interrupted (which may have)."""
+    if entry.action == "interrupt":
+        return bool(entry.details.get("step") == "invitations")
+    return bool(entry.details.get("sent"))
 
 
 def counted(outcomes: Sequence[InvitationOutcome]) -> str:

@@ -46,7 +46,9 @@ class Preparing(Stage):
         }
 
     def _invite(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        line = ProgressLine(self._desk.outbox, channel)
+        # in a channel the reply, with each person's result, goes to the admin alone (`invited`)
+        asked = actor.name or actor.email
+        line = ProgressLine(self._desk.outbox, channel, why=f"I send why to {asked} alone")
         result = self._desk.service.invite(command.arg(0), actor, line)
         answer = preparing_views.invited(result, self._desk.told(result.status), shared=channel is not None)
         if channel is None or line.shown:  # the progress line's last version says how many
