@@ -48,7 +48,13 @@ def test_an_invite_after_connecting_graph_fails_does_not_say_anyone_needs_one(
     notified(chat)
     _failing(chat, box, monkeypatch, "graph.microsoft.com")
 
-    said = _flat(text_of(chat.say(DANA, f"invite {ORG}")[:1]))
+    channel_line, answer = chat.say(DANA, f"invite {ORG}")
+
+    assert _flat(text_of([channel_line])) == (
+        f"📨 Invitations for {ORG}, by Dana: nobody was invited: I could not read who needs an invitation."
+        " The details are for Dana alone: I send it to them privately."
+    )
+    said = _flat(text_of([answer]))
 
     assert said == (
         f"INVITATIONS FOR {ORG.upper()} I could not read who needs an invitation, so nobody was invited:"
