@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +14,7 @@ from bot.console.rehearsal import RehearsalClock
 from bot.console.surface import ConsoleSurface, console_actor
 from bot.conversation.messages import Outgoing
 from bot.runtime import Runtime
-from sandbox import Sandbox
+from sandbox import Sandbox, parse_scenario
 from sandbox._copies import copied
 from storage import Database
 from tests.bot.replays import replayed
@@ -90,6 +91,21 @@ class Chat:
 
     def state(self) -> str:
         return self.runtime.service.status(ORG).state
+
+
+@contextmanager
+def started_on_clock(
+    fabrikam: dict[str, Any], database: Database, clock: Callable[[], datetime]
+) -> Iterator[Chat]:
+    """Dana's migration started, on a sandbox of its own whose clock is the bot's."""
+    with Sandbox(parse_scenario(fabrikam), clock=lambda: clock().timestamp()) as box:
+        runtime = runtime_on(box, database, clock=clock)
+        try:
+            talk = Chat(runtime, restores=False)
+            talk.say(DANA, f"/aad start {ORG} fabrikam.com")
+            yield talk
+        finally:
+            runtime.close()
 
 
 def started(chat: Chat, starter: str = DANA) -> list[Outgoing]:

@@ -9,10 +9,8 @@ from typing import Any
 
 import pytest
 
-from sandbox import Sandbox, parse_scenario
 from storage import Database
-from tests.bot.conftest import DANA, ORG, Chat, text_of
-from tests.fakes.runtimes import runtime_on
+from tests.bot.conftest import DANA, ORG, Chat, started_on_clock, text_of
 from tests.workflows.fakes import FakeClock
 
 ANN = "ann@fabrikam.com"
@@ -26,14 +24,8 @@ def clock() -> FakeClock:
 @pytest.fixture
 def chat(fabrikam: dict[str, Any], sqlite_database: Database, clock: FakeClock) -> Iterator[Chat]:
     """Dana's migration started, on a sandbox of its own whose clock is the bot's."""
-    with Sandbox(parse_scenario(fabrikam), clock=lambda: clock().timestamp()) as box:
-        runtime = runtime_on(box, sqlite_database, clock=clock)
-        try:
-            talk = Chat(runtime, restores=False)
-            talk.say(DANA, f"/aad start {ORG} fabrikam.com")
-            yield talk
-        finally:
-            runtime.close()
+    with started_on_clock(fabrikam, sqlite_database, clock) as talk:
+        yield talk
 
 
 def flat(text: str) -> str:

@@ -14,12 +14,11 @@ import pytest
 from sqlmodel import col, select
 
 from bot.conversation.messages import Channel, DirectMessage, Outgoing, Table
-from sandbox import Sandbox, parse_scenario
+from sandbox import Sandbox
 from storage import AuditEntry, Database, Invitation, Migration, OutboundMessage, Reminder
 from storage.outbox_claims import claim_due
 from storage.outbox_sends import UNCONFIRMED, begin_send
-from tests.bot.conftest import DANA, LEE, ORG, Chat, text_of
-from tests.fakes.runtimes import runtime_on
+from tests.bot.conftest import DANA, LEE, ORG, Chat, started_on_clock, text_of
 from workflows import invitation_wait
 from workflows.results import BOT
 
@@ -49,14 +48,8 @@ def moment() -> Moment:
 @pytest.fixture
 def chat(fabrikam: dict[str, Any], sqlite_database: Database, moment: Moment) -> Iterator[Chat]:
     """Dana's migration started, on a sandbox of its own whose clock is the bot's."""
-    with Sandbox(parse_scenario(fabrikam), clock=lambda: moment().timestamp()) as box:
-        runtime = runtime_on(box, sqlite_database, clock=moment)
-        try:
-            talk = Chat(runtime, restores=False)
-            talk.say(DANA, f"/aad start {ORG} fabrikam.com")
-            yield talk
-        finally:
-            runtime.close()
+    with started_on_clock(fabrikam, sqlite_database, moment) as talk:
+        yield talk
 
 
 def _box(chat: Chat) -> Sandbox:
