@@ -1,5 +1,5 @@
 """The stragglers' digest: where a migration's to-do lists stand, for its admins, every few working days
-from the first list that reached someone until a round finds nobody to name, or the migration closes.
+from the first list that reached someone until the migration closes; a round with nobody to name says nothing.
 Who still has open items, who has not signed in after the grace days, who is still on a Microsoft
 account, who waits on the admins (and whether their list told them), whose list may not have reached
 them or failed, and who lost access by whose decision.
