@@ -22,6 +22,7 @@ from workflows.plan import NO_ACCESS
 from workflows.progress import OUT_OF_CHAT, delivery_of, known_as_user, lists_of, reach_in
 from workflows.schedules import ReminderSettings
 from workflows.stages import interrupted_invitations, verification
+from workflows.stages.invited import sent_invitations
 from workflows.stages.list_messages import by_person
 from workflows.todo import INVITATION_IN_DOUBT, required
 
@@ -48,6 +49,7 @@ def payload(
     failed: list[str] = []  # who, with open items, has a list that failed
     waiting_ids: set[str] = set()
     mailed = interrupted_invitations.mailed_unlinked(session, row.id)
+    invited = mailed | sent_invitations(session, row.id).keys()  # a tick ends the look of these alone
     finished = 0  # of those counted: who has nothing left, told apart from who waits for the admins
     for user in listed:
         own = lists.get(user.id or 0, [])
@@ -56,7 +58,7 @@ def payload(
         signed_in = any(item.key in verification.SIGN_IN_ITEMS and item.verified_at for item in own)
         if late and expected and not signed_in:
             not_signed_in.append([known, user.display_name])
-        wait = waiting.awaited(own, user.entitlement_id, decisions)
+        wait = waiting.awaited(own, user.entitlement_id, decisions, went_out=invited)
         if wait is not None:  # not behind: they wait for the admins, who must act first
             # the bare address after the key: what `decide` takes, where the first names them as
             # `progress` does; then whether the invitation they wait on is known to have gone out, and

@@ -7,7 +7,7 @@ as waiting for the admins rather than as stragglers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from typing import Any, Literal
 
 from storage import SignInWatch, TodoItem
@@ -36,12 +36,24 @@ def decided(plan: dict[str, Any] | None) -> frozenset[str]:
     return frozenset(each.user_id for each in _plan_codec.decisions(plan)) if plan else frozenset()
 
 
-def awaited(items: Iterable[TodoItem], entitlement_id: str, decisions: frozenset[str]) -> TodoItem | None:
+def awaited(
+    items: Iterable[TodoItem],
+    entitlement_id: str,
+    decisions: frozenset[str],
+    *,
+    went_out: Container[str] | None = None,
+) -> TodoItem | None:
     """The item a person waits on the admins for, or None: done or not (pressing Done does not decide, nor
     invite), but for a wait that is theirs to end (`LOOK_ONCE`), which their tick ends: they found the
-    invitation and accepted it."""
+    invitation and accepted it. So for what they are told (`went_out` None); for the admins, only once
+    their invitation is known to have gone out (`went_out`: the entitlement ids whose did), as a tick by
+    mistake must not hide an invitation that never went out, which only the admins' `invite` sends."""
     for item in items:
-        if item.key in LOOK_ONCE and item.done_at is not None:
+        if (
+            item.key in LOOK_ONCE
+            and item.done_at is not None
+            and (went_out is None or entitlement_id in went_out)
+        ):
             continue
         wants = WAITING_ITEMS.get(item.key)
         if wants == "invite" or (wants == "decide" and entitlement_id not in decisions):

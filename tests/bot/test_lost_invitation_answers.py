@@ -760,6 +760,25 @@ def test_who_ticked_looking_for_their_invitation_waits_no_more_in_the_digest(
     assert erin[-4:] == ["1", "of", "2", "done"]  # in the table of who has items open
 
 
+def test_who_ticked_looking_for_an_invitation_not_known_to_have_gone_out_still_waits_in_the_digest(
+    chat: Chat, moment: Moment
+) -> None:
+    """Microsoft's answer to Erin's invitation never came, and it made none; she ticked *Look for your
+    invitation email* all the same: only the admins' next `invite` finds out, and sends it, so the digest
+    still has her wait for it, as she did before her tick."""
+    _lists_out(chat)
+    _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504"])
+    chat.say(DANA, f"invite {ORG}", in_dm=True)
+    (ticked,) = chat.say(ERIN, "done 1", in_dm=True)
+    assert ticked.message.summary == "✅ *Look for your invitation email* done. 1 to go."
+
+    digest = _digest_days_later(chat, moment)
+    assert digest.message.summary == (
+        f"8 of 11 people in {ORG} still have open to-do items; nobody has finished yet: the other 3 wait for"
+        " you: 2 for your decision and 1 for your next `invite`"
+    )
+
+
 def _digest_days_later(chat: Chat, moment: Moment) -> Outgoing:
     """The admins' digest, three days on: its first look since the lists went out is due."""
     moment.now += timedelta(days=3)
