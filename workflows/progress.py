@@ -14,6 +14,7 @@ from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from storage import AffectedUser, Database, Migration, OutboundMessage, TodoItem
+from storage.database import in_batches
 from storage.outbox import NOT_IN_CHAT
 from storage.outbox_sends import UNCONFIRMED
 from storage.outbox_threads import SUPERSEDED
@@ -82,7 +83,7 @@ def reach_in(session: Session, migration_id: int) -> dict[int, Reach]:
     reach: dict[int, Reach] = {}
     in_doubt: dict[int, list[Reach]] = {}
     for person, kind, waits_on_admins, *state in session.execute(_REACHING, {"migration": migration_id}):
-        if person is None:  # told before their list, of no record yet: `_access_news_in_doubt`'s
+        if person is None:  # told before their list, of no record yet: `access_news_in_doubt`'s
             continue
         found = Reach(*state)
         confirmed = found.confirmed
@@ -114,38 +115,62 @@ def _reached(before: Reach | None) -> bool:
 def unconfirmed_lists(session: Session, migration_id: int) -> set[int]:
     """The ids of the messages that leave people with a list that may not have reached them, all of each
     person `progress` shows as *may have arrived*, and the news of their access told them before their list
-    that may not have reached them (`_access_news_in_doubt`): `storage.outbox.Unconfirmed`, for *Retry
+    that may not have reached them (`access_news_in_doubt`): `storage.outbox.Unconfirmed`, for *Retry
     failed*, which sends again what failed of the same kinds."""
     lists = {message for found in reach_in(session, migration_id).values() for message in found.in_doubt}
-    return lists | _access_news_in_doubt(session, migration_id)
+    return lists | access_news_in_doubt(session, migration_id).keys()
 
 
-def _access_news_in_doubt(session: Session, migration_id: int) -> set[int]:
+def access_news_in_doubt(session: Session, migration_id: int) -> dict[int, str]:
     """Of what people were told of their access before their list (`told_early`: "you lose access", or that
     it no longer holds), the ids of the messages its platform could not confirm, each the newest its person
-    was told and still true by the plan. Their list does not say it, and a reminder does not either. A "you
-    lose access" that `notify` made their record's (`told_early.hold`) is `reach_in`'s."""
+    was told and still true by the plan, while `notify` has not listed them. A reminder does not say it. A
+    "you lose access" that `notify` made their record's (`told_early.hold`) is `reach_in`'s; once they have
+    a record, the rest is behind them: what they heard since (their list, which gives them access, and any
+    decision after it) is newer than any of these, which say the list is still to come. By message id, the
+    address it went to (`progress` before `notify` names them)."""
     newest: dict[str, _News] = {}
     for news in map(_News._make, session.execute(_TOLD_EARLY, {"migration": migration_id})):
         if news.entitlement_id is not None:
             newest[news.entitlement_id] = news
     doubted = [news for news in newest.values() if news.unconfirmed and news.addressee is None]
     if not doubted:
-        return set()
+        return {}
+    listed = _listed_among(session, migration_id, [str(news.entitlement_id) for news in doubted])
+    doubted = [news for news in doubted if news.entitlement_id not in listed]
+    if not doubted:
+        return {}
     row = session.get(Migration, migration_id)
     losing = lost_access_by(row.plan if row is not None else None)
     return {
-        news.id for news in doubted if (news.kind == LOST_ACCESS_MESSAGE) == (news.entitlement_id in losing)
+        news.id: str(news.email)
+        for news in doubted
+        if (news.kind == LOST_ACCESS_MESSAGE) == (news.entitlement_id in losing)
     }
 
 
+def _listed_among(session: Session, migration_id: int, entitlement_ids: Sequence[str]) -> set[str]:
+    """Those of `entitlement_ids` with a record in the migration: `notify` listed them."""
+    listed: set[str] = set()
+    for some in in_batches(sorted(entitlement_ids)):
+        listed.update(session.exec(_LISTED, params={"migration": migration_id, "people": some}).all())
+    return listed
+
+
+_LISTED = select(AffectedUser.entitlement_id).where(
+    AffectedUser.migration_id == bindparam("migration"),
+    col(AffectedUser.entitlement_id).in_(bindparam("people", expanding=True)),
+)
+
+
 class _News(NamedTuple):
-    """A message about someone's access, as `_access_news_in_doubt` reads it."""
+    """A message about someone's access, as `access_news_in_doubt` reads it."""
 
     id: int
     kind: str
     entitlement_id: str | None
     """Theirs, in the payload of what they were told before their list."""
+    email: str | None
     addressee: int | None
     status: str
     error_code: str | None
@@ -160,6 +185,7 @@ _TOLD_EARLY = (
         col(OutboundMessage.id),
         col(OutboundMessage.kind),
         col(OutboundMessage.payload)["entitlement_id"].as_string(),
+        col(OutboundMessage.payload)["email"].as_string(),
         ADDRESSEE,
         col(OutboundMessage.status),
         col(OutboundMessage.error_code),

@@ -8,26 +8,49 @@ opens the schedules. `tick` is driven by an injected clock.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from storage import Database, OutboundMessage
+from sqlmodel import Session
+
+from storage import Database, Migration, OutboundMessage
 from storage.outbox import retry_failed
 from workflows import unreached_admins
+from workflows.errors import WorkflowError
 from workflows.help_requests import HelpRequests
-from workflows.progress import PERSONAL_LISTS, Progress, read_progress, unconfirmed_lists
+from workflows.machine import FINAL_STATES
+from workflows.progress import (
+    PERSONAL_LISTS,
+    Progress,
+    access_news_in_doubt,
+    read_progress,
+    unconfirmed_lists,
+)
 from workflows.reminders import Reminders
 from workflows.results import Actor, AdminUnreached, MigrationStatus, Told
 from workflows.schedules import ReminderSettings, Schedules
 from workflows.service import MigrationService
 from workflows.snoozing import Snoozed, Snoozing
 from workflows.stages import resending
+from workflows.stages.list_messages import LIST_MESSAGES
 from workflows.stages.told_early import ACCESS_BACK_MESSAGE
 
 _RETRIED = PERSONAL_LISTS | {ACCESS_BACK_MESSAGE}
 """What *Retry failed* sends again: besides the lists, a "you keep access after all" told before them
 takes back the "you lose access" they read, which their list does not."""
+
+
+class Retried(NamedTuple):
+    """What *Retry failed* queued again: messages that hand someone their list or its changes, and those
+    that tell someone of their access (that they lose it, or keep it after all)."""
+
+    lists: int
+    news: int
+
+    @property
+    def total(self) -> int:
+        return self.lists + self.news
 
 
 class Tracking:
@@ -81,25 +104,45 @@ class Tracking:
         """`progress` of the migration whose status the caller has read already."""
         return read_progress(self._database, status)
 
+    def access_news_in_doubt(self, status: MigrationStatus) -> tuple[str, ...]:
+        """Before `notify`, the addresses of those told of their access that it may not have reached
+        (`workflows.progress.access_news_in_doubt`), which *Retry failed* sends again."""
+        with self._database.session() as session:
+            return tuple(sorted(set(access_news_in_doubt(session, status.id).values())))
+
     def notice_missed(self, organization: str) -> tuple[MigrationStatus, Told] | None:
         """Before connecting, how the advance notice went out, if chat could not reach someone."""
         status = self._service.status(organization, ended=True)
         told = self._service.told(status.id) if "announce" in status.next_commands else None
         return (status, told) if told is not None and told.unreached else None
 
-    def retry_failed(self, organization: str | None) -> int:
+    def retry_failed(self, organization: str | None) -> Retried:
         """Queue again every message of the migration that hands someone their list (or its changes, or
         tells them they lose access, or told early that it no longer holds) and could not be delivered, and
-        every list `progress` shows as possibly not arrived, which says that it is sent again."""
+        every list `progress` shows as possibly not arrived, which says that it is sent again. Never once
+        the migration has ended (`_ended_refusal`)."""
         status = self._service.status(organization)
-        return retry_failed(
-            self._database,
-            status.id,
-            _RETRIED,
-            now=self._now(),
-            revise=resending.as_now,
-            unconfirmed=unconfirmed_lists,
-        )
+        if not status.active:
+            raise _ended_refusal(status.organization, status.state)
+
+        kinds: list[str] = []
+
+        def revise(session: Session, messages: Sequence[OutboundMessage]) -> Sequence[OutboundMessage]:
+            # read again where they are queued: a `cancel` or `complete` since the status read wins
+            row = session.get(Migration, status.id, with_for_update=True)
+            assert row is not None
+            if row.state in FINAL_STATES:
+                raise _ended_refusal(status.organization, row.state)
+            again = resending.as_now(session, messages)
+            kinds[:] = [message.kind for message in again]
+            return again
+
+        if not retry_failed(
+            self._database, status.id, _RETRIED, now=self._now(), revise=revise, unconfirmed=unconfirmed_lists
+        ):
+            return Retried(0, 0)
+        lists = sum(kind in LIST_MESSAGES for kind in kinds)
+        return Retried(lists, len(kinds) - lists)
 
     def snooze(
         self, actor: Actor, span: str, *, reminder_id: int | None = None, affected_user_id: int | None = None
@@ -123,3 +166,17 @@ class Tracking:
         if now.tzinfo is None:
             raise ValueError("the clock must return timezone-aware datetimes")
         return now
+
+
+def _ended_refusal(organization: str, state: str) -> WorkflowError:
+    """Why *Retry failed* sends nothing of a migration that has ended: what it sent last stands (a list
+    sent again would ask for work that is over, "you lose access" a move called off)."""
+    if state == "cancelled":
+        return WorkflowError(
+            f"The migration of {organization} was cancelled, so nothing of it is sent again: whoever it may"
+            " have reached was told it is called off, and that stands."
+        )
+    return WorkflowError(
+        f"The migration of {organization} is completed, so nothing of it is sent again: its lists and"
+        " reminders ended when it closed."
+    )

@@ -180,8 +180,10 @@ USAGES: tuple[Usage, ...] = (
         "[ORG]",
         "send again the to-do lists that could not be delivered or may not have arrived",
         example="retry-failed fabrikam-fiber",
-        details="The failed ones, and those `progress` shows as *may have arrived* (Teams did not confirm"
-        " them), which say they are sent again in case the first did not arrive. Nothing else goes twice.",
+        details="The failed ones, and those `progress` shows as *may have arrived* (chat did not confirm"
+        " them, and the bot could not look), which say they are sent again in case the first did not arrive;"
+        " so too what someone was told of their access before the lists. Nothing else goes twice, and"
+        " nothing once the migration has ended.",
     ),
     Usage(
         "check-billing",

@@ -219,17 +219,27 @@ def retry_failed_button(organization: str) -> Button:
     return Button("Retry failed", "retry-failed", organization, "primary")
 
 
-def advance_notice(status: MigrationStatus, told: Told, nobody: str) -> Message:
+def advance_notice(status: MigrationStatus, told: Told, nobody: str, doubted: Sequence[str]) -> Message:
     """`progress` before anyone has a list (`nobody` says so), once users were told what is coming: how the
-    advance notice goes, privately, as whom it could not reach are named."""
+    advance notice goes, privately, as whom it could not reach are named; and who was told of their access
+    since by a message that may not have reached them (`doubted`, their addresses), which *Retry failed*
+    sends again."""
     reached = (
         f"Advance notice of {status.organization}: {lists.of_people(told.delivered, told.people)} reached"
     )
+    if doubted:
+        reached += f"; {_count(len(doubted), 'message')} of someone's access may not have arrived"
     blocks: list[Block] = [
         Heading(f"Progress of {status.organization}"),
         Text(nobody),
         *told_blocks(told, status),
-        Actions((Button("Refresh", "progress", status.organization),)),
+        *([Text(access_news_may_have_arrived(doubted))] if doubted else []),
+        Actions(
+            (
+                Button("Refresh", "progress", status.organization),
+                *([retry_failed_button(status.organization)] if doubted else []),
+            )
+        ),
     ]
     return Message(reached, tuple(blocks), private=True)
 
@@ -254,6 +264,17 @@ def may_have_arrived(count: int, who: str) -> str:
         " was an error), and no history can be read to check it (Teams keeps none a bot can read; Slack's"
         " needs the app's history scopes), so it is not sent again on its own. *Retry failed* sends each"
         " again, saying it is sent again in case the first did not arrive."
+    )
+
+
+def access_news_may_have_arrived(who: Sequence[str]) -> str:
+    """What people were told of their access before their lists (that they lose it, or keep it after all)
+    that chat could not confirm, `who` they were: as `may_have_arrived` says it of lists."""
+    return (
+        f"{_count(len(who), 'message')} telling someone of their access may have reached them or not:"
+        f" {', '.join(who)}. Chat did not confirm it, and no history can be read to check it, so it is not"
+        " sent again on its own. *Retry failed* sends it again, saying it is sent again in case the first did"
+        " not arrive."
     )
 
 
@@ -313,10 +334,18 @@ def delivery_update(report: Progress) -> Outgoing:
     return Outgoing(live, Channel(report.channel_id), updates=progress_key(report.migration_id))
 
 
-def retried(organization: str, count: int) -> Outgoing:
-    if not count:
+def retried(organization: str, lists: int, news: int) -> Outgoing:
+    """What *Retry failed* queued again: `lists` (to-do lists or their changes) and `news` (messages that
+    told someone of their access)."""
+    if not lists and not news:
         return say(f"No to-do list of {organization} failed or is in doubt: there is nothing to retry.")
+    queued = [to_do_lists(lists)] if lists else []
+    queued += (
+        [f"{news} message of someone's access" if news == 1 else f"{news:,} messages of people's access"]
+        if news
+        else []
+    )
     return say(
-        f"Queued again {to_do_lists(count)} of {organization}"
-        " that failed or may not have arrived; sending now."
+        f"Queued again {' and '.join(queued)} of {organization} that failed or may not have arrived;"
+        " sending now."
     )

@@ -1,32 +1,46 @@
 """What Hana was told of her access before her list (`told_early`), where chat could not confirm that it
 arrived (Teams: a timeout; Slack: a history it may not read): *Retry failed* sends it again, saying so, while
-it is the newest she was told and still holds, as it does when it failed; never one that a newer one took
-back (console surface, real sandbox and database)."""
+it is the newest she was told, still holds and her list has not gone out; never one that a newer one took
+back, nor once the migration has ended. A copy queued again keeps the first copy's doubt until one is
+confirmed (console surface, real sandbox and database)."""
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import select
 
 from bot.conversation.messages import SENT_AGAIN, Outgoing
 from storage import OutboundMessage
 from storage.outbox_sends import UNCONFIRMED
+from storage.outbox_threads import SUPERSEDED
 from tests.bot.conftest import ORG, Chat, started
 from tests.bot.test_decisions import DANA, HANA, HANA_MEMBER, connect, dms_to
-from workflows.stages.list_messages import LOST_ACCESS_MESSAGE
+from workflows.errors import WorkflowError
+from workflows.stages.list_messages import LOST_ACCESS_MESSAGE, TODO_LIST_MESSAGE
 from workflows.stages.told_early import ACCESS_BACK_MESSAGE
 
-QUEUED_AGAIN = f"Queued again 1 to-do list of {ORG} that failed or may not have arrived; sending now."
+QUEUED_AGAIN = (
+    f"Queued again 1 message of someone's access of {ORG} that failed or may not have arrived; sending now."
+)
 NOTHING_TO_RETRY = f"No to-do list of {ORG} failed or is in doubt: there is nothing to retry."
+CANCELLED = (
+    f"The migration of {ORG} was cancelled, so nothing of it is sent again: whoever it may have reached was"
+    " told it is called off, and that stands."
+)
 
 
-def _not_confirmed(chat: Chat, kind: str) -> None:
-    """Hana's message of `kind` recorded as its platform could not confirm it (`Receipt.unconfirmed`)."""
+def _not_confirmed(chat: Chat, kind: str, *, newest: bool = False) -> None:
+    """Hana's message of `kind` (the only one, or with `newest` the newest) recorded as its platform could
+    not confirm it (`Receipt.unconfirmed`)."""
     with chat.runtime.database.session() as session:
         told = session.exec(
-            select(OutboundMessage).where(OutboundMessage.kind == kind, OutboundMessage.recipient == HANA)
-        ).one()
-        assert told.status == "sent"
-        told.error_code = UNCONFIRMED
+            select(OutboundMessage)
+            .where(OutboundMessage.kind == kind, OutboundMessage.payload["email"].as_string() == HANA)
+            .order_by(OutboundMessage.id.desc())  # type: ignore[union-attr]
+        ).all()
+        assert newest or len(told) == 1, told
+        assert told[0].status == "sent"
+        told[0].error_code = UNCONFIRMED
         session.commit()
 
 
@@ -34,9 +48,9 @@ def _said(outgoing: list[Outgoing]) -> str:
     return " ".join(" ".join(message.message.summary for message in outgoing).split())
 
 
-def _decided_out_then_back(chat: Chat, *, doubted: str) -> None:
+def _told_out_then_back(chat: Chat, *, doubted: str) -> None:
     """Told to get ready, then that she loses access, then that it no longer holds: `doubted` of those two
-    not confirmed; then connected and notified."""
+    not confirmed."""
     started(chat)
     chat.say(DANA, f"announce {ORG} Friday 14:00 UTC")
     chat.say(DANA, f"decide {HANA} no-access")
@@ -45,26 +59,142 @@ def _decided_out_then_back(chat: Chat, *, doubted: str) -> None:
     chat.say(DANA, f"decide {HANA} {HANA_MEMBER}")
     if doubted == ACCESS_BACK_MESSAGE:
         _not_confirmed(chat, doubted)
-    connect(chat)
-    chat.say(DANA, "notify")
+
+
+def _retried_to_hana(chat: Chat) -> tuple[str, list[str]]:
+    """Dana's *Retry failed*: its answer, and what reached Hana."""
+    answer, *sent = chat.say(DANA, f"retry-failed {ORG}", in_dm=True)
+    return _said([answer]), dms_to(chat.runtime.conversation.watch() + sent, HANA)
 
 
 def test_you_keep_access_after_all_that_may_not_have_arrived_is_sent_again_once_saying_so(chat: Chat) -> None:
-    """Her list does not say that the "you lose access" she read no longer holds: only this message does."""
-    _decided_out_then_back(chat, doubted=ACCESS_BACK_MESSAGE)
+    """Before her list, nothing else says that the "you lose access" she read no longer holds; `progress`
+    names her, as it names a list that may not have arrived."""
+    _told_out_then_back(chat, doubted=ACCESS_BACK_MESSAGE)
+    (report,) = chat.say(DANA, f"progress {ORG}", in_dm=True)
+    assert report.message.summary == (
+        f"Advance notice of {ORG}: 10 of 10 people reached; 1 message of someone's access may not have"
+        " arrived"
+    )
+    assert (
+        f"1 message telling someone of their access may have reached them or not: {HANA}. Chat did not"
+        " confirm it, and no history can be read to check it, so it is not sent again on its own. *Retry"
+        " failed* sends it again, saying it is sent again in case the first did not arrive."
+    ) in [block.markdown for block in report.message.blocks if hasattr(block, "markdown")]
+    assert [button.label for button in report.message.buttons] == ["Refresh", "Retry failed"]
 
-    retried = chat.say(DANA, f"retry-failed {ORG}", in_dm=True)
-    assert _said(retried).startswith(QUEUED_AGAIN), _said(retried)
-    (again,) = dms_to(chat.runtime.conversation.watch() + retried, HANA)
-    assert again.startswith(f"{SENT_AGAIN} You keep access to {ORG} after all"), again
-    assert _said(chat.say(DANA, f"retry-failed {ORG}", in_dm=True)) == NOTHING_TO_RETRY
+    answer, again = _retried_to_hana(chat)
+    assert answer == QUEUED_AGAIN
+    (resent,) = again
+    assert resent.startswith(f"{SENT_AGAIN} You keep access to {ORG} after all"), resent
+    assert _retried_to_hana(chat) == (NOTHING_TO_RETRY, [])
+    assert [button.label for button in chat.say(DANA, f"progress {ORG}", in_dm=True)[0].message.buttons] == [
+        "Refresh"
+    ]
+
+
+@pytest.mark.parametrize("decided_since", [(), ("no-access", HANA_MEMBER)], ids=["listed", "out-and-back"])
+def test_you_keep_access_after_all_is_never_sent_again_once_her_list_went_out(
+    chat: Chat, decided_since: tuple[str, ...]
+) -> None:
+    """Her list, which gives her access, came after it and is newer, as is what a decision since told her
+    (out of access, and back with her list): sent again, it would say that her list is still to come."""
+    _told_out_then_back(chat, doubted=ACCESS_BACK_MESSAGE)
+    connect(chat)
+    chat.say(DANA, "notify")
+    for decision in decided_since:
+        chat.say(DANA, f"decide {HANA} {decision}")
+
+    assert _retried_to_hana(chat) == (NOTHING_TO_RETRY, [])
 
 
 def test_you_lose_access_that_may_not_have_arrived_is_never_sent_again_once_taken_back(chat: Chat) -> None:
     """Given her account back, she was told so (it may have reached her): "you lose access" again would
     contradict it."""
-    _decided_out_then_back(chat, doubted=LOST_ACCESS_MESSAGE)
+    _told_out_then_back(chat, doubted=LOST_ACCESS_MESSAGE)
+    connect(chat)
+    chat.say(DANA, "notify")
 
-    retried = chat.say(DANA, f"retry-failed {ORG}", in_dm=True)
-    assert _said(retried) == NOTHING_TO_RETRY
-    assert dms_to(chat.runtime.conversation.watch() + retried, HANA) == []
+    assert _retried_to_hana(chat) == (NOTHING_TO_RETRY, [])
+
+
+def test_news_the_plan_no_longer_says_is_never_sent_again(chat: Chat) -> None:
+    """ "You lose access" in doubt is the newest news she has once "you keep access after all" was stopped
+    before it went: the plan, which has her account, decides, not the news."""
+    _told_out_then_back(chat, doubted=LOST_ACCESS_MESSAGE)
+    with chat.runtime.database.session() as session:
+        back = session.exec(select(OutboundMessage).where(OutboundMessage.kind == ACCESS_BACK_MESSAGE)).one()
+        back.status = SUPERSEDED
+        session.commit()
+
+    assert _retried_to_hana(chat) == (NOTHING_TO_RETRY, [])
+
+
+def test_news_in_doubt_that_newer_news_repeated_is_never_sent_again(chat: Chat) -> None:
+    """Out, back and out again: the first "you lose access" may not have arrived, but the second did, and
+    says it; the plan says it too, yet only the newest news counts."""
+    _told_out_then_back(chat, doubted=LOST_ACCESS_MESSAGE)
+    chat.say(DANA, f"decide {HANA} no-access")
+
+    assert _retried_to_hana(chat) == (NOTHING_TO_RETRY, [])
+
+
+def _lose_access_in_doubt_then_cancelled(chat: Chat) -> None:
+    started(chat)
+    chat.say(DANA, f"announce {ORG} Friday 14:00 UTC")
+    chat.say(DANA, f"decide {HANA} no-access")
+    _not_confirmed(chat, LOST_ACCESS_MESSAGE)
+    chat.say(DANA, f"cancel {ORG}")
+    chat.runtime.conversation.watch()  # Hana hears that the move is called off
+
+
+def test_nothing_is_sent_again_once_the_migration_is_cancelled(chat: Chat) -> None:
+    """Hana heard that the move is called off: "you lose access to it when it moves" would contradict it."""
+    _lose_access_in_doubt_then_cancelled(chat)
+
+    assert _retried_to_hana(chat) == (CANCELLED, [])
+
+
+def test_a_cancel_after_retry_failed_read_the_migration_wins(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dana's *Retry failed* read the migration in progress just before Lee cancelled it."""
+    started(chat)
+    before = chat.runtime.service.status(ORG)
+    _lose_access_in_doubt_then_cancelled(chat)
+    monkeypatch.setattr(chat.runtime.service, "status", lambda *_, **__: before)
+
+    with pytest.raises(WorkflowError) as refused:
+        chat.runtime.tracking.retry_failed(ORG)
+    assert str(refused.value) == CANCELLED
+    assert dms_to(chat.runtime.conversation.watch(), HANA) == []
+
+
+def test_you_lose_access_queued_again_and_then_taken_back_is_taken_back_in_words(chat: Chat) -> None:
+    """Queued again, not sent yet, when Dana gives her account back: the first copy may have reached her,
+    so she hears that it no longer holds, and the copy never goes."""
+    started(chat)
+    chat.say(DANA, f"announce {ORG} Friday 14:00 UTC")
+    chat.say(DANA, f"decide {HANA} no-access")
+    _not_confirmed(chat, LOST_ACCESS_MESSAGE)
+    assert chat.runtime.tracking.retry_failed(ORG).news == 1  # queued, not sent
+
+    told = dms_to(chat.say(DANA, f"decide {HANA} {HANA_MEMBER}") + chat.runtime.conversation.watch(), HANA)
+    assert [message.split(". ")[0] for message in told] == [
+        f"You keep access to {ORG} after all Hi Hana, I told you that you lose access to {ORG}"
+    ]
+
+
+def test_a_list_queued_again_and_then_withdrawn_is_said_to_no_longer_hold(chat: Chat) -> None:
+    """Her list may not have arrived, and is queued again, not sent yet, when Dana decides that she loses
+    access: the first copy may have reached her, so "you lose access" says the list no longer holds."""
+    started(chat)
+    chat.say(DANA, f"decide {HANA} {HANA_MEMBER}")
+    connect(chat)
+    chat.say(DANA, "notify")
+    _not_confirmed(chat, TODO_LIST_MESSAGE)
+    assert chat.runtime.tracking.retry_failed(ORG).lists == 1  # queued, not sent
+
+    (told,) = dms_to(chat.say(DANA, f"decide {HANA} no-access") + chat.runtime.conversation.watch(), HANA)
+    assert told.startswith(f"You no longer have access to {ORG} "), told
+    assert "The to-do list I sent you no longer holds: nothing" in told, told

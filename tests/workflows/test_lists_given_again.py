@@ -220,7 +220,7 @@ def test_retry_failed_sends_again_every_failed_message_that_hands_someone_their_
 ) -> None:
     delivered.decide_account(None, HANA, HANA_AT_WORK, lee)  # her list asked which account is hers
     _fail_pending(database)
-    assert tracking.retry_failed(None) == 1
+    assert tracking.retry_failed(None).total == 1
     (decided,) = queued(database, "account_decided")
     assert (decided.status, decided.error_code) == ("pending", None)
 
@@ -228,14 +228,14 @@ def test_retry_failed_sends_again_every_failed_message_that_hands_someone_their_
     clock.advance(minutes=5)
     delivered.decide_account(None, HANA, "no-access", lee)
     _fail_pending(database)
-    assert tracking.retry_failed(None) == 1
+    assert tracking.retry_failed(None).total == 1
     assert [m.status for m in queued(database, "access_lost")] == ["pending"]
 
     _deliver(tracking, database, clock)
     clock.advance(minutes=5)
     delivered.decide_account(None, HANA, HANA_AT_WORK, lee)
     _fail_pending(database)
-    assert tracking.retry_failed(None) == 1
+    assert tracking.retry_failed(None).total == 1
     assert [m.status for m in queued(database, "access_kept")] == ["pending"]
 
 
@@ -452,7 +452,7 @@ def test_a_change_after_a_list_teams_could_not_confirm_leaves_it_in_doubt_and_re
     (hers,) = [user for user in tracking.progress(None).users if user.email == HANA]
     assert hers.delivery == "maybe-sent"
 
-    assert tracking.retry_failed(None) == 1
+    assert tracking.retry_failed(None).total == 1
     (again,) = _hanas(database, "pending")
     assert (again.id, again.payload[SENT_AGAIN_KEY]) == (first_list.id, True)
     assert again.payload["items"] == _her_list_now(delivered, again)
@@ -460,7 +460,7 @@ def test_a_change_after_a_list_teams_could_not_confirm_leaves_it_in_doubt_and_re
     _deliver(tracking, database, clock)
     (hers,) = [user for user in tracking.progress(None).users if user.email == HANA]
     assert hers.delivery == "sent"
-    assert tracking.retry_failed(None) == 0
+    assert tracking.retry_failed(None).total == 0
 
 
 @BOTH_BACKENDS
@@ -489,14 +489,14 @@ def test_a_change_teams_could_not_confirm_stays_in_doubt_after_a_later_change_an
     (hers,) = [user for user in tracking.progress(None).users if user.email == HANA]
     assert hers.delivery == "maybe-sent"
 
-    assert tracking.retry_failed(None) == 1
+    assert tracking.retry_failed(None).total == 1
     (again,) = _hanas(database, "pending")
     assert (again.id, again.payload[SENT_AGAIN_KEY]) == (as_guest.id, True)
     assert "recreate-pats" in [item["key"] for item in again.payload["items"]]
     _deliver(tracking, database, clock)
     (hers,) = [user for user in tracking.progress(None).users if user.email == HANA]
     assert hers.delivery == "sent"
-    assert tracking.retry_failed(None) == 0
+    assert tracking.retry_failed(None).total == 0
 
 
 def test_retry_failed_sends_a_change_to_a_list_that_reached_her_as_it_is_now(
@@ -576,7 +576,7 @@ def test_a_failed_message_the_newest_decision_contradicts_is_never_sent_again(
 
     assert [m.status for m in queued(database, "access_kept")] == [SUPERSEDED]
     assert [m.status for m in queued(database, "access_lost")] == [SUPERSEDED, "pending"]
-    assert tracking.retry_failed(None) == 0
+    assert tracking.retry_failed(None).total == 0
 
 
 def test_a_crash_right_after_her_list_is_given_back_still_leaves_her_reminders(
@@ -633,7 +633,7 @@ def test_a_failed_lost_access_notice_is_not_sent_again_once_the_person_was_given
         hana.outcome = "map"  # decided back in by the older code
         session.commit()
 
-    assert tracking.retry_failed(None) == 0
+    assert tracking.retry_failed(None).total == 0
     assert [m.status for m in queued(database, "access_lost")] == [SUPERSEDED]
 
 
@@ -966,7 +966,7 @@ def test_retry_failed_sends_again_the_lists_of_more_people_than_one_statement_ca
     before = _versions(database)
     # two people's ids and a query's other parameters fit (an update of a message binds 9), six do not
     with _sqlite_binding_at_most(database, 10):
-        assert tracking.retry_failed(None) == len(lists)
+        assert tracking.retry_failed(None).total == len(lists)
     # each written once: rewritten and queued again together, not flushed by the next people's reads first
     assert {version - before[key] for key, version in _versions(database).items()} == {0, 1}
     _deliver(tracking, database, clock)
@@ -1280,7 +1280,7 @@ def test_retry_failed_sends_again_a_failed_word_that_she_keeps_access_after_all(
     clock.advance(minutes=1)
     announced.decide_account(None, HANA, HANA_AT_WORK, lee)
     _fail_hanas(database, clock, "access_lost_taken_back", permanent=True)
-    assert tracking.retry_failed(None) == 1
+    assert tracking.retry_failed(None).total == 1
     assert _told_early(database) == [("access_lost", "sent"), ("access_lost_taken_back", "pending")]
 
 

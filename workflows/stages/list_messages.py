@@ -18,7 +18,7 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from storage import AffectedUser, OutboundMessage, TodoItem
-from storage.outbox import NOT_IN_CHAT
+from storage.outbox import NOT_IN_CHAT, SENT_AGAIN_KEY
 from storage.outbox_threads import SUPERSEDED
 from workflows._views import item_as_it_stands
 from workflows.identities import affected_reach
@@ -230,8 +230,20 @@ times, and building it and its cache key anew cost about as much as running it."
 
 
 def may_have_reached(message: OutboundMessage) -> bool:
-    """Sent, being sent, or after an attempt that may have got through."""
+    """Sent, being sent, or after an attempt that may have got through, this copy's (`_may_have_landed`)
+    or the one it is sent again for (`sent_again`), whatever became of this one."""
+    return _may_have_landed(message) or sent_again(message)
+
+
+def _may_have_landed(message: OutboundMessage) -> bool:
+    """This copy: sent, being sent, or after an attempt of its own that may have got through."""
     return message.status == "sent" or message.in_flight or message.uncertain
+
+
+def sent_again(message: OutboundMessage) -> bool:
+    """Queued again after its platform could not confirm that it arrived (*Retry failed*): the first copy
+    may have reached them, so it is no message they surely never read until a copy is confirmed."""
+    return bool(message.payload.get(SENT_AGAIN_KEY))
 
 
 def out_of_chat(messages: Sequence[OutboundMessage]) -> bool:
@@ -239,7 +251,8 @@ def out_of_chat(messages: Sequence[OutboundMessage]) -> bool:
     a message queued for them now would fail the same way. One being sent, or that may have got through, is
     the newest tried: an older failure no longer tells."""
     tried = [message for message in messages if may_have_reached(message) or message.error_code is not None]
-    return bool(tried) and not may_have_reached(tried[-1]) and tried[-1].error_code == NOT_IN_CHAT
+    # this copy's own outcome: one sent again that found them out of chat says so, whatever its first did
+    return bool(tried) and not _may_have_landed(tried[-1]) and tried[-1].error_code == NOT_IN_CHAT
 
 
 @dataclass(frozen=True)
@@ -247,7 +260,8 @@ class Withdrawn:
     reached: tuple[OutboundMessage, ...]
     """Oldest first, those that may have reached the person: the newer message takes them back."""
     stopped: tuple[OutboundMessage, ...]
-    """Those that never will: what they said, the newer message says instead."""
+    """Those that never will: what they said, the newer message says instead. A copy queued again after its
+    platform could not confirm the first (`sent_again`) is among them and among `reached` both."""
 
     @property
     def heard(self) -> bool:
@@ -260,7 +274,8 @@ def withdrawn(messages: Sequence[OutboundMessage], kinds: AbstractSet[str]) -> W
     for message in of_kinds(messages, kinds):
         if may_have_reached(message):
             reached.append(message)
-        if message.status == "failed" or not may_have_reached(message):
+        waiting_again = message.status == "pending" and not message.in_flight and sent_again(message)
+        if message.status == "failed" or waiting_again or not may_have_reached(message):
             message.status = SUPERSEDED
             message.claimed_by = message.claimed_until = None
             stopped.append(message)

@@ -94,7 +94,9 @@ def called_off(session: Session, migration_id: int) -> list[OutboundMessage]:
         if message.status == "pending" and not message.in_flight:
             message.status = SUPERSEDED
             message.claimed_by = message.claimed_until = None
-        elif may_have_reached(message):
+        if may_have_reached(
+            message
+        ):  # a stopped one too, sent again or after an attempt that may have landed
             reached.append(message)
     return reached
 

@@ -133,7 +133,9 @@ class AfterConnecting(Stage):
             told = self._desk.service.told(nobody.status.id)
             if told is None:
                 raise
-            return [Outgoing(progress_views.advance_notice(nobody.status, told, str(nobody)), revises=True)]
+            doubted = self._desk.tracking.access_news_in_doubt(nobody.status)
+            noticed = progress_views.advance_notice(nobody.status, told, str(nobody), doubted)
+            return [Outgoing(noticed, revises=True)]
         full_list = command.arg(1) == progress_views.FULL_LIST
         # private (people's addresses); Refresh's answer is the clicked report as it now stands
         return [Outgoing(progress_views.progress(report, full_list=full_list), revises=not full_list)]
@@ -141,8 +143,8 @@ class AfterConnecting(Stage):
     def _retry_failed(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         named = self._desk.known_organization(command, "queued nothing again")
         organization = self._desk.service.status(named).organization
-        count = self._desk.tracking.retry_failed(organization)
-        return [progress_views.retried(organization, count), *self._desk.outbox.flush()]
+        queued = self._desk.tracking.retry_failed(organization)
+        return [progress_views.retried(organization, queued.lists, queued.news), *self._desk.outbox.flush()]
 
     def _check_sign_ins(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         checked = self._desk.service.check_sign_ins(command.arg(0))
