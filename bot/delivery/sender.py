@@ -38,6 +38,9 @@ class Receipt:
     """With `unconfirmed`: the platform answered this attempt, which looked for an earlier one's message and
     could not tell whether it is there (Slack, its history unreadable without the app's history scopes): no
     sign that the platform fails now, as a request with no answer is."""
+    unchecked_because: str = ""
+    """With `looked_for`: why the earlier message could not be looked for, with what would let the sender
+    look (a scope to grant). The operator's log counts them by it, once a batch."""
 
 
 NOT_READY_SECONDS = 60.0

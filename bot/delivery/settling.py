@@ -69,6 +69,9 @@ class Settler:
         """How many of the batch were given back to wait for an older version (`thread_turn`): not handled."""
         self._given_up: Counter[tuple[str, str]] = Counter()
         """The batch's messages failed for good, by kind and code: logged once a batch, as counts."""
+        self._unchecked: Counter[tuple[str, str]] = Counter()
+        """The batch's messages sent in doubt as an earlier attempt could not be looked for, by kind and
+        why (`Receipt.unchecked_because`): logged once a batch, as counts."""
 
     async def send(self, message: OutboundMessage, started: datetime) -> None:
         """Send the message at the start its turn gave, unless a version of it must not go now, retrying
@@ -115,9 +118,19 @@ class Settler:
             await self._sent(message, receipt)
             return
 
-    def warn_given_up(self) -> None:
-        """One WARNING per kind and code of the batch's messages failed for good, with how many and where
-        to find who: never an address (`progress` lists who, its CSV their addresses; DEBUG names each)."""
+    def warn_of_batch(self) -> None:
+        """One WARNING per kind and code of the batch's messages failed for good, and one per kind and
+        reason of those sent in doubt (`Receipt.unchecked_because`), with how many and where to find who:
+        never an address (`progress` lists who, its CSV their addresses; DEBUG names each)."""
+        for (kind, why), count in sorted(self._unchecked.items()):
+            logger.warning(
+                "%d %s message(s) may not have arrived, and an earlier attempt could not be looked for (%s):"
+                " recorded as sent, unconfirmed; `progress` lists who (`retry-failed` sends them again)",
+                count,
+                kind,
+                why,
+            )
+        self._unchecked.clear()
         for (kind, code), count in sorted(self._given_up.items()):
             logger.warning(
                 "%d %s message(s) not delivered, not retried (%s): `progress` lists who, its CSV their"
@@ -214,6 +227,8 @@ class Settler:
         )
         if recorded:
             self._moved.update(organizations([message]))
+            if receipt.unchecked_because:
+                self._unchecked[(message.kind, receipt.unchecked_because)] += 1
         if recorded and self._on_delivered is not None:
             try:
                 await asyncio.to_thread(self._on_delivered, message, receipt)
@@ -248,7 +263,7 @@ class Settler:
         # given up, at once or after its last counted try, as `mark_failed` decided: whatever the kind of
         # failure, the admins waiting on it are told, so the hook follows the row ending `failed`
         if left == "failed":
-            # one WARNING a batch counts them (`warn_given_up`): at 20,000 people an outage or a workspace
+            # one WARNING a batch counts them (`warn_of_batch`): at 20,000 people an outage or a workspace
             # that lacks them would be 20,000 lines, each with an address; DEBUG names the row, not the
             # person: the recipient and the reason (which quotes the address) stay in the row
             logger.debug(

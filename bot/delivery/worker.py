@@ -147,7 +147,7 @@ class OutboxWorker:
                 with contextlib.suppress(asyncio.CancelledError):
                     await heartbeat
             self._held.clear()
-            self._settler.warn_given_up()
+            self._settler.warn_of_batch()
         await self._report(idle=not claimed)
         return len(claimed) - self._settler.waiting
 

@@ -270,16 +270,37 @@ def _not_finished(post: MessageCopy, what: str, error: SlackApiError) -> None:
 
 def _unconfirmed(channel: str, unreadable: SlackApiError) -> Receipt:
     """A post an earlier attempt may have made, in a conversation whose history Slack refused to show
-    (`unreadable`): in doubt, with the fix that would have let the bot look in the operator's log."""
-    code = error_code(unreadable)
-    why = fix_for(unreadable) or _CHANNEL_GONE.get(code, code)
-    logger.warning(
-        "an outbox message to %s may not have arrived, and its history cannot be read to check (%s):"
-        " recorded as sent, unconfirmed",
-        channel,
-        why,
-    )
-    return Receipt(f"{channel}/{UNCONFIRMED}", unconfirmed=True, looked_for=True)
+    (`unreadable`): in doubt, with the fix that would have let the bot look, which the worker's log counts
+    once a batch (at 20,000 people a line each would bury the rest)."""
+    why = _history_unreadable(channel, unreadable)
+    logger.debug("an outbox message to %s may not have arrived: %s", channel, why)
+    return Receipt(f"{channel}/{UNCONFIRMED}", unconfirmed=True, looked_for=True, unchecked_because=why)
+
+
+_HISTORY_SCOPES = {
+    "D": "im:history",
+    "C": "channels:history (groups:history for a private channel)",
+    "G": "groups:history (mpim:history for a group DM)",
+}
+"""The scope that reads a conversation's history, by the first letter of its id: Slack's `needed` names it,
+but not always."""
+
+
+def _history_unreadable(channel: str, error: SlackApiError) -> str:
+    """Why the history of `channel` could not be read, with what lets the bot read it."""
+    code = error_code(error)
+    if code == "missing_scope" and not error.response.get("needed"):
+        scope = _HISTORY_SCOPES.get(channel[:1], "im:history, channels:history or groups:history")
+        return (
+            f"the app lacks the {scope} scope (missing_scope): add it under OAuth & Permissions, then"
+            " reinstall the app"
+        )
+    if code == "not_allowed_token_type":
+        return (
+            "Slack does not read history for this kind of token (not_allowed_token_type): configure the"
+            " app's bot token (xoxb-), with its history scopes"
+        )
+    return fix_for(error) or _CHANNEL_GONE.get(code, code)
 
 
 def _failure(error: SlackApiError, *, to_person: bool) -> DeliveryFailed:

@@ -99,12 +99,13 @@ def test_a_list_whose_history_cannot_be_read_may_have_arrived_and_retry_failed_s
     logged = [(record.name, record.levelname, record.getMessage()) for record in caplog.records]
     dm = str(doubted.delivered_ref).split("/")[0]
     assert (
-        "bot.slack.sender",
+        "bot.delivery.worker",
         "WARNING",
-        f"an outbox message to {dm} may not have arrived, and its history"
-        " cannot be read to check (the app lacks the im:history scope (missing_scope): add it under OAuth &"
-        " Permissions, then reinstall the app): recorded as sent, unconfirmed",
+        "1 todo_list message(s) may not have arrived, and an earlier attempt could not be looked for (the"
+        " app lacks the im:history scope (missing_scope): add it under OAuth & Permissions, then reinstall"
+        " the app): recorded as sent, unconfirmed; `progress` lists who (`retry-failed` sends them again)",
     ) in logged
+    assert [message for name, level, message in logged if level == "WARNING" and dm in message] == []
     # Slack answered the look: no outage of Slack's is said (its lost answer is, as a 503)
     assert [message for name, _, message in logged if name == "bot.delivery.outages"] == [
         "deliveries to Slack are failing (internal_error: Slack answered 503 internal_error): each is"
@@ -119,7 +120,8 @@ def test_a_list_whose_history_cannot_be_read_may_have_arrived_and_retry_failed_s
     tracking.tick()  # the digest two working days on, queued with the first reminders
     clock.advance(days=2)
     tracking.tick()
-    assert tracking.retry_failed("fabrikam") == 1  # pressed before their reminder, which would settle it
+    # pressed before their reminder, which would settle it
+    assert tracking.retry_failed("fabrikam").total == 1
     asyncio.run(OutboxWorker(database, slack_sender(fake_slack), clock=clock, sleep=_paced).drain())
 
     (digest,) = [post for post in fake_slack.posts_to(CHANNEL) if "still have open" in post.params["text"]]
@@ -129,7 +131,46 @@ def test_a_list_whose_history_cannot_be_read_may_have_arrived_and_retry_failed_s
     first, *_ = posts = _posts_to(fake_slack, whose)
     assert [post for post in posts if post.startswith(SENT_AGAIN)] == [f"{SENT_AGAIN} {first}"]
     assert {user.email: user.delivery for user in tracking.progress("fabrikam").listed}[whose] == "sent"
-    assert tracking.retry_failed("fabrikam") == 0
+    assert tracking.retry_failed("fabrikam").total == 0
+
+
+@pytest.mark.parametrize(
+    ("refusal", "why"),
+    [
+        (
+            Failure(error="missing_scope"),
+            "the app lacks the im:history scope (missing_scope): add it under OAuth & Permissions, then"
+            " reinstall the app",
+        ),
+        (
+            Failure(error="not_allowed_token_type"),
+            "Slack does not read history for this kind of token (not_allowed_token_type): configure the app's"
+            " bot token (xoxb-), with its history scopes",
+        ),
+    ],
+    ids=["scope-not-named", "token-type"],
+)
+def test_the_log_says_what_lets_the_bot_read_the_history_it_could_not(
+    database: Database,
+    fake_slack: FakeSlack,
+    clock: FakeClock,
+    notified: MigrationService,
+    caplog: pytest.LogCaptureFixture,
+    refusal: Failure,
+    why: str,
+) -> None:
+    """Slack's answer names no scope (`needed`), or refuses the token's kind: the operator still reads the
+    fix, for a DM the scope that reads a DM's history."""
+    _in_slack(database, fake_slack)
+    fake_slack.fail("conversations.history", refusal)
+    with caplog.at_level(logging.INFO):
+        _delivered(database, fake_slack, clock)
+
+    warned = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+    assert warned[1:] == [
+        f"1 todo_list message(s) may not have arrived, and an earlier attempt could not be looked for"
+        f" ({why}): recorded as sent, unconfirmed; `progress` lists who (`retry-failed` sends them again)"
+    ]
 
 
 def test_a_list_the_readable_history_shows_is_sent_and_never_sent_again(
@@ -142,6 +183,6 @@ def test_a_list_the_readable_history_shows_is_sent_and_never_sent_again(
     assert (found.status, found.error_code) == ("sent", None)
     deliveries = {user.email: user.delivery for user in tracking.progress("fabrikam").listed}
     assert deliveries[found.recipient] == "sent"
-    assert tracking.retry_failed("fabrikam") == 0
+    assert tracking.retry_failed("fabrikam").total == 0
     asyncio.run(OutboxWorker(database, slack_sender(fake_slack), clock=clock, sleep=_paced).drain())
     assert len(_posts_to(fake_slack, found.recipient)) == 1
