@@ -13,8 +13,9 @@ from bot.conversation.messages import SENT_AGAIN, Outgoing
 from storage import OutboundMessage
 from storage.outbox_sends import UNCONFIRMED
 from storage.outbox_threads import SUPERSEDED
-from tests.bot.conftest import ORG, Chat, started
-from tests.bot.test_decisions import DANA, HANA, HANA_MEMBER, connect, dms_to
+from tests.bot.conftest import ORG, Chat, notified, started, text_of
+from tests.bot.test_decisions import DANA, GUS, HANA, HANA_MEMBER, connect, dms_to
+from tests.bot.test_unreached_given_an_account import fail
 from workflows.errors import WorkflowError
 from workflows.stages.list_messages import LOST_ACCESS_MESSAGE, TODO_LIST_MESSAGE
 from workflows.stages.told_early import ACCESS_BACK_MESSAGE
@@ -198,3 +199,25 @@ def test_a_list_queued_again_and_then_withdrawn_is_said_to_no_longer_hold(chat: 
     (told,) = dms_to(chat.say(DANA, f"decide {HANA} no-access") + chat.runtime.conversation.watch(), HANA)
     assert told.startswith(f"You no longer have access to {ORG} "), told
     assert "The to-do list I sent you no longer holds: nothing" in told, told
+
+
+def test_a_list_sent_again_that_found_him_out_of_chat_is_said_so_when_he_is_decided_out(chat: Chat) -> None:
+    """Gus's list may not have arrived; sent again, it found him on no chat surface: deciding him out, the
+    admin reads that chat cannot tell him, whatever became of the first copy."""
+    notified(chat)
+    with chat.runtime.database.session() as session:
+        (listed,) = session.exec(
+            select(OutboundMessage).where(
+                OutboundMessage.kind == TODO_LIST_MESSAGE, OutboundMessage.recipient == GUS
+            )
+        ).all()
+        listed.error_code = UNCONFIRMED
+        session.commit()
+    assert chat.runtime.tracking.retry_failed(ORG).lists == 1
+    fail(chat, [listed], f"no Slack account with the email {GUS}")  # the copy sent again
+
+    answer = " ".join(text_of(chat.say(DANA, f"decide {ORG} {GUS} no-access", in_dm=True)).split())
+    assert (
+        "Their to-do list is withdrawn, but I cannot tell them they lose access: chat could not reach them"
+        " with my last message to them."
+    ) in answer, answer
