@@ -333,7 +333,7 @@ def catalog_of(world: World) -> dict[str, Message]:
         )[0],
         "progress": progress_views.progress(report),
         "live report": progress_views.delivery_update(report),
-        "retried": progress_views.retried(organization, len(plan.users)),
+        "retried": progress_views.retried(organization, len(plan.users), len(plan.users)),
         "snoozed": reminder_views.snoozed(Snoozed(NOW + timedelta(days=1), "Europe/Berlin")),
         "to-do list": todo_views.todo_list(items, admin),
         "marked done": todo_views.marked_done(MarkDoneResult(items[1], False, 3), items, admin),

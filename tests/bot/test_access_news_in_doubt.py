@@ -14,6 +14,7 @@ from storage import OutboundMessage
 from storage.outbox_sends import UNCONFIRMED
 from storage.outbox_threads import SUPERSEDED
 from tests.bot.conftest import ORG, Chat, notified, started, text_of
+from tests.bot.test_closing import subscription_moved
 from tests.bot.test_decisions import DANA, GUS, HANA, HANA_MEMBER, connect, dms_to
 from tests.bot.test_unreached_given_an_account import fail
 from workflows.errors import WorkflowError
@@ -206,12 +207,9 @@ def test_a_list_sent_again_that_found_him_out_of_chat_is_said_so_when_he_is_deci
     admin reads that chat cannot tell him, whatever became of the first copy."""
     notified(chat)
     with chat.runtime.database.session() as session:
-        (listed,) = session.exec(
-            select(OutboundMessage).where(
-                OutboundMessage.kind == TODO_LIST_MESSAGE, OutboundMessage.recipient == GUS
-            )
-        ).all()
+        (listed,) = _lists_to(chat, GUS)
         listed.error_code = UNCONFIRMED
+        session.add(listed)
         session.commit()
     assert chat.runtime.tracking.retry_failed(ORG).lists == 1
     fail(chat, [listed], f"no Slack account with the email {GUS}")  # the copy sent again
@@ -221,3 +219,28 @@ def test_a_list_sent_again_that_found_him_out_of_chat_is_said_so_when_he_is_deci
         "Their to-do list is withdrawn, but I cannot tell them they lose access: chat could not reach them"
         " with my last message to them."
     ) in answer, answer
+
+
+def test_no_list_is_sent_again_once_the_migration_is_completed(chat: Chat) -> None:
+    """Gus's list failed; Dana completed the migration anyway: its lists and reminders are over."""
+    notified(chat)
+    fail(chat, _lists_to(chat, GUS), f"no Slack account with the email {GUS}")
+    subscription_moved(chat)
+    chat.say(DANA, "check-billing")
+    chat.say(DANA, f"complete {ORG} confirm")
+
+    answer, *sent = chat.say(DANA, f"retry-failed {ORG}", in_dm=True)
+    assert (_said([answer]), sent) == (
+        f"The migration of {ORG} is completed, so nothing of it is sent again: its lists and reminders ended"
+        " when it closed.",
+        [],
+    )
+    assert [message.status for message in _lists_to(chat, GUS)] == ["failed"]
+
+
+def _lists_to(chat: Chat, address: str) -> list[OutboundMessage]:
+    with chat.runtime.database.session() as session:
+        query = select(OutboundMessage).where(
+            OutboundMessage.kind == TODO_LIST_MESSAGE, OutboundMessage.recipient == address
+        )
+        return list(session.exec(query).all())

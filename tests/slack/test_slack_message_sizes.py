@@ -155,5 +155,7 @@ def test_counts_of_thousands_are_grouped_as_people_read_them() -> None:
     messages = catalog(20_000)
     queued = " ".join(block.markdown for block in messages["queued"].blocks if isinstance(block, Text))
     assert "Queued 20,000 to-do lists for" in queued
-    assert messages["retried"].summary.startswith("Queued again 20,000 to-do lists of")
+    assert messages["retried"].summary.startswith(
+        "Queued again 20,000 to-do lists and 20,000 messages of people's access of"
+    )
     assert not re.search(r"\d{5}", messages["queued"].summary + messages["retried"].summary)
