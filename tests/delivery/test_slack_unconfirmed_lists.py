@@ -173,6 +173,34 @@ def test_the_log_says_what_lets_the_bot_read_the_history_it_could_not(
     ]
 
 
+def test_posts_in_doubt_are_counted_in_one_warning_a_batch(
+    database: Database,
+    fake_slack: FakeSlack,
+    clock: FakeClock,
+    notified: MigrationService,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Two lists' answers lost, and neither DM's history readable: one line counts both (at 20,000 people a
+    line each would bury the rest of the log), and names no conversation."""
+    _in_slack(database, fake_slack)
+    fake_slack.fail("chat.postMessage", LOST_ANSWER, LOST_ANSWER)
+    fake_slack.fail("conversations.history", *[Failure(error="missing_scope", needed="im:history")] * 2)
+    routing = RoutingSender(database, {"slack": slack_sender(fake_slack)})
+    sending = OutboxWorker(database, routing, clock=clock, sleep=_paced)
+    asyncio.run(sending.drain())
+    clock.advance(seconds=DeliverySettings().backoff.total_seconds() * 4)
+    with caplog.at_level(logging.INFO):
+        asyncio.run(sending.drain())
+
+    assert [lst.error_code for lst in _lists(database)].count(UNCONFIRMED) == 2
+    warned = [record for record in caplog.records if record.levelname == "WARNING"]
+    assert [record.getMessage() for record in warned if record.name != "bot.delivery.outages"] == [
+        "2 todo_list message(s) may not have arrived, and an earlier attempt could not be looked for (the app"
+        " lacks the im:history scope (missing_scope): add it under OAuth & Permissions, then reinstall the"
+        " app): recorded as sent, unconfirmed; `progress` lists who (`retry-failed` sends them again)"
+    ]
+
+
 def test_a_list_the_readable_history_shows_is_sent_and_never_sent_again(
     database: Database, fake_slack: FakeSlack, clock: FakeClock, notified: MigrationService
 ) -> None:
