@@ -94,9 +94,8 @@ def called_off(session: Session, migration_id: int) -> list[OutboundMessage]:
         if message.status == "pending" and not message.in_flight:
             message.status = SUPERSEDED
             message.claimed_by = message.claimed_until = None
-        if may_have_reached(
-            message
-        ):  # a stopped one too, sent again or after an attempt that may have landed
+        # a stopped one too: a copy sent again, or one after an attempt that may have landed
+        if may_have_reached(message):
             reached.append(message)
     return reached
 
