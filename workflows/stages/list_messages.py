@@ -231,8 +231,8 @@ times, and building it and its cache key anew cost about as much as running it."
 
 def may_have_reached(message: OutboundMessage) -> bool:
     """Sent, being sent, or after an attempt that may have got through, this copy's (`_may_have_landed`)
-    or the one it is sent again for (`sent_again`), whatever became of this one."""
-    return _may_have_landed(message) or sent_again(message)
+    or the one it is sent again for (`_sent_again`), whatever became of this one."""
+    return _may_have_landed(message) or _sent_again(message)
 
 
 def _may_have_landed(message: OutboundMessage) -> bool:
@@ -240,7 +240,7 @@ def _may_have_landed(message: OutboundMessage) -> bool:
     return message.status == "sent" or message.in_flight or message.uncertain
 
 
-def sent_again(message: OutboundMessage) -> bool:
+def _sent_again(message: OutboundMessage) -> bool:
     """Queued again after its platform could not confirm that it arrived (*Retry failed*): the first copy
     may have reached them, so it is no message they surely never read until a copy is confirmed."""
     return bool(message.payload.get(SENT_AGAIN_KEY))
@@ -261,7 +261,7 @@ class Withdrawn:
     """Oldest first, those that may have reached the person: the newer message takes them back."""
     stopped: tuple[OutboundMessage, ...]
     """Those that never will: what they said, the newer message says instead. A copy queued again after its
-    platform could not confirm the first (`sent_again`) is among them and among `reached` both."""
+    platform could not confirm the first (`_sent_again`) is among them and among `reached` both."""
 
     @property
     def heard(self) -> bool:
@@ -274,7 +274,7 @@ def withdrawn(messages: Sequence[OutboundMessage], kinds: AbstractSet[str]) -> W
     for message in of_kinds(messages, kinds):
         if may_have_reached(message):
             reached.append(message)
-        waiting_again = message.status == "pending" and not message.in_flight and sent_again(message)
+        waiting_again = message.status == "pending" and not message.in_flight and _sent_again(message)
         if message.status == "failed" or waiting_again or not may_have_reached(message):
             message.status = SUPERSEDED
             message.claimed_by = message.claimed_until = None
