@@ -216,8 +216,8 @@ def test_a_list_sent_again_that_found_him_out_of_chat_is_said_so_when_he_is_deci
 
     answer = " ".join(text_of(chat.say(DANA, f"decide {ORG} {GUS} no-access", in_dm=True)).split())
     assert (
-        "Their to-do list is withdrawn, but I cannot tell them they lose access: chat could not reach them"
-        " with my last message to them."
+        "Their to-do list is withdrawn. My message telling them they lose access waits to go out, but chat"
+        " could not reach them with my last one, so it may never arrive: tell them another way"
     ) in answer, answer
 
 
