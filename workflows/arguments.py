@@ -7,6 +7,7 @@ a stranger cannot use the bot to ask Azure DevOps about arbitrary names.
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import UTC, date, datetime, timedelta
 
@@ -30,6 +31,9 @@ _DATES = (
 """2026-12-04, 4 December 2026, Dec 4th, 2026: dates with a year, the ones that can be in the past."""
 _SLASH = re.compile(r"(?<![\d/])(?P<first>\d{1,2})/(?P<second>\d{1,2})(?:/(?P<year>\d{4}|\d{2}))?(?![\d/])")
 """04/12/2026, 4/12: day/month in most of the world, month/day in the US, so both readings count."""
+_BEFORE_SLASH = re.compile(rf"{relative_days.LEADING}(?:{relative_days.WEEKDAY}\s+)?", re.I)
+"""What may come before the slash date an announcement starts with (`on Friday 4/12`); one further on is
+the admin's text (`24/7`, `1/2 an hour`, `50/50`)."""
 _YEARLESS = (
     re.compile(rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?!,?\s+\d{{4}}\b)\b", re.I),
     re.compile(rf"\b{_MONTH}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\b(?!,?\s+\d{{4}}\b)", re.I),
@@ -99,10 +103,11 @@ def announcement_when(value: str, *, now: datetime, usage: str) -> str:
 
     Refused: a mention, which would ping people from inside the notice; a day already over everywhere on
     Earth (a date counts as past only once it is over at UTC-12 too, wherever the admin is); a slash date
-    that reads as two days still to come (`4/12`: 4 December, or 12 April). Returned with each word naming a
-    day from today (`tomorrow`, `Friday`) and each slash date replaced by the day it names, counted in UTC
-    (`relative_days`): people read the notice days later. `usage` is the command to show in the examples,
-    e.g. `announce fabrikam-fiber`.
+    it starts with that reads as two days still to come (`4/12`: 4 December, or 12 April). Returned with the
+    words naming a day from today it starts with (`tomorrow`, `Friday`) or its leading slash date replaced by
+    the day they name, counted in UTC (`relative_days`): people read the notice days later; the rest is the
+    admin's text (`24/7`, "I sat with IT"). `usage` is the command to show in the examples, e.g.
+    `announce fabrikam-fiber`.
     """
     example = f"`{usage} Friday 14:00 UTC`"
     if len(value) > MAX_WHEN:
@@ -137,7 +142,10 @@ def announcement_when(value: str, *, now: datetime, usage: str) -> str:
             day = _nearest(found, over_everywhere)
             if day is not None and day < over_everywhere:
                 raise _passed_this_year(found[0], value, day, usage)
-    value = _SLASH.sub(lambda found: _slash_date(found, value, over_everywhere, usage), value)
+    leading = (opening := _BEFORE_SLASH.match(value)) and _SLASH.match(value, opening.end())
+    if leading:
+        named = _slash_date(leading, value, over_everywhere, usage)
+        value = value[: leading.start()] + named + value[leading.end() :]
     return relative_days.fixed(value, now.astimezone(UTC).date())
 
 
@@ -158,6 +166,8 @@ def _slash_date(found: re.Match[str], value: str, over_everywhere: date, usage: 
     month/day in the US; refused when neither reading is a day to come, or both are different ones."""
     days = set(_slash_readings(found, over_everywhere))
     coming = sorted(day for day in days if day >= over_everywhere)
+    if not days and {found["first"], found["second"]} == {"29", "2"}:
+        raise ArgumentError(_no_leap_day(found, over_everywhere, usage))
     if not days:
         raise ArgumentError(
             f"`{found[0]}` is not a date, so I announced nothing. Write it as YYYY-MM-DD, e.g."
@@ -178,6 +188,20 @@ def _slash_date(found: re.Match[str], value: str, over_everywhere: date, usage: 
             f" word, e.g. `{usage} {first}` or `{usage} {second}`."
         )
     return relative_days.month_day(coming[0])
+
+
+def _no_leap_day(found: re.Match[str], today: date, usage: str) -> str:
+    year = int(found["year"]) + (2000 if len(found["year"]) == 2 else 0) if found["year"] else today.year
+    leap = next(later for later in range(max(year, today.year), year + 9) if calendar.isleap(later))
+    if found["year"]:
+        return (
+            f"`{found[0]}` is not a date: {year} has no 29 February, so I announced nothing. The next one is"
+            f" in {leap}: `{usage} {found['first']}/{found['second']}/{leap}`."
+        )
+    return (
+        f"`{found[0]}` is 29 February, which comes only in a leap year, so I announced nothing: if you mean"
+        f" the next one, add its year: `{usage} {found[0]}/{leap}`."
+    )
 
 
 def _slash_readings(found: re.Match[str], today: date) -> list[date]:

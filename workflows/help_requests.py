@@ -161,10 +161,14 @@ _SETTLED_KEEPS = ("migration_id", "organization", "name", "email", "reach", "cho
 
 def _shown_to(recipient: str, about: dict[str, Any], *, privately: bool) -> dict[str, Any]:
     """What a word to the admins says where `recipient` reads it. A channel never holds someone's accounts
-    to choose between, nor the one they chose: people other than admins post there. It hears only that they
-    said which is theirs, or need a decision (`withheld`), and whether each admin has the accounts, with a
-    button for each, in a direct message (`sent_privately`)."""
-    if not recipient.startswith(CHANNEL_PREFIX) or not about.get("choices"):
+    to choose between, nor the one they chose, nor the directory account chat reaches them at (`reach`):
+    people other than admins post there, so it names them by the address Azure DevOps lists. It hears only
+    that they said which is theirs, or need a decision (`withheld`), and whether each admin has the
+    accounts, with a button for each, in a direct message (`sent_privately`)."""
+    if not recipient.startswith(CHANNEL_PREFIX):
         return about
-    kept = {key: value for key, value in about.items() if key not in ("choices", "person", "chose")}
+    public = {key: value for key, value in about.items() if key != "reach"}
+    if not about.get("choices"):
+        return public
+    kept = {key: value for key, value in public.items() if key not in ("choices", "person", "chose")}
     return kept | {"withheld": "chose" if about.get("chose") else "help", "sent_privately": privately}

@@ -31,23 +31,31 @@ _DATE_AHEAD = (
 )
 """What follows a weekday already given with its date (`Friday 6 November 2026`, `Fri, Nov 6`)."""
 _COUNTS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
+LEADING = r"^[\W_]*(?:(?:on|by|from|until|before|after)\s+)?"
+"""Where the date an admin announces sits: at the start (`Friday 14:00`, `on 4/12`). Further on, the text is
+theirs as typed: "I sat with IT today", "Mon-Fri support", "24/7" name no day of the change."""
+WEEKDAY = (
+    r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+    r"|(?-i:Mon|Tues?|Wed|Thu(?:rs?)?|Fri|Sat|Sun))\b\.?"
+)
+"""A weekday, abbreviated only when capitalised: lower case, `sat`, `sun`, `wed` are ordinary words."""
 _RELATIVE = re.compile(
-    r"\b(?:(?P<after>(?:the\s+)?day\s+after\s+tomorrow)|(?P<tomorrow>tomorrow)|(?P<today>today)"
+    rf"(?P<lead>{LEADING})(?:(?P<after>(?:the\s+)?day\s+after\s+tomorrow)|(?P<tomorrow>tomorrow)|(?P<today>today)"
     r"|(?P<tonight>tonight)|this\s+(?P<part>afternoon|evening)"
     rf"|in\s+(?P<count>\d{{1,3}}|{'|'.join(_COUNTS)})\s+(?P<unit>day|week)s?"
     r"|(?P<which_week>this|next)\s+week"
-    r"|(?:(?P<which>this|coming|next)\s+)?(?P<weekday>monday|tuesday|wednesday|thursday|friday|saturday|sunday"
-    rf"|mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)\b\.?(?!{_DATE_AHEAD})"
+    rf"|(?:(?P<which>this|coming|next)\s+)?(?P<weekday>{WEEKDAY})(?!{_DATE_AHEAD})"
     r")\b",
     re.IGNORECASE,
 )
 
 
 def fixed(value: str, today: date) -> str:
-    """`value` with each word naming a day from `today` replaced by the day it names: `tomorrow 14:00` on
-    1 December 2026 is `Wednesday 2 December 2026 14:00`; `Friday` and `next Friday` are the first one
-    after today, `this Friday` today on a Friday. Anything else (a date given in full too) stays."""
-    return _RELATIVE.sub(lambda found: _day_words(found, today), value)
+    """`value` with the words naming a day from `today` it starts with replaced by the day they name:
+    `tomorrow 14:00` on 1 December 2026 is `Wednesday 2 December 2026 14:00`; `Friday` and `next Friday` are
+    the first one after today, `this Friday` today on a Friday. Anything else (a date given in full too, any
+    word further on) stays."""
+    return _RELATIVE.sub(lambda found: found["lead"] + _day_words(found, today), value, count=1)
 
 
 def long_date(day: date) -> str:

@@ -145,6 +145,8 @@ def test_a_when_in_the_past_or_with_a_mention_is_refused_and_nobody_is_told(
         ("Nov 1", "Nov 1"),
         ("Jan 5", "Jan 5"),  # the coming one: nearer than the one ten months ago
         ("Oct 30 2027", "Oct 30 2027"),
+        ("Sat 10:00", "Saturday 7 November 2026 10:00"),
+        ("sat 10:00, sun permitting", "sat 10:00, sun permitting"),  # lower case: ordinary words
     ],
 )
 def test_free_text_and_dates_still_to_come_somewhere_on_earth_are_announced(
@@ -320,3 +322,48 @@ def test_tomorrow_is_announced_as_the_day_it_names_which_is_what_people_read_day
     )
     # the same words three days on name another day: a new round, which reaches everyone
     assert service.announce(None, dana, "tomorrow 14:00").queued == announced.users
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ", I sat with IT today",
+        " (Mon-Fri support)",
+        ", sign in a day later",
+        ", before the sun sets",
+        ", the help desk answers 24/7",
+        ", 1/2 an hour of downtime",
+        ", 2/3 of repos first",
+        ", a 50/50 chance of a second window",
+    ],
+)
+def test_only_the_date_an_announcement_starts_with_is_read_and_the_rest_is_kept_as_typed(
+    service: MigrationService, dana: Actor, words: str
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)  # Monday 2 November 2026, 09:00 UTC
+    announced = service.announce(None, dana, f"Friday 14:00 UTC{words}")
+    assert announced.when == f"Friday 6 November 2026 14:00 UTC{words}"
+
+
+@pytest.mark.parametrize(
+    ("when", "refusal"),
+    [
+        (
+            "29/2",
+            "`29/2` is 29 February, which comes only in a leap year, so I announced nothing: if you mean the"
+            " next one, add its year: `announce fabrikam 29/2/2028`.",
+        ),
+        (
+            "29/2/2027",
+            "`29/2/2027` is not a date: 2027 has no 29 February, so I announced nothing. The next one is in"
+            " 2028: `announce fabrikam 29/2/2028`.",
+        ),
+    ],
+)
+def test_29_february_of_a_year_without_one_is_refused_naming_the_next_leap_year(
+    service: MigrationService, dana: Actor, when: str, refusal: str
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)  # 2026
+    with pytest.raises(WorkflowError) as refused:
+        service.announce(None, dana, when)
+    assert str(refused.value) == refusal

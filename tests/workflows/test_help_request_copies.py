@@ -1,0 +1,38 @@
+"""Where the admins hear someone's words: a channel, which people other than admins read, never names the
+directory account chat reaches them at (`reach`); an admin's direct message does, to write to them there."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from storage import Database, OutboundMessage
+from tests.storage.databases import SQLITE_ONLY
+from tests.workflows.fakes import FakeClock
+from workflows.help_requests import HELP_MESSAGE, HelpRequests
+from workflows.results import Actor
+from workflows.service import MigrationService
+
+pytestmark = SQLITE_ONLY
+
+KIM = Actor(id="U-KIM", email="kim@fabrikam.com", name="Kim")
+LISTED = "kim@fabrikam-old.com"
+"""The address Azure DevOps lists Kim under, before she was mapped by hand to kim@fabrikam.com."""
+
+
+def test_the_channel_copy_names_whom_azure_devops_lists_and_only_a_direct_message_where_chat_reaches_them(
+    service: MigrationService, database: Database, dana: Actor, clock: FakeClock
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)
+    requests = HelpRequests(database, clock)
+    asked = requests.ask_admins(
+        service.status("fabrikam"),
+        KIM,
+        LISTED,
+        "When is the change?",
+        ["channel:C-ADMINS", "dana@fabrikam.com"],
+    )
+    assert asked
+    with database.session() as session:
+        copies = session.exec(select(OutboundMessage).where(OutboundMessage.kind == HELP_MESSAGE)).all()
+        shown = {copy.recipient: (copy.payload["email"], copy.payload.get("reach")) for copy in copies}
+    assert shown == {"channel:C-ADMINS": (LISTED, None), "dana@fabrikam.com": (LISTED, KIM.email)}
