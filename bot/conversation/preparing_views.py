@@ -36,7 +36,7 @@ from workflows.results import (
     RemovalResult,
     Told,
 )
-from workflows.stages.inviting import counted
+from workflows.stages.invite_summary import counted
 from workflows.stages.removal import why_not_removable
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from storage import AuditEntry, Invitation, Migration
+from storage import Invitation, Migration
 from workflows import _plan_codec
 from workflows.directory import (
     DirectoryUser,
@@ -25,13 +25,11 @@ from workflows.directory import (
 )
 from workflows.errors import as_sentence
 from workflows.machine import INVITING_AFTER_CONNECTING
-from workflows.mapping import map_by_hand
 from workflows.plan import Check, Plan, PlannedUser
 from workflows.plan_matching import build_plan
 from workflows.results import Actor, InvitationOutcome, InviteResult
-from workflows.stages import interrupted_invitations, late_invitees
+from workflows.stages import interrupted_invitations, invite_summary, late_invitees
 from workflows.stages.checking import check_prerequisites
-from workflows.stages.interrupted_invitations import RECOVERED
 from workflows.stages.unit import (
     Context,
     Unit,
@@ -42,7 +40,6 @@ from workflows.stages.unit import (
     interrupt,
     note,
     paced,
-    same_person,
     status,
     step,
     step_began,
@@ -110,7 +107,7 @@ def send_invitations(
     if stopped_after is not None:
         retry = "invite" if connected else "resume"
         said = interrupt(unit, "invitations", stopped_after, total, retry=retry)
-        so_far = f" This run: {_invite_summary(outcomes)}" if outcomes else ""
+        so_far = f" This run: {invite_summary.summary(outcomes)}" if outcomes else ""
         message = said + so_far
         return InviteResult(status(unit.session, row), tuple(outcomes), False, message, "interrupted")
     denied = missing is not None or refused is not None or any(o.status == "denied" for o in outcomes)
@@ -127,15 +124,17 @@ def send_invitations(
         message = f"{row.blocked_reason} {row.blocked_fix}"
         if missing is None:
             message += f" Re-check after {hhmm(recheck_at)} UTC."
-        message += _changed_before_refusal(*changed)
+        message += invite_summary.changed_before_refusal(*changed)
     else:
         row.invite_recheck_at = None
         switched = sum(_switch_lists(unit, outcomes)) if connected else 0
         unit.flow.fire("invitations_sent", details={"sent": sum(o.status == "sent" for o in outcomes)})
         commit(unit)
-        message = _invite_summary(outcomes) if outcomes else _nobody_to_invite(unit, actor)
+        message = (
+            invite_summary.summary(outcomes) if outcomes else invite_summary.nobody_to_invite(unit, actor)
+        )
         if connected:
-            message += _after_connecting_note(outcomes, switched, row.state)
+            message += invite_summary.after_connecting_note(outcomes, switched, row.state)
         else:
             check_prerequisites(unit)
     return InviteResult(
@@ -256,55 +255,6 @@ def _switch_lists(unit: Unit, outcomes: Sequence[InvitationOutcome]) -> tuple[in
 
 def _tenant(row: Migration) -> Tenant:
     return Tenant(id=row.tenant_id, display_name=row.tenant_name or "")
-
-
-def _after_connecting_note(outcomes: Sequence[InvitationOutcome], switched: int, state: str) -> str:
-    """What the invited still need after connecting: accept, sign in, and (for their history) a mapping;
-    and whose lists changed (the invited, and those found already in the directory)."""
-    told = (
-        f" I changed {switched} to-do {'list' if switched == 1 else 'lists'} to say what each now needs,"
-        " and told them."
-        if switched
-        else ""
-    )
-    emailed = sum(o.status in ("sent", "re-invited") and o.detail != RECOVERED for o in outcomes)
-    recovered = sum(o.status == "sent" and o.detail == RECOVERED for o in outcomes)
-    if not emailed and not recovered:
-        return told
-    if not switched and state == "connected":
-        told = " `notify` gives them that step on their to-do lists."
-    return (
-        f" {_who_has_the_email(emailed, recovered)}: once they accept it and sign in with that address, they"
-        " are back in." + told + " Their old work history stays with their Microsoft account: to keep it,"
-        f" {map_by_hand('them', 'the guest account')}."
-    )
-
-
-def _changed_before_refusal(invited: int, found: int) -> str:
-    """Whose lists an `invite` stopped by a refusal changed after connecting: those it invited before it (and
-    those it found in the directory), if anyone's."""
-    if not invited and not found:
-        return ""
-    whose = [f"{_people(invited)} invited before the refusal"] if invited else []
-    whose += [f"{_people(found)} found in the directory"] if found else []
-    lists = "list" if invited + found == 1 else "lists"
-    return f" I changed the to-do {lists} of {' and '.join(whose)}, and told them."
-
-
-def _people(count: int) -> str:
-    return "1 person" if count == 1 else f"{count:,} people"
-
-
-def _who_has_the_email(emailed: int, recovered: int) -> str:
-    """Who gets Microsoft's invitation email now, and who got it before its answer was lost: their link,
-    fetched again, comes with no second email (`interrupted_invitations`)."""
-    no_second = "before its answer was lost (I fetched their link again, with no second email)"
-    if not recovered:
-        return "Each gets Microsoft's invitation email"
-    if not emailed:
-        return f"Each already got Microsoft's invitation email {no_second}"
-    gets = "gets" if emailed == 1 else "get"
-    return f"{emailed} {gets} Microsoft's invitation email now, and {recovered} already got it {no_second}"
 
 
 def _invite_one(
@@ -432,74 +382,4 @@ def _invitation_text(organization: str, tenant_name: str | None, *, connected: b
     return (
         f"{organization} is moving its Azure DevOps sign-in to {directory}. Accept this invitation to keep"
         " your access."
-    )
-
-
-def _nobody_to_invite(unit: Unit, actor: Actor) -> str:
-    """Nobody to invite, and who ran the invitations last, when: an admin pressing *Invite* a moment after
-    another did finds the invitations already sent, not that none were needed. A run interrupted since the
-    last that invited people is the last run: its own count is not recorded, so it is named without one."""
-    runs = unit.session.exec(
-        select(AuditEntry)
-        .where(
-            AuditEntry.migration_id == unit.row.id,
-            col(AuditEntry.action).in_(("invitations_sent", "interrupt")),
-        )
-        .order_by(col(AuditEntry.id).desc())
-    )
-    last = next((run for run in runs if _ran_invitations(run)), None)
-    if last is None:
-        return "Nobody needs an invitation."
-    yours = same_person(actor, last.actor_id, last.actor_email)
-    who = "you" if yours else last.actor_name or last.actor_email
-    if last.action == "interrupt":
-        return (
-            f"Nobody needs an invitation now: {who} last ran the invitations, interrupted at"
-            f" {hhmm(last.at)} UTC."
-        )
-    sent = _people(last.details["sent"])
-    return f"Nobody needs an invitation now: {who} invited {sent} at {hhmm(last.at)} UTC."
-
-
-def _ran_invitations(entry: AuditEntry) -> bool:
-    """A run that invited people, or one interrupted (which may have)."""
-    if entry.action == "interrupt":
-        return bool(entry.details.get("step") == "invitations")
-    return bool(entry.details.get("sent"))
-
-
-def counted(outcomes: Sequence[InvitationOutcome]) -> str:
-    """How an `invite` went, counted and naming nobody ("2 invited, 1 failed"): for a channel, where
-    people's names (their addresses) are not shown."""
-    parts = []
-    for kind, label in (
-        ("sent", "invited"),
-        ("re-invited", "invited again (their earlier guest account is no longer in the directory)"),
-        ("found", "already in the directory"),
-        ("already-invited", "invited earlier"),
-        ("failed", "failed"),
-        ("unanswered", "with no answer from Microsoft"),
-        ("skipped", "being handled elsewhere"),
-        ("denied", "refused by the directory (403 Forbidden)"),
-    ):
-        count = sum(outcome.status == kind for outcome in outcomes)
-        if count:
-            parts.append(f"{count} {label}")
-    return ", ".join(parts)
-
-
-def _invite_summary(outcomes: Sequence[InvitationOutcome]) -> str:
-    failures = "; ".join(f"{o.email}: {o.detail}" for o in outcomes if o.status == "failed")
-    unanswered = "; ".join(f"{o.email}: {o.detail}" for o in outcomes if o.status == "unanswered")
-    return (
-        counted(outcomes)
-        + "."
-        + (f" Failures: {failures}. Run `invite` again to retry them." if failures else "")
-        + (
-            f" No answer: {unanswered}. Microsoft's directory search may not show a new guest before"
-            " then: `invite` then looks, and sends each their link with no second email, or their"
-            " invitation if none went out. I tell you when that time comes."
-            if unanswered
-            else ""
-        )
     )
