@@ -83,7 +83,10 @@ class _OneRuntime:
         from bot.runtime import build_runtime
 
         if self._runtime is None:
+            from bot.app_sign_in import check_app_sign_in
+
             self._runtime = build_runtime(settings, surface="slack")
+            check_app_sign_in(self._runtime)
         return self._runtime
 
     def close(self) -> None:

@@ -12,6 +12,7 @@ from msapi._environment import (
 )
 from msapi._http import HttpSession, Redactor, error_code, error_message
 from msapi._odata import odata_string
+from msapi._refusals import SignInRefused
 from msapi._routing import Router
 from msapi._tls import tls_context
 from workflows.directory import MicrosoftError
@@ -27,6 +28,7 @@ __all__ = [
     "MsalHttpClient",
     "Redactor",
     "Router",
+    "SignInRefused",
     "SignedIn",
     "environment_problems",
     "error_code",

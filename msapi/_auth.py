@@ -16,6 +16,7 @@ import httpx
 
 from msapi._cache import PersistedTokenCache
 from msapi._http import HttpSession
+from msapi._refusals import sign_in_refusal
 from workflows.directory import MicrosoftError, TenantNotFound
 
 AUTHORITY_HOST = "https://login.microsoftonline.com"
@@ -173,6 +174,11 @@ class AppTokens:
         if "access_token" not in result:
             if unknown_tenant(result):
                 raise tenant_error(self._session, tenant)
+            refused = sign_in_refusal(
+                result, client_id=self._credential.client_id, tenant=tenant, scope=scope
+            )
+            if refused is not None:
+                raise refused
             raise self._session.error(
                 f"sign-in to tenant {tenant} for {scope} failed: {result.get('error')}: "
                 f"{first_line(result.get('error_description'))}"

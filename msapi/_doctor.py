@@ -16,6 +16,7 @@ from msapi._arm import ResourceManager
 from msapi._auth import granted
 from msapi._devops import AzureDevOps, UndocumentedFailure
 from msapi._graph import Graph
+from msapi._refusals import SignInRefused
 from workflows.directory import (
     UNKNOWN_TENANT,
     MicrosoftError,
@@ -119,7 +120,9 @@ def _graph_checks(graph: Graph, *, delegated: bool) -> list[Check]:
         # Nothing in the directory can be checked: the one check says which tenant and how to name it.
         return [Check(UNKNOWN_TENANT, "fail", f"{str(error)[0].upper()}{str(error)[1:]}.")]
     except MicrosoftError as error:
-        return [Check("graph-sign-in", "fail", f"Cannot get a Microsoft Graph token: {error}")]
+        # Entra's refusal of the app says what to change: `start` shows the message, `doctor --json` the fix
+        fix = error.fix if isinstance(error, SignInRefused) else ""
+        return [Check("graph-sign-in", "fail", f"Cannot get a Microsoft Graph token: {error}", fix=fix)]
     checks = [
         Check("graph-sign-in", "pass", f"Signed in to tenant {claims.get('tid') or '(opaque token)'}."),
         _attempt("graph-users", "read the directory's users", graph.first_user),

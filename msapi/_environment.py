@@ -28,7 +28,8 @@ def from_environment(environ: Mapping[str, str], *, progress: Progress | None = 
     (a running emulator); otherwise live: `AZURE_DEVOPS_PAT`, `AZURE_CLIENT_ID`, and
     `AZURE_CLIENT_SECRET` or `AZURE_CLIENT_CERTIFICATE_PATH` (+ `AZURE_CLIENT_CERTIFICATE_PASSWORD`);
     optional `AADBOT_TOKEN_CACHE` (default `~/.cache/aadbot/msal-token-cache.json`). The tenant comes with
-    each call (`start`, `--tenant`); `AZURE_TENANT_ID` is only where a device sign-in signs in.
+    each call (`start`, `--tenant`); `AZURE_TENANT_ID` is where a device sign-in signs in, and where `serve`
+    checks the app's sign-in at start (`bot.app_sign_in`).
     `AZURE_AUTH=device` uses the person `aadbot signin` signed in (`AZURE_USERNAME` picks one of
     several) for Graph and ARM instead of the app's secret or certificate.
     """

@@ -15,6 +15,7 @@ from starlette.routing import Route
 from sandbox._common import json_object
 from sandbox._resolve import resolve
 from sandbox._services import Call, Reply, dispatch, fault_reply
+from sandbox._sign_in_refusals import refusal_code
 from sandbox._signin import sign_in
 from sandbox._state import Faults, State
 from sandbox._teams_routes import teams_routes
@@ -154,6 +155,7 @@ def faults_from_json(body: dict[str, Any]) -> Faults:
         invitation_faults=_invitation_faults(body.get("invitation_faults") or []),
         short_user_listings=short_listings,
         left_out_users=left_out,
+        sign_in_refusal=refusal_code(body.get("sign_in_refusal")),
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from sandbox._common import AZURE_DEVOPS_RESOURCE, LOGIN_HOST, Call, Reply, login_error
+from sandbox._sign_in_refusals import refused
 from sandbox._state import DeviceCode, RefreshToken, State, Token
 
 _RESOURCES = {
@@ -116,6 +117,9 @@ def _issue_token(state: State, form: dict[str, str], tenant: str) -> Reply:
             "invalid_scope",
             f"AADSTS1002012: The provided value for scope {' '.join(scope)} is not valid.",
         )
+    refusal = refused(state, form, defaults[0].removesuffix("/.default"))
+    if refusal is not None:
+        return refusal
     return Reply(200, _access_token(state, audience, client_id, None))
 
 

@@ -92,6 +92,10 @@ class Faults:
     ones on the first short read, the first ones on the next, and so on in turn, as two pages lost are
     seldom the same; its next page resumes after the page as it would have been."""
     short_reads_made: int = field(default=0, init=False)
+    sign_in_refusal: int = 0
+    """An AADSTS code (`sandbox._sign_in_refusals.CODES`) every app's client-credentials sign-in is refused
+    with from now on, as a setting of the tenant would (a secret expired, the app disabled), until the
+    faults are set again; 0 for none."""
 
     def first_page_listed(self, page: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """What the first page of a whole read of the entitlements, beginning now, lists of `page`."""

@@ -1,0 +1,114 @@
+"""Microsoft Entra ID's refusals of the app's own sign-in (client credentials), each with what to change.
+
+An admin installing the bot meets these, not protocol errors: a wrong AZURE_CLIENT_ID, a secret that
+expired or was copied by its id, the app disabled or blocked in the tenant. Entra's `error` field
+(`invalid_client`, `unauthorized_client`) does not tell them apart; its AADSTS code does. Microsoft says
+codes are for diagnosis and may change ("Microsoft Entra authentication and authorization error codes",
+MicrosoftDocs/entra-docs docs/identity-platform/reference-error-codes.md, vendored in tests/msapi/published/
+identity/): so an unknown code is never guessed at, it is reported as Entra words it.
+
+Not here, because app-only sign-ins do not meet them: AADSTS65001 (a user's or admin's consent to delegated
+permissions; an app without admin consent still gets a token, without `roles`, which `graph-invite` reports),
+AADSTS7000114 (on-behalf-of calls), AADSTS650057 (a delegated request for a resource missing from the
+registration's permissions).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from workflows.directory import MicrosoftError
+
+_REGISTRATIONS = "Microsoft Entra admin center > Identity > Applications > App registrations"
+_ENTERPRISE_APPS = "Microsoft Entra admin center > Identity > Applications > Enterprise applications"
+_SECRETS = (
+    f"{_REGISTRATIONS} > the app > Certificates & secrets > New client secret; put its Value (not its"
+    " Secret ID) in AZURE_CLIENT_SECRET and restart the bot"
+)
+
+
+@dataclass(frozen=True)
+class _Meaning:
+    what: str
+    """What is wrong, in the admin's terms; `{client}`, `{tenant}` and `{resource}` are filled in."""
+    fix: str
+    """Which setting or portal page changes it."""
+    whole_app: bool = True
+    """No token for anything: `serve` cannot work at all. False when only one resource is refused."""
+
+
+_MEANINGS: dict[int, _Meaning] = {
+    700016: _Meaning(
+        "tenant {tenant} has no application with client id {client}",
+        f"Check AZURE_CLIENT_ID: it is the Application (client) ID on {_REGISTRATIONS} > the app > Overview."
+        " An app registered in another tenant must be multitenant, and an admin of {tenant} must consent to"
+        " it there; or register the app in {tenant} itself",
+    ),
+    7000215: _Meaning(
+        "AZURE_CLIENT_SECRET is not a secret of app {client}",
+        f"Copy a current secret's Value, not its Secret ID: {_SECRETS}",
+    ),
+    7000222: _Meaning(
+        "the client secret in AZURE_CLIENT_SECRET has expired",
+        f"{_SECRETS}; or sign in with a certificate instead (AZURE_CLIENT_CERTIFICATE_PATH), which the same"
+        " page uploads",
+    ),
+    7000112: _Meaning(
+        "app {client} is disabled in tenant {tenant}",
+        f"An admin of {{tenant}} re-enables it: {_ENTERPRISE_APPS} > the app > Properties > Enabled for"
+        " users to sign-in? > Yes, then Save (the service principal's accountEnabled)",
+    ),
+    53003: _Meaning(
+        "a Conditional Access policy for workload identities blocks app {client} (from this server's"
+        " address, or for its risk)",
+        "A Conditional Access Administrator of {tenant} finds the policy under Microsoft Entra admin center"
+        " > Identity > Monitoring & health > Sign-in logs > Service principal sign-ins > the failed"
+        " sign-in > Conditional Access, then excludes the app or adds this server's public IP address to"
+        " the policy's allowed named locations (Protection > Conditional Access)",
+    ),
+    500011: _Meaning(
+        "tenant {tenant} has no service principal for {resource}",
+        "Check that {tenant} is the tenant you meant. Azure Resource Manager is missing from a tenant that"
+        " never had an Azure subscription; the bot needs it only to read the organization's billing, which"
+        " can be checked by hand in Azure DevOps (Organization settings > Billing)",
+        whole_app=False,
+    ),
+}
+_CODE = re.compile(r"AADSTS(\d+)")
+
+
+class SignInRefused(MicrosoftError):
+    """Entra refused the app's token request for a reason an admin must fix; the message names the code,
+    what is wrong and what to do, never the secret."""
+
+    def __init__(self, code: int, what: str, fix: str, *, whole_app: bool) -> None:
+        super().__init__(f"Microsoft Entra ID refused the bot's sign-in (AADSTS{code}): {what}. {fix}.")
+        self.code = code
+        self.reason = what
+        self.fix = f"{fix}."
+        self.whole_app = whole_app
+
+
+def sign_in_refusal(
+    result: Mapping[str, Any], *, client_id: str, tenant: str, scope: str
+) -> SignInRefused | None:
+    """The refusal msal's `result` (Entra's error body) stands for, or None when it is none of the known.
+
+    The code comes from `error_codes`, or else the description's first `AADSTS` number (msal passes the
+    body through; some proxies keep only the description)."""
+    codes = result.get("error_codes")
+    found = [int(code) for code in codes if isinstance(code, int)] if isinstance(codes, list) else []
+    if not found:
+        match = _CODE.search(str(result.get("error_description") or ""))
+        found = [int(match[1])] if match else []
+    known = next((code for code in found if code in _MEANINGS), None)
+    if known is None:
+        return None
+    meaning = _MEANINGS[known]
+    names = {"client": client_id, "tenant": tenant, "resource": scope.removesuffix("/.default")}
+    return SignInRefused(
+        known, meaning.what.format(**names), meaning.fix.format(**names), whole_app=meaning.whole_app
+    )
