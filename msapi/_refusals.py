@@ -7,10 +7,11 @@ codes are for diagnosis and may change ("Microsoft Entra authentication and auth
 MicrosoftDocs/entra-docs docs/identity-platform/reference-error-codes.md, vendored in tests/msapi/published/
 identity/): so an unknown code is never guessed at, it is reported as Entra words it.
 
-Not here, because app-only sign-ins do not meet them: AADSTS65001 (a user's or admin's consent to delegated
-permissions; an app without admin consent still gets a token, without `roles`, which `graph-invite` reports),
-AADSTS7000114 (on-behalf-of calls), AADSTS650057 (a delegated request for a resource missing from the
-registration's permissions).
+Not here: AADSTS65001 (consent to delegated permissions; an app-only token without admin consent comes all
+the same, without `roles`, and `graph-invite` reports what it lacks) and AADSTS7000114 (on-behalf-of calls),
+which app-only sign-ins do not meet; AADSTS650057 (a resource missing from the registration's permissions),
+seen in public issues for old `resource=` requests, not found for the `/.default` requests the bot makes:
+should it come, it is reported in Entra's own words.
 """
 
 from __future__ import annotations
