@@ -48,7 +48,7 @@ from workflows.informing import advance_notice
 from workflows.machine import STATES, next_commands
 from workflows.plan import Check, Plan
 from workflows.plan_matching import build_plan
-from workflows.progress import REMINDER_MESSAGE, ItemProgress, Progress, UserProgress
+from workflows.progress import ItemProgress, Progress, UserProgress
 from workflows.reminders import BILLING_MESSAGE, BILLING_MOVED_MESSAGE, DIGEST_MESSAGE
 from workflows.results import (
     AccountDecision,
@@ -79,6 +79,7 @@ from workflows.stages.list_messages import (
     DECIDED_MESSAGE,
     INVITED_MESSAGE,
     LOST_ACCESS_MESSAGE,
+    REMINDER_MESSAGE,
 )
 from workflows.stages.told_early import ACCESS_BACK_MESSAGE
 from workflows.stages.verification import SignInCheck

@@ -19,7 +19,8 @@ from workflows import waiting
 from workflows.decisions import lost_access_by
 from workflows.notices import admins_address
 from workflows.plan import NO_ACCESS
-from workflows.progress import OUT_OF_CHAT, delivery_of, known_as_user, lists_of, reach_in
+from workflows.progress import known_as_user, lists_of
+from workflows.reach import OUT_OF_CHAT, delivery_of, reach_in
 from workflows.schedules import ReminderSettings
 from workflows.stages import interrupted_invitations, verification
 from workflows.stages.invited import sent_invitations

@@ -20,13 +20,8 @@ from workflows import unreached_admins
 from workflows.errors import WorkflowError
 from workflows.help_requests import HelpRequests
 from workflows.machine import FINAL_STATES
-from workflows.progress import (
-    PERSONAL_LISTS,
-    Progress,
-    access_news_in_doubt,
-    read_progress,
-    unconfirmed_lists,
-)
+from workflows.progress import Progress, read_progress
+from workflows.reach import PERSONAL_LISTS, access_news_in_doubt, unconfirmed_lists
 from workflows.reminders import Reminders
 from workflows.results import Actor, AdminUnreached, MigrationStatus, Told
 from workflows.schedules import ReminderSettings, Schedules
@@ -106,7 +101,7 @@ class Tracking:
 
     def access_news_in_doubt(self, status: MigrationStatus) -> tuple[str, ...]:
         """Before `notify`, the addresses of those told of their access that it may not have reached
-        (`workflows.progress.access_news_in_doubt`), which *Retry failed* sends again."""
+        (`workflows.reach.access_news_in_doubt`), which *Retry failed* sends again."""
         with self._database.session() as session:
             return tuple(sorted(set(access_news_in_doubt(session, status.id).values())))
 

@@ -38,7 +38,7 @@ class Waiting(NamedTuple):
     """Waiting on `INVITATION_IN_DOUBT`: the email is known to have gone out, its link lost
     (`workflows.stages.interrupted_invitations.mailed`)."""
     delivery: str = "sent"
-    """Where their list stands, as `progress` has it (`workflows.progress.delivery_of`): only a list sent
+    """Where their list stands, as `progress` has it (`workflows.reach.delivery_of`): only a list sent
     (or ticked in chat) told them of the wait."""
 
 

@@ -22,7 +22,8 @@ from bot.conversation.messages import (
 from bot.conversation.next_actions import with_next
 from bot.conversation.unreached_views import told_blocks
 from workflows.plan import NO_ACCESS
-from workflows.progress import OUT_OF_CHAT, Progress, UserProgress
+from workflows.progress import Progress, UserProgress
+from workflows.reach import OUT_OF_CHAT
 from workflows.results import MigrationStatus, NotifyResult, Told
 from workflows.todo import OPTIONAL_ITEMS
 

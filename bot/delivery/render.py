@@ -345,7 +345,7 @@ def _notice(kind: str, payload: dict[str, Any], *, shared: bool) -> Message:
 
 
 def _waiting_delivery(said: object) -> str:
-    """Where the list of someone waiting stands (`workflows.progress.delivery_of`): a digest queued before it
+    """Where the list of someone waiting stands (`workflows.reach.delivery_of`): a digest queued before it
     was said marks only whether chat could not reach them, or nothing (then they were taken as reached)."""
     if isinstance(said, bool):
         return "not-in-chat" if said else "sent"

@@ -19,7 +19,7 @@ from storage.outbox import messages_of, retry_failed
 from storage.outbox_sends import UNCONFIRMED as UNCONFIRMED_CODE
 from storage.teams import TeamsDispatch
 from tests.workflows.fakes import FakeClock
-from workflows.progress import PERSONAL_LISTS, unconfirmed_lists
+from workflows.reach import PERSONAL_LISTS, unconfirmed_lists
 from workflows.service import MigrationService
 from workflows.stages import resending
 from workflows.stages.list_messages import LIST_MESSAGES, REMINDER_MESSAGE
