@@ -15,14 +15,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.conversation import (
+    announcement_views,
     approval_views,
     closing_views,
+    decision_views,
     faq_views,
     help_views,
+    invitation_views,
     item_help_views,
-    preparing_views,
     progress_views,
     reminder_views,
+    removal_views,
     sign_in_views,
     starting_views,
     status_views,
@@ -293,7 +296,7 @@ def catalog_of(world: World) -> dict[str, Message]:
         "started": notice(notices.STARTED, status=planned, actor=admin),
         "checked": starting_views.checked(planned),
         "plan": starting_views.plan(plan, planned),
-        "invited": preparing_views.invited(
+        "invited": invitation_views.invited(
             InviteResult(planned, outcomes, denied=True, message="Invited some.")
         ),
         # the workflow's notices, rendered from their stored form as the outbox worker renders them
@@ -329,7 +332,7 @@ def catalog_of(world: World) -> dict[str, Message]:
                 addresses,
             )
         ),
-        "announced": preparing_views.announced(
+        "announced": announcement_views.announced(
             AnnounceResult(planned, len(plan.users), len(plan.users), "Friday 14:00", planned.created_at)
         )[0],
         "progress": progress_views.progress(report),
@@ -344,8 +347,8 @@ def catalog_of(world: World) -> dict[str, Message]:
         "billing": closing_views.billing(
             BillingResult(False, "sub", "tenant", ("Step one.", "Step two."), planned, "No.")
         ),
-        "stale users": preparing_views.stale_users(planned, stale, 90, "0123456789abcdef"),
-        "removed": preparing_views.removed(
+        "stale users": removal_views.stale_users(planned, stale, 90, "0123456789abcdef"),
+        "removed": removal_views.removed(
             RemovalResult(
                 tuple(u.principal_name for u in stale),
                 tuple((u.principal_name, "403") for u in stale[:500]),
@@ -625,11 +628,11 @@ def replies(world: World) -> dict[str, Message | Outgoing]:
         7, organization, "why " * 400, "declined", None, ("git-credential-cache", "ssh-keys"), "open", NOW
     )
     return {
-        "account decided": preparing_views.account_decided(AccountDecision(ambiguous, planned, 7, True)),
-        "decided out": preparing_views.account_decided(
+        "account decided": decision_views.account_decided(AccountDecision(ambiguous, planned, 7, True)),
+        "decided out": decision_views.account_decided(
             AccountDecision(replace(ambiguous, decided_by=admin.name), planned, None, True)
         ),
-        "confirm removal": preparing_views.confirm_removal(
+        "confirm removal": removal_views.confirm_removal(
             organization, [user.id for user in plan.users[:200]], {u.id: u.principal_name for u in plan.users}
         ),
         "rehearse": sign_in_views.rehearse(organization, LONG_DOMAIN, admin.email),

@@ -2,12 +2,12 @@
 to a pending approval), the plan, and the preflight (`doctor`).
 
 Where a migration stands is in `status_views`, whom chat could not reach in `unreached_views`. The other
-stages have their own views: invitations, announcements, decisions and removals in `preparing_views`,
-approval and connecting in `approval_views`, each person's to-do list after connecting in `todo_views` (the
-messages that bring it in `list_message_views`, its items in `todo_item_views`, help with them in
-`item_help_views`), the admins' view of the lists in `progress_views` (the digest of who still has open items
-in `digest_views`), reminders in `reminder_views`, billing and the end in `closing_views`; help and typos in
-`help_views`.
+stages have their own views: invitations in `invitation_views`, the advance notice in `announcement_views`, an
+admin's decisions in `decision_views`, removals in `removal_views`, approval and connecting in
+`approval_views`, each person's to-do list after connecting in `todo_views` (the messages that bring it in
+`list_message_views`, its items in `todo_item_views`, help with them in `item_help_views`), the admins' view
+of the lists in `progress_views` (the digest of who still has open items in `digest_views`), reminders in
+`reminder_views`, billing and the end in `closing_views`; help and typos in `help_views`.
 """
 
 from __future__ import annotations

@@ -6,12 +6,13 @@ from datetime import datetime
 from typing import Any
 
 from bot.conversation import (
+    announcement_views,
     approval_views,
     closing_views,
     digest_views,
+    invitation_views,
     item_help_views,
     list_message_views,
-    preparing_views,
     reminder_views,
     sign_in_views,
     starting_views,
@@ -115,7 +116,7 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 own_address=str(payload.get("email") or ""),
             )
         case "advance_notice":
-            rendered = preparing_views.advance_notice_dm(
+            rendered = announcement_views.advance_notice_dm(
                 organization=payload["organization"],
                 tenant=str(payload["tenant"]),
                 name=_name(payload),
@@ -192,7 +193,7 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
             )
         case invitation_wait.WAIT_OVER_MESSAGE:
             stuck_since = payload.get("stuck_since")  # none in a message queued before it was said
-            rendered = preparing_views.invitation_wait_over(
+            rendered = invitation_views.invitation_wait_over(
                 organization=payload["organization"],
                 count=int(payload["count"]),
                 people=[str(address) for address in payload["people"]],

@@ -9,7 +9,7 @@ import io
 from dataclasses import replace
 from typing import Any
 
-from bot.conversation import list_message_views, preparing_views
+from bot.conversation import decision_views, list_message_views
 from bot.conversation.messages import Attachment, DirectMessage, Heading, Outgoing, Reply, Table, Text
 from sandbox import Sandbox, parse_scenario
 from storage import Database
@@ -454,7 +454,7 @@ def test_deciding_her_back_to_the_account_her_list_already_names_tells_the_admin
     again the one she read, so nobody tells her anything."""
     hana = PlannedUser(HANA, HANA, "map", Match("g-hart", HANA_MEMBER, "decided"), decided_by="Lee")
     decided = AccountDecision(hana, replace(STATUS, state="users_notified"), None, True, as_told=True)
-    said = " ".join(text_of([preparing_views.account_decided(decided)]).split())
+    said = " ".join(text_of([decision_views.account_decided(decided)]).split())
     assert (
         "Their to-do list says to sign in with it again, as the one that may have reached them did: nothing"
         " new to tell them."
@@ -506,7 +506,7 @@ def test_gus_decided_out_before_his_advance_notice_went_hears_only_the_decision_
     """A notice still waiting is stopped (`workflows` tests the outbox): nothing he read is taken back."""
     gus = PlannedUser(GUS, "Gus", "disabled", None, decided_by="Dana")
     decided = AccountDecision(gus, replace(STATUS, state="announced"), None, False, told_early="stopped")
-    said = " ".join(text_of([preparing_views.account_decided(decided)]).split())
+    said = " ".join(text_of([decision_views.account_decided(decided)]).split())
     assert (
         "Their advance notice had not gone out yet, so it never will; I told them now that they lose access,"
         " and `notify` sends them nothing more."

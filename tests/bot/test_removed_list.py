@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.conversation import preparing_views
+from bot.conversation import removal_views
 from bot.conversation.messages import Attachment
 from tests.delivery.test_notice_codec import STATUS
 from workflows.results import RemovalResult
@@ -16,7 +16,7 @@ PLANNED = replace(STATUS, state="planned", next_commands=())
 def test_removing_more_than_the_reply_names_attaches_everyone_as_csv() -> None:
     removed = tuple(f"left{n}@fabrikam.com" for n in range(30))
     result = RemovalResult(removed, (("kept@fabrikam.com", "Azure DevOps said no"),), PLANNED)
-    message = preparing_views.removed(result).message
+    message = removal_views.removed(result).message
     text = message.summary
     assert text.startswith("Removed 30 users: left0@fabrikam.com,") and text.endswith(" and 5 more.")
     (csv,) = [block for block in message.blocks if isinstance(block, Attachment)]
@@ -31,5 +31,5 @@ def test_removing_more_than_the_reply_names_attaches_everyone_as_csv() -> None:
 
 def test_a_few_removed_are_all_named_and_no_file_comes() -> None:
     result = RemovalResult(("left@fabrikam.com",), (), PLANNED)
-    message = preparing_views.removed(result).message
+    message = removal_views.removed(result).message
     assert not [block for block in message.blocks if isinstance(block, Attachment)]

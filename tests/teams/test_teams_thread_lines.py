@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from bot.conversation import preparing_views
+from bot.conversation import decision_views
 from bot.conversation.messages import DirectMessage, Outgoing, say, tell_privately
 from tests.delivery.test_notice_codec import STATUS
 from tests.teams.test_teams_pointer import CHANNEL, PERSONAL, POINTER, Posts
@@ -137,7 +137,7 @@ def test_a_channel_answer_does_not_claim_what_the_personal_chat_never_got() -> N
     fakes = cast(Any, posts)
     now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
     delivery = Delivery(fakes, cast(Any, None), cast(Any, Nobody()), fakes, fakes, clock=lambda: now)
-    answers = preparing_views.account_decided_answers(decided, None, shared=True)
+    answers = decision_views.account_decided_answers(decided, None, shared=True)
     asyncio.run(delivery.deliver(answers, Origin(CHANNEL.in_thread(THREAD), "dana")))
     assert posts.posted == [
         (

@@ -7,7 +7,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 
-from bot.conversation import preparing_views
+from bot.conversation import announcement_views, decision_views, invitation_views, removal_views
 from bot.conversation.closing_views import CONFIRM
 from bot.conversation.commands import Command
 from bot.conversation.desk import Handler, Stage, number
@@ -50,10 +50,10 @@ class Preparing(Stage):
         asked = actor.name or actor.email
         line = ProgressLine(self._desk.outbox, channel, why=f"I send why to {asked} alone")
         result = self._desk.service.invite(command.arg(0), actor, line)
-        answer = preparing_views.invited(result, self._desk.told(result.status), shared=channel is not None)
+        answer = invitation_views.invited(result, self._desk.told(result.status), shared=channel is not None)
         if channel is None or line.shown:  # the progress line's last version says how many
             return answer
-        return [*preparing_views.invited_in_channel(result, actor, channel), *answer]
+        return [*invitation_views.invited_in_channel(result, actor, channel), *answer]
 
     def _announce(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         organization = self._desk.named_organization(command)
@@ -61,7 +61,7 @@ class Preparing(Stage):
             self._desk.refuse_misspelled(command, "announced nothing")
         when = command.args[1:] if organization else command.args
         result = self._desk.service.announce(organization, actor, " ".join(when))
-        return [*preparing_views.announced(result, shared=channel is not None), *self._desk.outbox.flush()]
+        return [*announcement_views.announced(result, shared=channel is not None), *self._desk.outbox.flush()]
 
     def _decide_account(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         """`decide [ORG] PERSON ACCOUNT`, typed, or a button (under `plan`, or on a word to the admins) that
@@ -78,7 +78,7 @@ class Preparing(Stage):
         person, choice = args[-2:]
         result = self._desk.service.decide_account(organization, person, choice, actor, undecided=pressed)
         told = self._desk.told(result.status)
-        answers = preparing_views.account_decided_answers(result, told, shared=channel is not None)
+        answers = decision_views.account_decided_answers(result, told, shared=channel is not None)
         return [*answers, *self._desk.outbox.flush()]
 
     def _stale_users(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
@@ -90,7 +90,7 @@ class Preparing(Stage):
             )
         status = self._desk.service.status(organization)
         users = self._removable_stale_users(status.organization, days)
-        return [preparing_views.stale_users(status, users, days, list_fingerprint(users))]
+        return [removal_views.stale_users(status, users, days, list_fingerprint(users))]
 
     def _removable_stale_users(self, organization: str, days: int | None) -> list[OrgUser]:
         """Stale users but the owner and administrators, whom a removal never touches."""
@@ -125,14 +125,14 @@ class Preparing(Stage):
                 "The list changed since it was shown (someone signed in, or was removed), so I removed"
                 " nobody. Here it is as it stands now."
             )
-            return [changed, preparing_views.stale_users(status, users, days, fingerprint)]
+            return [changed, removal_views.stale_users(status, users, days, fingerprint)]
         ids = [user.id for user in users]
         return [self._removed(status.organization, ids, actor, channel)]
 
     def _removed(self, organization: str, user_ids: list[str], actor: Actor, channel: str | None) -> Outgoing:
         line = ProgressLine(self._desk.outbox, channel)
         result = self._desk.service.remove_users(organization, user_ids, actor, line)
-        return preparing_views.removed(result, self._desk.told(result.status), shared=channel is not None)
+        return removal_views.removed(result, self._desk.told(result.status), shared=channel is not None)
 
     def _remove_typed(
         self, actor: Actor, organization: str, command: Command, channel: str | None
@@ -147,7 +147,7 @@ class Preparing(Stage):
         users = self._desk.service.plan(status.organization).users
         wanted = self._desk.service.removable(status.organization, users, user_ids)
         names = {user.id: user.principal_name for user in users}
-        return [preparing_views.confirm_removal(status.organization, wanted, names)]
+        return [removal_views.confirm_removal(status.organization, wanted, names)]
 
 
 def typed_user_ids(command: Command) -> list[str]:
