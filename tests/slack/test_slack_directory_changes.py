@@ -27,18 +27,16 @@ from sqlmodel import col, select
 from bot.alongside import Loop, alongside
 from bot.delivery.worker import OutboxWorker
 from bot.slack.app import build_web_client
-from bot.slack.people import (
-    CACHE_SECONDS,
-    MAX_AGE_SECONDS,
+from bot.slack.member_list import MAX_AGE_SECONDS, READ_SECONDS
+from bot.slack.member_pages import (
     PAGE_SECONDS,
     PAGE_SIZE,
     PAGE_TRIES,
-    READ_SECONDS,
     READ_WAITS,
     RETRY_AFTER_AT_MOST,
-    People,
-    _Directory,
+    Directory,
 )
+from bot.slack.people import CACHE_SECONDS, People
 from bot.slack.sender import DIRECTORY_LATER_SECONDS, SlackSender
 from storage import Database, OutboundMessage
 from storage.outbox import NOT_IN_CHAT, enqueue, retry_failed
@@ -716,7 +714,7 @@ def test_an_address_an_active_member_holds_is_theirs_whichever_comes_first_in_th
 ) -> None:
     """An address handed on from a deactivated member to someone else."""
     active, deleted = _member("UNEW", "Ops@Fabrikam.com"), _member("UOLD", "ops@fabrikam.com", deleted=True)
-    directory = _Directory(loaded_at=0.0)
+    directory = Directory(loaded_at=0.0)
     for member in (deleted, active) if deleted_first else (active, deleted):
         directory.put(member)
 
@@ -725,7 +723,7 @@ def test_an_address_an_active_member_holds_is_theirs_whichever_comes_first_in_th
 
 
 def test_a_read_keeps_the_deactivated_by_address_and_leaves_out_bots_and_hidden_addresses() -> None:
-    directory = _Directory(loaded_at=0.0)
+    directory = Directory(loaded_at=0.0)
     for member in (
         _member("UOLD", "Gone@Fabrikam.com ", deleted=True),
         _member("UHID", ""),

@@ -17,24 +17,16 @@ from sqlalchemy import create_engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import col, select
 
+import bot.slack.member_pages as member_pages
 import bot.slack.memory as memory_module
-import bot.slack.people as people_module
 from bot.alongside import Loop, alongside
 from bot.delivery.worker import OutboxWorker
 from bot.slack._errors import LookupsLimited
 from bot.slack.app import build_web_client
+from bot.slack.member_list import MAX_AGE_SECONDS, READ_SECONDS
+from bot.slack.member_pages import BURST_PAGES, NOT_IN_SLACK_SECONDS, PAGE_SECONDS, PAGE_SIZE, Person
 from bot.slack.memory import DatabaseMemory
-from bot.slack.people import (
-    BURST_PAGES,
-    CACHE_SECONDS,
-    MAX_AGE_SECONDS,
-    NOT_IN_SLACK_SECONDS,
-    PAGE_SECONDS,
-    PAGE_SIZE,
-    READ_SECONDS,
-    People,
-    Person,
-)
+from bot.slack.people import CACHE_SECONDS, People
 from bot.slack.sender import READING, READING_LATER_SECONDS, SlackSender
 from storage import Database, OutboundMessage, slack_people
 from storage.slack_people import Said, record
@@ -96,7 +88,7 @@ def _beside_reads(people: People, scenario: Coroutine[Any, Any, None]) -> None:
 def test_a_dm_goes_once_its_persons_page_is_in_and_one_to_a_later_page_waits_without_failing(
     fake_slack: FakeSlack, sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(people_module, "BURST_PAGES", 1)  # the read pauses after its first page
+    monkeypatch.setattr(member_pages, "BURST_PAGES", 1)  # the read pauses after its first page
     _pages(fake_slack, 3)
     pauses, time = Pauses(), FakeTime()
     posting = build_web_client(BOT_TOKEN, base_url=f"{fake_slack.url}/api/", retries=False)
@@ -365,7 +357,7 @@ def test_the_sends_first_read_is_cancelled_once_the_sends_stopped_not_waited_out
     fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Nobody waits for it any more: a stop would otherwise wait its whole time for it, and warn."""
-    monkeypatch.setattr(people_module, "BURST_PAGES", 1)
+    monkeypatch.setattr(member_pages, "BURST_PAGES", 1)
     _pages(fake_slack, 3)
     pauses = Pauses()  # the read holds after its first page
     people = _people(fake_slack, None, clock=Clock(), sleep=pauses)

@@ -23,7 +23,8 @@ import bot.slack.serve as serving
 from bot.alongside import Loop
 from bot.runtime import utc_now
 from bot.settings import Settings
-from bot.slack.people import MAX_AGE_SECONDS, READ_SECONDS, People
+from bot.slack.member_list import MAX_AGE_SECONDS, READ_SECONDS
+from bot.slack.people import People
 from bot.teams.settings import TeamsSettings
 from bot.teams.surface import build_surface
 from sandbox import Sandbox
