@@ -238,6 +238,24 @@ def card(
     return _fitted({"$schema": CARD_SCHEMA, **adaptive_card(body, refresh=updated)})
 
 
+def shared_copy(message: Message, key: str, viewers: list[str], reader: str | None) -> dict[str, Any]:
+    """How one copy of a shared message (an approval prompt) is sent, as `card`'s options; `viewers`: the
+    MRIs of the people who may act on it (approvers still to decide), `reader`: the MRI of a personal
+    chat's one reader, None for a channel's copy.
+
+    A personal chat's copy is its reader's view as sent: its actions while they may act, none once they
+    decided. No refresh there, which would only fetch the same card, and only where automatic refresh runs:
+    what is sent is what any client, or anyone reading the activity, finds on it. A channel's copy, read by
+    people who may not decide (the requester, bystanders), is sent read-only and refreshed into the full
+    card for `viewers` alone (Teams' user-specific views), as `request-approval`'s four eyes want: the
+    buttons of a channel's other shared cards (the progress card's CSV) are no one's but their viewers'."""
+    if reader is not None:
+        return {"actions": reader in viewers}
+    if not message.buttons:
+        return {"actions": False}
+    return {"actions": False, "refresh": (key, viewers)}
+
+
 def download_title(filename: str) -> str:
     """A file's link button, named by the file: a message with two files shows two buttons."""
     return f"Download {filename}"

@@ -6,11 +6,11 @@ instead, and the thread says so once an hour per person. Only a refusal of one p
 address (`Message.refusal`: "`123` is not a user id") stays in the thread, where it was asked, and so does
 a note of what went wrong in delivering (`tell`) under the same rule: everyone in the channel reads the
 thread, so nothing for the asker's eyes alone goes there, however short.
-A shared message (an approval prompt) is posted as a read-only card that Teams refreshes into the full
-card, with its actions, for the people named in `refresh.userIds`; after each decision every copy is
-updated (`updateActivity`) so all of them say the same. Whoever has decided leaves `refresh.userIds`:
-with N approvers, those still to decide keep Approve/Reject while everyone else reads "Approved by X,
-waiting for N more".
+A shared message (an approval prompt) is posted to each approver's personal chat with its actions, as
+sent, and to a channel as a read-only card that Teams refreshes into the full card for the people named
+in `refresh.userIds` (`cards.shared_copy`); after each decision every copy is updated (`updateActivity`)
+so all of them say the same. Whoever has decided leaves the people who may act: with N approvers, those
+still to decide keep Approve/Reject while everyone else reads "Approved by X, waiting for N more".
 """
 
 from __future__ import annotations
@@ -263,11 +263,10 @@ class Delivery:
         if decided:
             await asyncio.to_thread(self._store.drop_viewers, key, decided)
         known = (await asyncio.to_thread(self._store.shared, key)) or (full, viewers)
-        options: dict[str, Any] = {"actions": False}
-        if message.buttons:
-            options["refresh"] = (key, [mri(user) for user in known[1]])
+        may_act = [mri(user) for user in known[1]]
         copies = await asyncio.to_thread(self._store.copies, key)
         if not any(channel_of(copy.conversation_id) == ref.conversation_id for copy in copies):
+            options = cards.shared_copy(message, key, may_act, _reader(ref))
             activity_id = await self._post(ref, message, **options)
             await asyncio.to_thread(self._store.add_copy, key, CardCopy(ref.address, activity_id))
         for copy in copies:
@@ -275,6 +274,7 @@ class Delivery:
             where = ref if here else await self._copy_ref(copy)
             if where is not None:  # in the thread the copy was posted in
                 where = where.in_thread(copy.conversation_id)
+                options = cards.shared_copy(message, key, may_act, _reader(where))
                 await self._update(where, copy.activity_id, message, **options)
 
     async def _copy_ref(self, copy: CardCopy) -> ConversationRef | None:
@@ -308,6 +308,12 @@ def _answer(outgoings: list[Outgoing], shared_card: bool) -> Outgoing | None:
         return shared[-1]
     replies = [o for o in outgoings if isinstance(o.to, Reply) and o.updates is None]
     return replies[-1] if replies else None
+
+
+def _reader(ref: ConversationRef) -> str | None:
+    """The MRI of a personal chat's one reader; None for a channel (or a chat whose person is unknown),
+    read by many."""
+    return mri(ref.user_id) if ref.kind == "personal" and ref.user_id else None
 
 
 def _to_personal_chat(outgoing: Outgoing, origin: Origin | None) -> bool:

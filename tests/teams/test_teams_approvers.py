@@ -1,5 +1,6 @@
 """N approvers in Teams, through the real `aadbot serve`: after each approval the approvers still to decide
-keep Approve/Reject (`refresh.userIds`), everyone else reads "Approved by X, waiting for N more"."""
+keep Approve/Reject (on their own copies as sent, in the channel through `refresh.userIds`), everyone else
+reads "Approved by X, waiting for N more"."""
 
 from __future__ import annotations
 
@@ -41,7 +42,6 @@ def test_three_approvers_each_keep_their_buttons_until_they_decide(
                 e
                 for e in log[before:]
                 if e["op"] == "send"
-                and "refresh" in e["attachments"][0]["content"]
                 and str(e.get("summary")).startswith("Approval #1 needed")  # not whom it affects
             ]
 
@@ -56,6 +56,12 @@ def test_three_approvers_each_keep_their_buttons_until_they_decide(
         assert refreshed_for() == {f"8:orgid:{users[upn]}" for upn in APPROVERS}
         for upn in (DANA, IVAN):
             assert teams.titles(upn, channel) == []  # the requester and a bystander: read-only
+
+        def as_sent(prompt: str) -> set[str]:
+            """The titles on the copy as Teams holds it (what a client without refresh shows)."""
+            return {action["title"] for action in actions_of(teams.card(prompt))}
+
+        assert all({"Approve", "Reject"} <= as_sent(personal[upn]) for upn in APPROVERS)
 
         def everywhere(words: str) -> None:
             teams.wait_for(
@@ -75,7 +81,9 @@ def test_three_approvers_each_keep_their_buttons_until_they_decide(
         assert refreshed_for() == {f"8:orgid:{users[ANN]}", f"8:orgid:{users[CAROL]}"}
         assert teams.titles(LEE, channel) == []  # Lee decided: read-only now
         assert teams.titles(IVAN, channel) == []
+        assert as_sent(personal[LEE]) == set()  # his own copy, updated: he decided
         for upn in (ANN, CAROL):
+            assert {"Approve", "Reject"} <= as_sent(personal[upn])
             assert {"Approve", "Reject"} <= set(teams.titles(upn, channel))
             assert {"Approve", "Reject"} <= set(teams.titles(upn, personal[upn]))
 
@@ -128,13 +136,14 @@ def test_the_channels_prompt_names_nobody_after_every_copy_and_each_approvers_na
         whom = {e["conversation"]["user"]: texts(e) for e in sent(log, "Who approval #1")}
         assert set(whom) == set(APPROVERS) and all(EMAIL.search(names) for names in whom.values())
 
-        # each approver's card of names keeps its buttons (*Tell users what is coming*), for them alone
+        # each approver's card of names keeps its buttons (*Tell users what is coming*), for them alone: as
+        # sent, in their own personal chat, which nobody else reads
         named = [e["id"] for e in sent(log, "Who approval #1")]
         by_approver = {e["conversation"]["user"]: e["id"] for e in sent(log, "Who approval #1")}
         assert {upn: teams.titles(upn, card) for upn, card in by_approver.items()} == {
             upn: ["Yes, tell users what is coming"] for upn in APPROVERS
         }
-        assert teams.titles(DANA, by_approver[LEE]) == []
+        assert {e["conversation"]["conversationType"] for e in sent(log, "Who approval #1")} == {"personal"}
 
         # settled, each approver's card of names is updated in place to the rejection, naming nobody
         teams.say(LEE, "reject 1 wait for release")

@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.conversation import faq_views
 from bot.conversation.messages import Actions, Attachment, Button, Facts, Heading, Message, Table, Text
+from bot.conversation.next_actions import decision_buttons
 from bot.teams import cards
 from bot.teams.pacing import PER_CONVERSATION, Pacer
 from faq import AskerContext
@@ -347,3 +348,18 @@ def test_the_pacer_counts_a_request_from_its_answer_and_in_flight_ones_as_now() 
 
     asyncio.run(run())
     assert order == ["slow starts 0.00", "slow answered 0.50", "next starts 1.50"]
+
+
+def test_a_shared_copy_is_sent_as_its_readers_see_it() -> None:
+    """A personal chat's copy carries the actions as sent while its one reader may act, none once they may
+    not, and no refresh; a channel's is read-only, refreshed into the full card for those who may act."""
+    decide = Message("Approval #3", (Text("Connect?"), decision_buttons(3)))
+    lee, ann = "8:orgid:lee", "8:orgid:ann"
+    assert cards.shared_copy(decide, "approval:3", [lee, ann], lee) == {"actions": True}
+    assert cards.shared_copy(decide, "approval:3", [ann], lee) == {"actions": False}  # he decided
+    assert cards.shared_copy(decide, "approval:3", [ann], None) == {
+        "actions": False,
+        "refresh": ("approval:3", [ann]),
+    }
+    settled = Message("Approval #3: approved", (Text("Approved by Ann"),))
+    assert cards.shared_copy(settled, "approval:3", [], None) == {"actions": False}
