@@ -87,8 +87,10 @@ def test_the_approvers_prompt_as_sent_rejects_when_pressed(teams: Teams) -> None
 def test_the_requester_and_a_bystander_pressing_the_buttons_as_sent_are_refused_as_on_slack(
     teams: Teams,
 ) -> None:
-    """The buttons are on the approver's copy as sent: whoever else presses them (the action object in
-    hand) is refused by the bot, as Slack's channel prompt, whose buttons everyone sees, refuses them."""
+    """The buttons are on the approver's copy as sent: whoever else sends them (the action object in hand)
+    is refused by the bot itself, as on Slack, where the channel's prompt shows them to everyone. Teams
+    shows nobody else Lee's personal chat; the sandbox lets them press in it, which reaches the bot's own
+    check (in the channel, the copy is read-only for them: tests/teams/test_teams_migration.py)."""
     approval_requested(teams, DANA)
     prompt = _prompt_to(teams, LEE)
     approve = _as_sent(prompt, "Approve")
