@@ -41,6 +41,8 @@ NOT_FOUND = (
     "I can't find you in the organization's directory, and I match people by their directory account. "
     "Ask an admin to check that your Teams account is a user of the directory."
 )
+LOOKUP_FAILED = "I could not look you up in the directory just now. Try again in a minute."
+"""Graph (or the bot's sign-in to it) failed: nothing is known of the person, so nothing is blamed on them."""
 TEXT_ONLY = (
     "I read text only, so I cannot see screenshots or files. Type what you need in words: the error message"
     " as it reads (for example TF400813, or “403 when inviting”), a question, or help to see what I can do."
@@ -194,7 +196,8 @@ class TeamsEndpoint:
             await self._delivery.tell(origin, TEXT_ONLY)
             return
         actor = await self._actor(origin)
-        if actor is None:
+        if isinstance(actor, str):
+            await self._delivery.tell(origin, actor)
             return
         channel = CHANNEL_PREFIX + origin.ref.conversation_id
 
@@ -210,7 +213,8 @@ class TeamsEndpoint:
     async def _welcome(self, origin: Origin) -> None:
         """Someone added the app for themselves: what they can do, and their own to-do list if any."""
         actor = await self._actor(origin)
-        if actor is None:
+        if isinstance(actor, str):
+            await self._delivery.tell(origin, actor)
             return
         home = await asyncio.to_thread(self._conversation.home, actor)
         await self._delivery.deliver([Outgoing(home)], origin)
@@ -222,8 +226,8 @@ class TeamsEndpoint:
             view = await self._delivery.shared_view(value, origin.user_id)
             return _card_answer(view) if view else _message_answer("This card is no longer current.")
         actor = await self._actor(origin)
-        if actor is None:
-            return _message_answer(NOT_FOUND)
+        if isinstance(actor, str):  # said in the click's answer alone: a chat message too would say it twice
+            return _message_answer(actor)
         channel = CHANNEL_PREFIX + origin.ref.conversation_id if origin.ref.kind == "channel" else None
         outgoings = await self._talk(
             lambda: self._conversation.action(actor, verb, value, channel=channel), origin, f"{verb} {value}"
@@ -235,18 +239,15 @@ class TeamsEndpoint:
             return _card_answer(answer)
         return _message_answer(answer or "Done.")
 
-    async def _actor(self, origin: Origin) -> Actor | None:
+    async def _actor(self, origin: Origin) -> Actor | str:
+        """Who spoke, or what to answer them instead: a look-up that failed (an outage, a 429, the bot's
+        sign-in refused) is no verdict on the person, so it never reads as "not in the directory"."""
         try:
             actor = await self._people.actor(origin.user_id)
         except TeamsApiError as error:
             logger.warning("looking up %s failed: %s", origin.user_id, error)
-            await self._delivery.tell(
-                origin, "I could not look you up in the directory just now. Try again in a minute."
-            )
-            return None
-        if actor is None and not origin.invoke:
-            await self._delivery.tell(origin, NOT_FOUND)
-        return actor
+            return LOOKUP_FAILED
+        return NOT_FOUND if actor is None else actor
 
     async def _talk(
         self, talk: Callable[[], list[Outgoing]], origin: Origin, what: str

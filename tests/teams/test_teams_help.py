@@ -209,3 +209,26 @@ def test_a_clicks_longer_answer_that_could_not_be_posted_says_so_in_the_clicks_a
         " again; if it persists, check my log."
     )
     assert len(teams.activities()) == before
+
+
+def test_a_click_or_a_message_while_the_directory_cannot_be_read_says_try_again_once(teams: Teams) -> None:
+    """Graph failing is no verdict on the person: Bob's Done is answered "try again" in the click's own
+    answer, with no chat message beside it saying it a second way, and never "I can't find you in the
+    directory" (walk38: both, contradicting each other). A message is answered the same, once."""
+    bob = _notified(teams)
+    (todo,) = [e for e in teams.personal(bob) if "to-do list" in texts(e).lower()]
+    done = teams.action(todo["id"], "Done", card=teams.view(bob, todo["id"]))
+    httpx.post(
+        f"{teams.url}/_sandbox/faults", json={"hosts": ["graph.microsoft.com"], "rate_500": 1}
+    ).raise_for_status()
+    before = len(teams.activities())
+    answer = _signed_click(teams, bob, todo, done).json()
+    assert answer == {
+        "statusCode": 200,
+        "type": "application/vnd.microsoft.activity.message",
+        "value": "I could not look you up in the directory just now. Try again in a minute.",
+    }
+    assert teams.activities()[before:] == []
+    teams.say(bob, "todo", channel=False)
+    (told,) = teams.activities()[before:]
+    assert told["summary"] == "I could not look you up in the directory just now. Try again in a minute."
