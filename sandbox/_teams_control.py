@@ -4,6 +4,8 @@ stats, signed tokens)."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +29,33 @@ from sandbox._teams_connector import why_not
 
 _BOT_TIMEOUT = 60.0
 """Teams gives a bot 15 s; the sandbox waits longer so a slow test machine fails loudly, not here."""
+
+
+class BotUnreachable(Exception):
+    """The bot's registered endpoint could not be reached (nothing listens there, or it did not answer)."""
+
+    def __init__(self, endpoint: str, error: httpx.TransportError) -> None:
+        super().__init__(
+            f"the bot at {endpoint} could not be reached or did not answer ({type(error).__name__}):"
+            " is `aadbot serve` running there, and is that its address?"
+        )
+        self.endpoint = endpoint
+
+
+def _reaching_the_bot(
+    handler: Callable[[Control, Request], Awaitable[Response]],
+) -> Callable[[Control, Request], Awaitable[Response]]:
+    """A hand that delivers to the bot answers 502 naming the endpoint when the bot is down, as a gateway
+    does: a 500 with the sandbox's traceback read as the sandbox's own failure (walk38)."""
+
+    @functools.wraps(handler)
+    async def reaching(control: Control, request: Request) -> Response:
+        try:
+            return await handler(control, request)
+        except BotUnreachable as error:
+            return JSONResponse({"error": str(error), "endpoint": error.endpoint}, status_code=502)
+
+    return reaching
 
 
 class Control:
@@ -62,6 +91,7 @@ class Control:
             )
         return body, user
 
+    @_reaching_the_bot
     async def message(self, request: Request) -> Response:
         body, user = await self._person(request)
         if isinstance(user, Response):
@@ -97,6 +127,7 @@ class Control:
         status, _ = await self._deliver(activity, body.get("token"))
         return JSONResponse({"status": status, "activityId": activity["id"]})
 
+    @_reaching_the_bot
     async def install_personally(self, request: Request) -> Response:
         """`{"from": UPN}`: that person adds the app themselves; an `installationUpdate` reaches the bot."""
         _, user = await self._person(request)
@@ -127,6 +158,7 @@ class Control:
                 world.installed.discard(str(user["id"]))
         return JSONResponse({"from": body.get("from"), "how": how})
 
+    @_reaching_the_bot
     async def invoke(self, request: Request) -> Response:
         body, user = await self._person(request)
         if isinstance(user, Response):
@@ -179,6 +211,7 @@ class Control:
         token = self._world.sign(SERVICE_URL, changes=changes, channel=channel)
         return JSONResponse({"token": token})
 
+    @_reaching_the_bot
     async def view(self, request: Request) -> Response:
         """`?activityId=ID&user=UPN`: that activity's card as that person sees it (refreshed for them)."""
         world = self._world
@@ -288,7 +321,10 @@ class Control:
         from msapi import tls_context
 
         async with httpx.AsyncClient(timeout=_BOT_TIMEOUT, verify=tls_context()) as client:
-            response = await client.post(endpoint, json=activity, headers=headers)
+            try:
+                response = await client.post(endpoint, json=activity, headers=headers)
+            except httpx.TransportError as error:
+                raise BotUnreachable(endpoint, error) from None
         try:
             answer: Any = response.json() if response.content else None
         except ValueError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -300,6 +301,26 @@ def test_activities_reach_the_bot_signed_with_published_keys(teams_box: Sandbox)
         issuer="https://api.botframework.com",
     )
     assert claims["serviceurl"] == activity["serviceUrl"]
+
+
+def test_a_hand_whose_bot_is_down_answers_502_naming_the_endpoint(teams_box: Sandbox) -> None:
+    """Nothing listens at the registered endpoint: as a gateway answers, 502 and the address to check,
+    not the sandbox's 500 with a traceback (walk38)."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # bound, never listening: a connection is refused
+        endpoint = f"http://127.0.0.1:{closed.getsockname()[1]}/api/messages"
+        registration = {"endpoint": endpoint, "appId": APP_ID}
+        httpx.post(f"{teams_box.url}/_sandbox/teams/bot", json=registration).raise_for_status()
+        answer = httpx.post(
+            f"{teams_box.url}/_sandbox/teams/message",
+            json={"from": "dana@fabrikam.com", "text": "status", "channel": True},
+        )
+    assert answer.status_code == 502
+    assert answer.json() == {
+        "error": f"the bot at {endpoint} could not be reached or did not answer (ConnectError): is `aadbot"
+        " serve` running there, and is that its address?",
+        "endpoint": endpoint,
+    }
 
 
 def test_the_bot_s_token_needs_the_secret_its_registration_holds(teams_box: Sandbox) -> None:
