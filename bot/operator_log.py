@@ -7,7 +7,10 @@ without their password, no token, no request body.
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from bot.settings import Settings, SettingsError
@@ -24,6 +27,9 @@ OPERATORS_LOGGERS = (log.name, step_log.log.name, "bot.delivery.outages", "bot.s
 """The loggers whose INFO lines `serve` shows: its own, the migration's steps, and the ends of what a
 WARNING began (an outage's "work again", Slack's member list "read again"), whose beginning alone read as
 an outage still going on while thousands were delivered."""
+SIGN_IN_AGAIN_AFTER = (30.0, 60.0, 120.0, 300.0)
+"""Seconds before each new try of the Teams bot's sign-in at start while Entra gives no verdict; the last
+repeats."""
 
 
 def start_up(settings: Settings, *, database: Database | None, teams_app_id: str | None) -> None:
@@ -131,32 +137,36 @@ async def slack_identity(client: AsyncWebClient) -> None:
     )
 
 
-async def teams_identity(api: TeamsApi) -> None:
-    """The bot's sign-in to Entra, once at start. A refused secret is logged as an ERROR by the connector
-    itself (the same line a send would give) and does not stop `serve`: beside Slack, Slack goes on
-    serving. No answer, or another refusal, only warns: the first send signs in again."""
-    from bot.teams.connector import TeamsApiError
+async def teams_identity(
+    api: TeamsApi,
+    *,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    again_after: Sequence[float] = SIGN_IN_AGAIN_AFTER,
+) -> None:
+    """The bot's sign-in to Entra at start, as Slack's `auth.test`: credentials Entra refuses raise
+    SettingsError, which stops `serve` (Slack beside it too) with the fix; left running, it answered nobody
+    and said so only in its log. No answer, a 5xx, a 429, or a refusal not in Entra's words (a proxy's
+    page) say nothing of the credentials: serving goes on, and the sign-in is tried again until Entra
+    gives a verdict, so a refusal still stops it then."""
+    from bot.teams.connector import SignInRefused, TeamsApiError
 
-    try:
-        await api.sign_in()
-    except TeamsApiError as error:
-        if error.code == "invalid_client":  # the connector has said what to change
-            return
-        if error.status == 0 or error.status == 429 or error.status >= 500:  # no verdict on the secret
-            log.warning(
-                "Microsoft Entra ID did not answer the Teams bot's sign-in (%s): serving goes on; if it"
-                " lasts, check that login.microsoftonline.com is reachable from here (HTTPS_PROXY)",
-                error.status or error.code,
-            )
-        else:
-            log.warning(
-                "Microsoft Entra ID refused the Teams bot's sign-in (HTTP %d, %s): serving goes on; check"
-                " TEAMS_APP_ID and TEAMS_TENANT_ID",
-                error.status,
-                error.code or "no error code",
-            )
+    for attempt in itertools.count():
+        try:
+            await api.sign_in()
+        except SignInRefused as refused:
+            raise SettingsError(refused.advice) from None
+        except Exception as error:  # TeamsApiError, or an answer that is no token
+            wait = again_after[min(attempt, len(again_after) - 1)]
+            if attempt == 0:  # once: an outage of hours would otherwise fill the log
+                status = error.status or error.code if isinstance(error, TeamsApiError) else None
+                log.warning(
+                    "Microsoft Entra ID did not answer the Teams bot's sign-in (%s): serving goes on, and the"
+                    " sign-in is tried again in %.0f s, then every few minutes; if it lasts, check that"
+                    " login.microsoftonline.com is reachable from here (HTTPS_PROXY)",
+                    status or type(error).__name__,
+                    wait,
+                )
+            await sleep(wait)
+            continue
+        log.info("Teams: app %s signed in to Microsoft Entra ID", api.app_id)
         return
-    except Exception as error:  # an answer that is no token: serving goes on, the first send tries again
-        log.warning("the Teams bot's sign-in failed (%s): serving goes on", type(error).__name__)
-        return
-    log.info("Teams: app %s signed in to Microsoft Entra ID", api.app_id)

@@ -50,6 +50,15 @@ class TeamsApiError(Exception):
         """Microsoft's own words (`error.message`): which refusal a code that covers several is."""
 
 
+class SignInRefused(TeamsApiError):
+    """Entra refused the bot's own credentials (an OAuth error code in a 400 or 401): no retry helps until
+    a setting changes; `advice` tells the operator which one, and how."""
+
+    def __init__(self, status: int, code: str, advice: str) -> None:
+        super().__init__(status, code, "the bot's token")
+        self.advice = advice
+
+
 @dataclass(frozen=True)
 class DirectoryPerson:
     id: str
@@ -187,8 +196,9 @@ class TeamsApi:
         )
 
     async def sign_in(self) -> None:
-        """The bot's token for the Bot Connector, as the first send would get it: a refused secret is told
-        (once, `_say_refused_once`) at start rather than when someone is first written to."""
+        """The bot's token for the Bot Connector, as the first send would get it: at start, so that a
+        refusal (`SignInRefused`) stops `serve` rather than fail every send; it is not logged here, as
+        whoever signs in at start says it."""
         await self._token(BOT_FRAMEWORK_SCOPE)
 
     # ------------------------------------------------------------ plumbing
@@ -217,7 +227,11 @@ class TeamsApi:
                 raise
 
     async def _call(self, method: str, url: str, scope: str, body: dict[str, Any] | None) -> dict[str, Any]:
-        token = await self._token(scope)
+        try:
+            token = await self._token(scope)
+        except SignInRefused as refused:  # the secret expired or was removed while serving
+            self._say_refused_once(refused.advice)
+            raise
         what = f"{method} {url.split('?')[0]}"
         try:
             response = await self._client.request(
@@ -258,8 +272,8 @@ class TeamsApi:
                 raise TeamsApiError(0, type(error).__name__, "the bot's token") from None
             if response.status_code != 200:
                 code = error_code(response)
-                if code == "invalid_client":
-                    self._say_refused_once(response)
+                if response.status_code in (400, 401) and code:  # Entra's own verdict, not a proxy's page
+                    raise SignInRefused(response.status_code, code, self._refusal(code, response))
                 raise TeamsApiError(response.status_code, code, "the bot's token")
             self._refused_said = False
             answer = response.json()
@@ -270,20 +284,35 @@ class TeamsApi:
             )
             return str(answer["access_token"])
 
-    def _say_refused_once(self, response: httpx.Response) -> None:
-        """Entra refused the app's credentials (a wrong or expired TEAMS_APP_PASSWORD): the bot can send
-        nothing to anyone, so the operator is told what to change, once until a sign-in works again."""
+    def _say_refused_once(self, advice: str) -> None:
+        """The bot can send nothing to anyone: the operator is told what to change, once until a sign-in
+        works again."""
         if self._refused_said:
             return
         self._refused_said = True
-        logger.error(
-            "Microsoft Entra ID refused the Teams bot's sign-in (%s): TEAMS_APP_PASSWORD is not a current"
-            " client secret of app %s in tenant %s, so the bot can send nothing. In the Entra admin center,"
-            " App registrations > that app > Certificates & secrets, create a client secret, set"
-            " TEAMS_APP_PASSWORD to its Value (not its Secret ID) and restart.",
-            _entra_code(response) or "invalid_client",
-            self.app_id,
-            self._settings.tenant_id,
+        logger.error("%s", advice)
+
+    def _refusal(self, code: str, response: httpx.Response) -> str:
+        """What Entra's refusal of the bot's credentials means, naming the setting to change."""
+        app, tenant = self.app_id, self._settings.tenant_id
+        said = f"Microsoft Entra ID refused the Teams bot's sign-in ({_entra_code(response) or code}):"
+        if code == "invalid_client":  # AADSTS7000215 a wrong secret, AADSTS7000222 an expired one
+            return (
+                f"{said} TEAMS_APP_PASSWORD is not a current client secret of app {app} in tenant {tenant},"
+                " so the bot can send nothing. In the Entra admin center, App registrations > that app >"
+                " Certificates & secrets, create a client secret, set TEAMS_APP_PASSWORD to its Value (not"
+                " its Secret ID) and restart."
+            )
+        if code == "unauthorized_client":  # AADSTS700016: no such app in the tenant, or it is disabled
+            return (
+                f"{said} TEAMS_APP_ID {app} is not an enabled app registration in tenant {tenant}"
+                " (TEAMS_TENANT_ID), so the bot can send nothing. Set TEAMS_APP_ID to the bot's Microsoft"
+                " App ID (Azure Bot > Configuration) and TEAMS_TENANT_ID to the tenant it is registered in,"
+                " and restart."
+            )
+        return (
+            f"{said} check TEAMS_APP_ID ({app}) and TEAMS_TENANT_ID ({tenant}): the bot can send nothing"
+            " until Entra accepts them. Restart once they are right."
         )
 
 

@@ -9,12 +9,15 @@ import os
 import signal
 import socket
 import threading
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 import tests.fakes.serve_process as serve_process_module
 from bot.settings import SettingsError
@@ -240,87 +243,166 @@ def test_a_refused_app_token_stops_serve_beside_teams_as_it_does_alone(
     assert APP_TOKEN not in finished.stderr + finished.stdout
 
 
-def test_a_wrong_bot_secret_is_told_plainly_at_start_before_any_send(
+def test_a_wrong_bot_secret_stops_serve_at_start_naming_the_setting(
     tmp_path: Path, box: Sandbox, sqlite_template: Path
 ) -> None:
-    """Entra refuses the bot's token (AADSTS7000215): serve says once what to change, never the secret, at
-    start with nobody written to yet, and goes on serving (beside Slack, Slack must keep working)."""
+    """Entra refuses the bot's token (AADSTS7000215): serve stops with exit 2 and what to change, never the
+    secret, as it does for a Slack token Slack refuses; left running it answered nobody (walk38)."""
     wrong = "wrong-secret-Value~0123456789abcdef"
-    log = tmp_path / "serve-stderr.txt"
-    environment = {"TEAMS_APP_PASSWORD": wrong}
-    with (
-        log.open("w") as stderr,
-        teams_serve(
-            box, tmp_path, environment=environment, migrated=sqlite_template, stderr=stderr
-        ) as served,
-    ):
-        deadline = time.monotonic() + WAIT
-        while "ERROR " not in log.read_text():  # no activity is driven: only the start-up sign-in can say it
-            assert time.monotonic() < deadline, f"no ERROR within {WAIT:g} s:\n{log.read_text()}"
-            time.sleep(0.1)
-        for text in ("help", "status"):  # still serving; a send after it says nothing more
-            served.say("dana@fabrikam.com", text, channel=False)
+    # the bot registered in this Teams, as `sandbox-secret`: so Entra refuses any other
+    registration = {"endpoint": "http://127.0.0.1:9/api/messages", "appId": APP_ID}
+    httpx.post(f"{box.url}/_sandbox/teams/bot", json=registration, timeout=10).raise_for_status()
+    env = {key: value for key, value in os.environ.items() if not key.startswith(OWN_PREFIXES)}
+    env |= teams_through(box) | {
+        "AADBOT_SANDBOX": "",
+        "AADBOT_DATABASE_URL": serve_database(tmp_path, sqlite_template),
+        "TEAMS_APP_PASSWORD": wrong,
+    }
+    finished = serve_until_it_exits(env, tmp_path, "--port", "0")
     tenant = str(box.state()["tenant"]["id"])
-    said = log.read_text()
-    errors = [line for line in said.splitlines() if line.startswith("ERROR ")]
-    assert errors == [
-        "ERROR bot.teams.connector: Microsoft Entra ID refused the Teams bot's sign-in (AADSTS7000215):"
-        f" TEAMS_APP_PASSWORD is not a current client secret of app {APP_ID} in tenant {tenant}, so the bot"
-        " can send nothing. In the Entra admin center, App registrations > that app > Certificates &"
-        " secrets, create a client secret, set TEAMS_APP_PASSWORD to its Value (not its Secret ID) and"
-        " restart."
-    ], said
-    assert wrong not in said and "Traceback" not in said
-    assert served.activities() == []  # nothing reached anyone
+    assert finished.returncode == 2, finished.stderr
+    assert finished.stderr.strip().splitlines()[-1] == (
+        "aadbot: Microsoft Entra ID refused the Teams bot's sign-in (AADSTS7000215): TEAMS_APP_PASSWORD is"
+        f" not a current client secret of app {APP_ID} in tenant {tenant}, so the bot can send nothing. In"
+        " the Entra admin center, App registrations > that app > Certificates & secrets, create a client"
+        " secret, set TEAMS_APP_PASSWORD to its Value (not its Secret ID) and restart."
+    )
+    assert "ERROR " not in finished.stderr  # said once, as the reason it stopped
+    assert wrong not in finished.stderr + finished.stdout and "Traceback" not in finished.stderr
+
+
+def _entra(error: dict[str, str], *statuses: int) -> Starlette:
+    """Entra's token endpoint answering each request with the next of `statuses` (the last repeats): a
+    token for 200, else `error`."""
+    left = list(statuses)
+
+    async def token(_: Request) -> JSONResponse:
+        status = left.pop(0) if len(left) > 1 else left[0]
+        if status == 200:
+            return JSONResponse({"access_token": "token", "expires_in": 3600})
+        return JSONResponse(error, status)
+
+    return Starlette(routes=[Route("/{path:path}", token, methods=["POST"])])
+
+
+REFUSED_SECRET = {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret ..."}
 
 
 @pytest.mark.parametrize(
-    ("status", "said"),
+    ("status", "error", "said"),
     [
-        (200, "INFO Teams: app app-id signed in to Microsoft Entra ID"),
         (
-            503,
-            "WARNING Microsoft Entra ID did not answer the Teams bot's sign-in (503): serving goes on; if it"
-            " lasts, check that login.microsoftonline.com is reachable from here (HTTPS_PROXY)",
+            401,
+            REFUSED_SECRET,
+            "Microsoft Entra ID refused the Teams bot's sign-in (AADSTS7000215): TEAMS_APP_PASSWORD is not a"
+            f" current client secret of app app-id in tenant {TENANT}, so the bot can send nothing.",
         ),
         (
             400,
-            "WARNING Microsoft Entra ID refused the Teams bot's sign-in (HTTP 400, invalid_request): serving"
-            " goes on; check TEAMS_APP_ID and TEAMS_TENANT_ID",
+            {"error": "unauthorized_client", "error_description": "AADSTS700016: Application ... not found"},
+            "Microsoft Entra ID refused the Teams bot's sign-in (AADSTS700016): TEAMS_APP_ID app-id is not an"
+            f" enabled app registration in tenant {TENANT} (TEAMS_TENANT_ID), so the bot can send nothing.",
+        ),
+        (
+            400,
+            {"error": "invalid_request", "error_description": "AADSTS90002: Tenant ... not found."},
+            "Microsoft Entra ID refused the Teams bot's sign-in (AADSTS90002): check TEAMS_APP_ID (app-id)"
+            f" and TEAMS_TENANT_ID ({TENANT}): the bot can send nothing until Entra accepts them.",
         ),
     ],
 )
-def test_the_start_up_sign_in_names_the_app_or_warns_and_never_stops_serve(
-    sqlite_database: Database, caplog: pytest.LogCaptureFixture, status: int, said: str
+def test_credentials_entra_refuses_at_start_stop_serve_naming_the_setting(
+    sqlite_database: Database, status: int, error: dict[str, str], said: str
 ) -> None:
-    """Only a refused secret is an ERROR (the connector's, above); Entra out of reach, or refusing for
-    another reason, is a warning and `teams_identity` returns: serve (and Slack beside it) goes on."""
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import JSONResponse
-    from starlette.routing import Route
-
+    """Entra's own refusal (an OAuth error code) is a verdict on the settings: `teams_identity` raises
+    SettingsError, which stops serve with exit 2 (bot.cli), naming what to change."""
     from bot import operator_log
     from bot.teams.connector import TeamsApi
 
-    async def token(_: Request) -> JSONResponse:
-        if status == 200:
-            return JSONResponse({"access_token": "token", "expires_in": 3600})
-        return JSONResponse({"error": "invalid_request", "error_description": "AADSTS90002: ..."}, status)
-
-    app = Starlette(routes=[Route("/{path:path}", token, methods=["POST"])])
-    with ServerThread(app) as entra, caplog.at_level(logging.INFO, logger="aadbot.serve"):
-        settings = TeamsSettings("app-id", "secret", TENANT, sandbox_url=entra.url)
-        api = TeamsApi(settings, sqlite_database, paced=False)
+    with ServerThread(_entra(error, status)) as entra:
+        api = TeamsApi(TeamsSettings("app-id", "secret", TENANT, sandbox_url=entra.url), sqlite_database)
 
         async def sign_in() -> None:
             try:
-                await operator_log.teams_identity(api)
+                await operator_log.teams_identity(api, sleep=_no_wait)
+            finally:
+                await api.aclose()
+
+        with pytest.raises(SettingsError) as stopped:
+            asyncio.run(sign_in())
+    assert str(stopped.value).startswith(said)
+
+
+async def _no_wait(_: float) -> None:
+    """Waits nothing: the test's retries run at once."""
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "shown"),
+    [(503, {}, "503"), (429, {}, "429"), (403, {}, "403")],  # a 403 with no OAuth code: a proxy's page
+)
+def test_entra_giving_no_verdict_at_start_warns_and_signs_in_again_until_it_does(
+    sqlite_database: Database,
+    caplog: pytest.LogCaptureFixture,
+    status: int,
+    error: dict[str, str],
+    shown: str,
+) -> None:
+    """No verdict on the credentials: one warning, serving goes on, and the sign-in is tried again (Entra
+    answers on the third try here) until it is signed in, or refused, which then stops serve."""
+    from bot import operator_log
+    from bot.teams.connector import TeamsApi
+
+    waited: list[float] = []
+
+    async def wait(seconds: float) -> None:
+        waited.append(seconds)
+
+    with (
+        ServerThread(_entra(error, status, status, 200)) as served,
+        caplog.at_level(logging.INFO, logger="aadbot.serve"),
+    ):
+        api = TeamsApi(TeamsSettings("app-id", "secret", TENANT, sandbox_url=served.url), sqlite_database)
+
+        async def sign_in() -> None:
+            try:
+                await operator_log.teams_identity(api, sleep=wait, again_after=(30.0, 60.0))
             finally:
                 await api.aclose()
 
         asyncio.run(sign_in())
-    assert [f"{record.levelname} {record.getMessage()}" for record in caplog.records] == [said]
+    assert waited == [30.0, 60.0]
+    assert [f"{record.levelname} {record.getMessage()}" for record in caplog.records] == [
+        f"WARNING Microsoft Entra ID did not answer the Teams bot's sign-in ({shown}): serving goes on, and"
+        " the sign-in is tried again in 30 s, then every few minutes; if it lasts, check that"
+        " login.microsoftonline.com is reachable from here (HTTPS_PROXY)",
+        "INFO Teams: app app-id signed in to Microsoft Entra ID",
+    ]
+
+
+def test_a_secret_refused_while_serving_is_logged_once_and_every_send_fails(
+    sqlite_database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A secret that expires or is removed after start: serve goes on (Slack beside it may serve), each
+    call fails, and the operator is told what to change once, not at every send."""
+    from bot.teams.connector import SignInRefused, TeamsApi
+
+    with ServerThread(_entra(REFUSED_SECRET, 401)) as entra, caplog.at_level(logging.ERROR):
+        api = TeamsApi(
+            TeamsSettings("app-id", "secret", TENANT, sandbox_url=entra.url), sqlite_database, paced=False
+        )
+
+        async def two_look_ups() -> None:
+            try:
+                for _ in range(2):
+                    with pytest.raises(SignInRefused):
+                        await api.person("dana@fabrikam.com")
+            finally:
+                await api.aclose()
+
+        asyncio.run(two_look_ups())
+    (told,) = caplog.records
+    assert told.getMessage().startswith("Microsoft Entra ID refused the Teams bot's sign-in (AADSTS7000215)")
 
 
 def test_each_look_of_the_watch_forgets_what_is_past_remembering() -> None:
