@@ -97,7 +97,8 @@ def help_now(
     if buttons:
         blocks.append(Actions(tuple(buttons)))
     blocks.append(Text(EVERYTHING_ELSE))
-    return say("What you can do now", *blocks, private=True)
+    # their migrations' next steps are the channel's to read (`status` shows anyone); their own list is not
+    return say("What you can do now", *blocks, private=True, impersonal=not open_items)
 
 
 def _unblocking(status: MigrationStatus, step: Button) -> str:
@@ -118,6 +119,7 @@ def help_all() -> Outgoing:
         Text("*For everyone*\n" + "\n".join(everyone)),
         Text("`help WORD` explains one word with an example."),
         private=True,
+        impersonal=True,
     )
 
 
@@ -131,6 +133,7 @@ def help_word(usage: Usage) -> Outgoing:
             f"*For* {who}. *Example:* `{usage.example}`"
         ),
         private=True,
+        impersonal=True,
     )
 
 

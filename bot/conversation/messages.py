@@ -75,11 +75,12 @@ class Message:
     private: bool = False
     """Only the person it answers may see it (mistakes, their own list, lists of people's addresses):
     Slack makes it ephemeral, a surface without ephemeral messages sends it by direct message."""
-    refusal: bool = False
-    """A private reply that says what went wrong with the words they used and how to put it right
-    (`tell_privately`), about nobody's case: the only private reply a surface without ephemeral messages
-    may leave where it was asked, as one line naming no address. Any other (their own list or reminders,
-    who was invited, a count's names) goes to them alone, however short."""
+    impersonal: bool = False
+    """A private reply about nobody's case, the same whoever asked: what went wrong with the words they
+    used and how to put it right (`tell_privately`), or help. The only private reply a surface without
+    ephemeral messages may leave where it was asked (its buttons for the asker alone), when it names no
+    address. Any other (their own list or reminders, who was invited, a count's names) goes to them alone,
+    however short."""
 
     @property
     def buttons(self) -> tuple[Button, ...]:
@@ -149,13 +150,15 @@ def say(
     updates: str | None = None,
     private: bool = False,
     revises: bool = False,
+    impersonal: bool = False,
 ) -> Outgoing:
-    return Outgoing(Message(summary, blocks or (Text(summary),), private), to or Reply(), updates, revises)
+    message = Message(summary, blocks or (Text(summary),), private, impersonal)
+    return Outgoing(message, to or Reply(), updates, revises)
 
 
 def tell_privately(summary: str, *blocks: Block) -> Outgoing:
-    """A reply only the person who spoke sees: what went wrong, and how to put it right (a `refusal`)."""
-    return Outgoing(Message(summary, blocks or (Text(summary),), private=True, refusal=True))
+    """A reply only the person who spoke sees: what went wrong, and how to put it right (`impersonal`)."""
+    return Outgoing(Message(summary, blocks or (Text(summary),), private=True, impersonal=True))
 
 
 SENT_AGAIN = "Sent again, in case my earlier message did not reach you."

@@ -2,10 +2,13 @@
 
 Teams channels have no private (ephemeral) messages, so a private reply (their to-do list, people's
 addresses, a card with buttons for them) to someone who spoke in a channel goes to their personal chat
-instead, and the thread says so once an hour per person. Only a refusal of one plain line that names no
-address (`Message.refusal`: "`123` is not a user id") stays in the thread, where it was asked, and so does
-a note of what went wrong in delivering (`tell`) under the same rule: everyone in the channel reads the
-thread, so nothing for the asker's eyes alone goes there, however short.
+instead, and the thread says so once an hour per person. Only a reply about nobody's case that names no
+address (`Message.impersonal`: "`123` is not a user id", "Did you mean `start`?", help) stays in the thread,
+where it was asked, as Slack's ephemeral reply does: its words for everyone, its buttons for the asker
+alone (the card refreshed for them only, as an approval's is for its approvers), so that a click on them
+acts for the channel. A note of what went wrong in delivering (`tell`) stays there as one line under the
+same rule: everyone in the channel reads the thread, so nothing for the asker's eyes alone goes there,
+however short.
 A shared message (an approval prompt) is posted to each approver's personal chat with its actions, as
 sent, and to a channel as a read-only card that Teams refreshes into the full card for the people named
 in `refresh.userIds` (`cards.shared_copy`); after each decision every copy is updated (`updateActivity`)
@@ -17,12 +20,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.conversation.messages import ADDRESS, Channel, DirectMessage, Message, Outgoing, Reply, Text
+from bot.conversation.messages import (
+    ADDRESS,
+    Actions,
+    Channel,
+    DirectMessage,
+    Heading,
+    Message,
+    Outgoing,
+    Reply,
+    Text,
+)
 from bot.teams import cards
 from bot.teams.chats import Chats
 from bot.teams.connector import TeamsApi, TeamsApiError
@@ -161,7 +175,7 @@ class Delivery:
         """A note to whoever spoke, where they spoke (in a channel, in their thread, unless the thread may
         not show it: `_thread_line`); whether it went to their personal chat. Failures are logged, never
         raised."""
-        note = Message(text.splitlines()[0], (Text(text),), private=True, refusal=True)
+        note = Message(text.splitlines()[0], (Text(text),), private=True, impersonal=True)
         privately = _in_channel(origin) and not _thread_line(note)
         try:
             await self._post(await self._chats.personal(origin.user_id) if privately else origin.ref, note)
@@ -186,6 +200,9 @@ class Delivery:
     ) -> None:
         ref = await self._destination(outgoing, origin, problems)
         if ref is None:
+            return
+        if outgoing.updates is None and origin is not None and _for_the_asker_in_channel(outgoing, ref):
+            await self._post_for(ref, outgoing.message, origin.user_id)
             return
         if outgoing.updates is None:
             await self._post(ref, outgoing.message)
@@ -234,6 +251,15 @@ class Delivery:
                     raise
                 await asyncio.sleep(error.retry_after or 1.0)
         raise AssertionError("unreachable")
+
+    async def _post_for(self, ref: ConversationRef, message: Message, user_id: str) -> None:
+        """A reply for one person in a channel's thread: read-only for everyone, refreshed into the card
+        with its buttons for them alone (Teams has no ephemeral messages); kept as a shared card, the
+        store of what a refresh shows whom."""
+        key = f"reply:{uuid.uuid4().hex}"
+        full = cards.card(message, links=await self._files.links(message, ref))
+        await asyncio.to_thread(self._store.share, key, full, [user_id])
+        await self._post(ref, message, actions=False, refresh=(key, [mri(user_id)]))
 
     async def _update(self, ref: ConversationRef, activity_id: str, message: Message, **options: Any) -> None:
         activity = cards.activity(message, links=await self._files.links(message, ref), **options)
@@ -323,9 +349,33 @@ def _to_personal_chat(outgoing: Outgoing, origin: Origin | None) -> bool:
     if origin is None or origin.ref.kind == "personal" or not isinstance(outgoing.to, Reply):
         return False
     if outgoing.message.private:
-        return origin.invoke or not _thread_line(outgoing.message)  # a typed command's refusal may stay
+        return origin.invoke or not _may_stay(outgoing.message)  # a typed command's refusal, help
     in_place = origin.in_place or outgoing.updates is not None
     return origin.invoke and not in_place and not _line(outgoing.message)
+
+
+def _for_the_asker_in_channel(outgoing: Outgoing, ref: ConversationRef) -> bool:
+    """A private reply posted in a channel's thread (`_may_stay`) whose buttons only the asker may press."""
+    return outgoing.message.private and ref.kind == "channel" and bool(outgoing.message.buttons)
+
+
+def _may_stay(message: Message) -> bool:
+    """Whether a private reply may stay in the channel's thread where it was asked: about nobody's case
+    (`Message.impersonal`), in words and buttons only, none of them naming an address."""
+    if not message.impersonal:
+        return False
+    said = [message.summary]
+    for block in message.blocks:
+        match block:
+            case Text(markdown):
+                said.append(markdown)
+            case Heading(text):
+                said.append(text)
+            case Actions(buttons):
+                said.extend(f"{button.label} {button.value} {button.url}" for button in buttons)
+            case _:  # a table, facts, a file: read as someone's case
+                return False
+    return not ADDRESS.search(" ".join(said))
 
 
 def _in_channel(origin: Origin | None) -> bool:
@@ -334,10 +384,10 @@ def _in_channel(origin: Origin | None) -> bool:
 
 def _thread_line(message: Message) -> str:
     """A private reply as the one line a channel's thread may show, where everyone in the channel reads
-    it: a refusal (`Message.refusal`) naming no address, nor its notification; "" for any other, however
-    short."""
+    it: an impersonal one (`Message.impersonal`) naming no address, nor its notification; "" for any
+    other, however short."""
     line = _line(message)
-    return line if message.refusal and not ADDRESS.search(f"{message.summary} {line}") else ""
+    return line if message.impersonal and not ADDRESS.search(f"{message.summary} {line}") else ""
 
 
 def _beside_card(message: Message, origin: Origin) -> str:

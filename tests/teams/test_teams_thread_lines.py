@@ -1,6 +1,7 @@
 """What a channel's thread may show of an answer for the asker alone, where everyone in the channel reads
-it: a refusal of one line that names no address. Anything else private (their own case, people's names)
-goes to their personal chat however short, and so does a note of what went wrong that names someone."""
+it: one about nobody's case (a refusal, a suggestion, help) that names no address. Anything else private
+(their own case, people's names) goes to their personal chat however short, and so does a note of what
+went wrong that names someone."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from bot.conversation import decision_views
-from bot.conversation.messages import DirectMessage, Outgoing, say, tell_privately
+from bot.conversation import decision_views, help_views
+from bot.conversation.messages import Actions, Button, DirectMessage, Outgoing, Text, say, tell_privately
 from tests.delivery.test_notice_codec import STATUS
 from tests.teams.test_teams_pointer import CHANNEL, PERSONAL, POINTER, Posts
 from workflows.plan import Match, PlannedUser
-from workflows.results import AccountDecision
+from workflows.results import AccountDecision, TodoEntry
 
 THREAD = f"{CHANNEL.conversation_id};messageid=1"
 
@@ -46,6 +47,24 @@ def test_a_refusal_of_one_line_naming_nobody_stays_in_the_thread() -> None:
 def test_a_refusal_naming_someone_goes_to_the_personal_chat() -> None:
     refusal = "none is not one of gus@fabrikam.com's accounts."
     assert posted(tell_privately(refusal)) == [(PERSONAL.conversation_id, refusal), (THREAD, POINTER)]
+
+
+def test_a_suggestion_whose_button_names_someone_goes_to_the_personal_chat() -> None:
+    """A "Did you mean" stays in the thread only when nothing of it names anyone: its buttons' values
+    (the arguments as typed) included, which the read-only card shows as the command to type."""
+    meant = "Did you mean `invite`?"
+    typo = tell_privately(meant, Text(meant), Actions((Button("invite", "invite", "gus@fabrikam.com"),)))
+    assert [address for address, _ in posted(typo)] == [PERSONAL.conversation_id, THREAD]  # and the pointer
+
+
+def test_help_naming_the_askers_own_list_goes_to_the_personal_chat() -> None:
+    """Help is the channel's to read but for their own list's count, which is their case."""
+    item = TodoEntry(1, 5, 1, "fabrikam-fiber", "sign-in", "Sign in", "", "", None, None, number=1)
+    assert [address for address, _ in posted(help_views.help_now((), [item]))] == [
+        PERSONAL.conversation_id,
+        THREAD,
+    ]
+    assert posted(help_views.help_now((), [])) == [(THREAD, "What you can do now")]
 
 
 def test_a_private_line_on_the_askers_own_case_goes_to_the_personal_chat() -> None:

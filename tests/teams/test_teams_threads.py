@@ -30,7 +30,7 @@ def test_a_question_in_the_channel_is_answered_in_its_thread(teams: Teams) -> No
 
 def test_an_answer_sent_to_personal_chat_leaves_a_pointer_in_the_thread(teams: Teams) -> None:
     before = len(teams.activities())
-    asked = teams.say(ANN, "help")
+    asked = teams.say(ANN, "todo")  # her own list (none yet): her case, not the channel's
     new = teams.activities()[before:]
     assert [entry["conversation"]["user"] for entry in new if entry not in _channel(new)] == [ANN]
     assert [(entry["thread"], texts(entry).strip()) for entry in _channel(new)] == [

@@ -1,0 +1,47 @@
+"""A reply for the asker alone that is about nobody's case (a typo's "Did you mean…?", help) stays in the
+channel's thread where it was asked, as Slack's ephemeral reply stays in its thread: everyone reads its
+words, its buttons are the asker's alone, and a click on them acts for the channel (walk38)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import select
+
+from storage import Migration
+from tests.teams.conftest import ORGANIZATION, Teams, actions_of, texts
+
+DANA, LEE = "dana@fabrikam.com", "lee@fabrikam.com"
+
+
+def _said(teams: Teams, upn: str, words: str) -> tuple[str, list[dict[str, Any]]]:
+    """`upn` @mentions the bot in the channel: the new post's id, and everything the bot sent after it."""
+    before = len(teams.activities())
+    asked = teams.say(upn, words)
+    assert asked["status"] == 200, asked
+    return str(asked["activityId"]), teams.activities()[before:]
+
+
+def test_a_typo_in_the_channel_is_answered_in_its_thread_and_its_button_starts_there(teams: Teams) -> None:
+    asked, new = _said(teams, DANA, f"strat {ORGANIZATION} fabrikam.com")
+    assert [(entry["conversation"]["conversationType"], entry["thread"]) for entry in new] == [
+        ("channel", asked)
+    ]
+    (typo,) = new
+    meant = f"start {ORGANIZATION} fabrikam.com"
+    assert f"Did you mean **{meant}**?" in texts(typo)
+    assert actions_of(teams.view(LEE, typo["id"])) == []  # another reader: the words, no button of Dana's
+    assert [action["title"] for action in actions_of(teams.view(DANA, typo["id"]))] == [meant]
+
+    clicked = teams.click(DANA, typo["id"], "start")
+    assert clicked.json()["status"] == 200, clicked.text
+    with teams.runtime.database.session() as session:
+        (migration,) = session.exec(select(Migration)).all()
+    assert migration.channel_id == f"teams:{typo['conversation']['id']}"  # the channel's, not a DM's
+
+
+def test_help_in_the_channel_is_answered_in_its_thread(teams: Teams) -> None:
+    for words in ("help", "help all", "help invite"):
+        asked, new = _said(teams, LEE, words)
+        where = [(entry["conversation"]["conversationType"], entry["thread"]) for entry in new]
+        assert where == [("channel", asked)], words
