@@ -249,6 +249,14 @@ class TopicIndex:
             cites_the_page=best is not None and best_page[best] >= PAGE_QUOTE_FLOOR,
         )
 
+    def quotes_the_page(self, sentences: Sequence[str], topic_id: str) -> bool:
+        """Whether one of `sentences` is as close to a section of the topic's Microsoft page as a quote or a
+        close paraphrase is (`PAGE_QUOTE_FLOOR`); False for a topic that is not ranked."""
+        if topic_id not in self.topic_ids:
+            return False
+        position = self.topic_ids.index(topic_id)
+        return any(self._similarities(sentence)[3][position] >= PAGE_QUOTE_FLOOR for sentence in sentences)
+
     def known_share(self, question: str, topic_id: str) -> float:
         """The share of the question's distinct words that this topic uses (as `Ranking.known_share` for the
         best topic)."""

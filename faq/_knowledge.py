@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from pathlib import PurePosixPath
 from typing import Any
 
 # The ids outside checks compare against (shared/contracts/faq.md); the knowledge base must keep them.
@@ -293,11 +294,28 @@ def parse_pages(document: Any, topic_ids: frozenset[str]) -> dict[str, tuple[str
     return parsed
 
 
+# Where Microsoft keeps the pages about an organization's directory (connecting, switching, disconnecting,
+# their FAQ); the general sign-in troubleshooting page and the includes quoted from are elsewhere.
+_MOVE_PAGES_FOLDER = PurePosixPath("docs/organizations/accounts")
+
+
+@cache
+def _pages_document() -> Any:
+    return json.loads(resources.files("faq").joinpath("pages.json").read_text(encoding="utf-8"))
+
+
 @cache
 def bundled_pages() -> dict[str, tuple[str, ...]]:
     """Sections of Microsoft's documentation per topic, shipped with the package (`pages.json`)."""
-    document = json.loads(resources.files("faq").joinpath("pages.json").read_text(encoding="utf-8"))
-    return parse_pages(document, frozenset(topic.id for topic in bundled_topics()))
+    return parse_pages(_pages_document(), frozenset(topic.id for topic in bundled_topics()))
+
+
+@cache
+def bundled_move_pages() -> frozenset[str]:
+    """The names of Microsoft's pages about the move itself that `pages.json` quotes, as the last part of
+    their address reads ("disconnect-organization-from-azure-ad")."""
+    paths = (PurePosixPath(page["path"]) for page in _pages_document()["pages"].values())
+    return frozenset(path.stem for path in paths if path.parent == _MOVE_PAGES_FOLDER)
 
 
 @cache

@@ -8,7 +8,9 @@ boilerplate out of what is asked, and keeps error codes wherever they appear.
 from __future__ import annotations
 
 import re
+from collections.abc import Set
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from faq._plain import plain
 from faq._text import MAX_SCORED_CHARS, content_words, prepare
@@ -16,6 +18,8 @@ from faq._text import MAX_SCORED_CHARS, content_words, prepare
 # GitHub's docs-feedback footer and everything after it is not the question.
 _FOOTER = re.compile(r"(?im)^\s*(?:-{3,}\s*$|#+\s*document details|\u26a0|\[enter feedback here\])")
 _URL = re.compile(r"(?i)\b(?:https?://|www\.)\S+")
+# Punctuation that ends the sentence around a link, not the link ("see https://...connection).").
+_AFTER_A_LINK = ").,;:!?'\"]>*"
 _FENCE = re.compile(r"```.*?(?:```|$)", re.S)
 _QUOTED_LINE = re.compile(r"^\s*>")
 # An inline code span (`...`, or a backtick left open to the sentence's end): a command or a log line pasted
@@ -174,6 +178,8 @@ class Reading:
     topic the page section is about), never what is asked nor what the asker wrote."""
     text: str = ""
     """The whole message as read (`faq._plain.plain`): what the asker's own patterns look at."""
+    links: tuple[str, ...] = ()
+    """The addresses (URLs) the message links, as written; cut out of every sentence."""
 
 
 def read(text: str, *, in_azure_devops: bool = False) -> Reading:
@@ -222,7 +228,19 @@ def read(text: str, *, in_azure_devops: bool = False) -> Reading:
         elsewhere,
         tuple(quoted),
         whole,
+        tuple(_URL.findall(text)),
     )
+
+
+def links_a_page(reading: Reading, names: Set[str]) -> bool:
+    """Whether the message links a page whose address ends with one of `names` ("...accounts/faq-azure-access
+    ?view=azure-devops", or the page's source file `faq-azure-access.md`). Read as text: a pasted address may
+    be anything (`urllib` rejects some with an error)."""
+    for link in reading.links:
+        path = re.split(r"[?#]", link, maxsplit=1)[0].rstrip(_AFTER_A_LINK).rstrip("/")
+        if PurePosixPath(path.rsplit("/", 1)[-1]).stem in names:
+            return True
+    return False
 
 
 def pasted(sentence: str) -> bool:

@@ -33,7 +33,14 @@ from faq._index import (
     Ranking,
     TopicIndex,
 )
-from faq._knowledge import PEOPLE, Topic, bundled_off_topic, bundled_pages, bundled_topics
+from faq._knowledge import (
+    PEOPLE,
+    Topic,
+    bundled_move_pages,
+    bundled_off_topic,
+    bundled_pages,
+    bundled_topics,
+)
 from faq._reading import ERROR_CODE
 from faq.feedback import (
     LOCAL_TOPIC_PREFIX,
@@ -227,7 +234,17 @@ class FaqAnswerer:
             return self._rated(answer, question)
         # "who are you?" (known before ranking, which it does not need), or nothing asked yet ("", "?!",
         # "hey bot"): what the bot is, and starting points.
-        ranking = None if reading.about_the_bot else self._rank(knowledge, reading, text, in_migration=inside)
+        # A link to one of Microsoft's pages about the move says the message is about it, as asking inside a
+        # migration does: of the real tuning questions, 3 link one, all in scope, none out of scope
+        # (docs/faq-eval.md, brief faq43). Read so only here: the calibration is fitted on the words alone.
+        read_as_inside = inside or (
+            bool(self._pages) and _reading.links_a_page(reading, bundled_move_pages())
+        )
+        ranking = (
+            None
+            if reading.about_the_bot
+            else self._rank(knowledge, reading, text, in_migration=read_as_inside)
+        )
         if ranking is None or ranking.word_count == 0:
             return Answer(
                 None, 0.0, _compose.introduction(starters, context), [topic.id for topic in starters]
@@ -291,8 +308,17 @@ class FaqAnswerer:
         own = None if documented else self._own_topic(knowledge, ranking, reading, text, context)
         if own is not None:
             ranking = _asker.first(ranking, own)
+        # A line quoted from the best topic's own Microsoft page (`> ...`) says which section of the move's
+        # documentation the asker is at: answered, framed when unsure, whatever the learned model doubts. Of
+        # the real tuning questions, 4 quote their first topic's page, all in scope and ranked right; no
+        # out-of-scope one does (docs/faq-eval.md, brief faq43).
+        quotes_its_page = bool(reading.quoted) and knowledge.index.quotes_the_page(
+            reading.quoted, ranking.topics[0].topic_id if ranking.topics else ""
+        )
         answered = (
-            ranking.top > 0 and ranking.grounded and (confidence >= judge.framed_threshold or documented)
+            ranking.top > 0
+            and ranking.grounded
+            and (confidence >= judge.framed_threshold or documented or quotes_its_page)
         )
         # "I can't sign in anymore" from someone in the migration is their own case at its stage, however few
         # words it shares with the topic.
