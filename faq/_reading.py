@@ -178,8 +178,10 @@ class Reading:
     topic the page section is about), never what is asked nor what the asker wrote."""
     text: str = ""
     """The whole message as read (`faq._plain.plain`): what the asker's own patterns look at."""
+    names_azure_devops: bool = False
+    """The message names Azure DevOps (or VSTS, dev.azure.com, its application id)."""
     links: tuple[str, ...] = ()
-    """The addresses (URLs) the message links, as written; cut out of every sentence."""
+    """The addresses (URLs) the asker links, as written, boilerplate left out; cut out of every sentence."""
 
 
 def read(text: str, *, in_azure_devops: bool = False) -> Reading:
@@ -191,9 +193,11 @@ def read(text: str, *, in_azure_devops: bool = False) -> Reading:
         half = _MAX_READ_CHARS // 2
         text = f"{text[:half]}\n{text[-half:]}"
     body = _FOOTER.split(text, maxsplit=1)[0] if _FOOTER.search(text) else text
+    links = tuple(_URL.findall(body))  # the asker's own: a docs-feedback footer links every page commented on
     codes = tuple(dict.fromkeys(code.upper() for code in ERROR_CODE.findall(text)))
     elsewhere: tuple[str, ...] = ()
-    if not (in_azure_devops and len(whole) <= PASTED_LINE_CHARS) and not _AZURE_DEVOPS.search(text):
+    names_azure_devops = bool(_AZURE_DEVOPS.search(text))
+    if not (in_azure_devops and len(whole) <= PASTED_LINE_CHARS) and not names_azure_devops:
         elsewhere = tuple(code for code in codes if code.startswith("AADSTS"))
         codes = tuple(code for code in codes if not code.startswith("AADSTS"))
         body = re.sub(r"(?i)\bAADSTS\d+", " ", body)
@@ -228,7 +232,8 @@ def read(text: str, *, in_azure_devops: bool = False) -> Reading:
         elsewhere,
         tuple(quoted),
         whole,
-        tuple(_URL.findall(text)),
+        names_azure_devops,
+        links,
     )
 
 

@@ -232,14 +232,18 @@ class FaqAnswerer:
         if recognised is not None and recognised in knowledge.topics:
             answer = self._chosen(knowledge, recognised, context)
             return self._rated(answer, question)
+        # Asked inside a migration, a message is read as about the move; so is one that links one of
+        # Microsoft's pages about it, or names Azure DevOps and tells of a move from one directory to another.
+        # Of the real tuning questions 3 link such a page, all in scope; 4 in scope and 13 out of scope name
+        # Azure DevOps and a switch, and reading those so answers 1 more in scope and no out-of-scope one
+        # (docs/faq-eval.md, brief faq43). Only here: the calibration is fitted on the words alone.
+        read_as_inside = (
+            inside
+            or (reading.switching and reading.names_azure_devops)
+            or (bool(self._pages) and _reading.links_a_page(reading, bundled_move_pages()))
+        )
         # "who are you?" (known before ranking, which it does not need), or nothing asked yet ("", "?!",
         # "hey bot"): what the bot is, and starting points.
-        # A link to one of Microsoft's pages about the move says the message is about it, as asking inside a
-        # migration does: of the real tuning questions, 3 link one, all in scope, none out of scope
-        # (docs/faq-eval.md, brief faq43). Read so only here: the calibration is fitted on the words alone.
-        read_as_inside = inside or (
-            bool(self._pages) and _reading.links_a_page(reading, bundled_move_pages())
-        )
         ranking = (
             None
             if reading.about_the_bot

@@ -1,7 +1,7 @@
 """Citing Microsoft's pages about the move. A line quoted from the best topic's own page says which
 section of the move's documentation the asker is at: answered (framed when unsure) whatever the confidence,
 as a pasted code the topic documents is. A link to one of the move's pages says the message is about the
-move, as asking inside a migration does.
+move, as asking inside a migration does, and so does naming Azure DevOps with a switch of directory.
 
 For quotes the answerer is one whose confidence never reaches its threshold: what answers is the quote alone.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from faq._about import AboutModel
 from faq._calibration import Calibration
 from faq._compose import AskerContext
 from faq.answerer import FaqAnswerer
@@ -63,39 +64,68 @@ def test_a_quote_of_some_other_page_stays_declined(doubtful: FaqAnswerer) -> Non
     assert doubtful.answer(question).topic is None
 
 
-_STORED_CREDENTIALS = (
-    "{}\n\nNothing here says how people remove the credentials Windows stored, and then Git asks again."
-    " Could that be added?"
-)
-_SWITCH_PAGE = (
-    "https://learn.microsoft.com/en-us/azure/devops/organizations/accounts/change-azure-ad-connection"
-)
+@pytest.fixture(scope="module")
+def doubting() -> FaqAnswerer:
+    """A learned model that doubts every message (log-odds -1) and a confidence that is its doubt alone: about
+    0.007 as asked anywhere, 0.5 (the threshold) when read as asked inside a migration, which lifts the doubt
+    to the migration's floor (+2 here)."""
+    calibration = Calibration(0.0, 0.0, 0.0, threshold=0.5, slope_about=5.0)
+    return FaqAnswerer(calibration=calibration, about=AboutModel({}, -1.0, in_migration=2.0))
+
+
+_FAILING = "Git keeps failing to authenticate; see {}"
+_MOVE_PAGES = "https://learn.microsoft.com/en-us/azure/devops/organizations/accounts/"
 
 
 @pytest.mark.parametrize(
     "link",
     [
-        f"{_SWITCH_PAGE}?view=azure-devops",
-        f"(see {_SWITCH_PAGE}).",
+        f"{_MOVE_PAGES}change-azure-ad-connection?view=azure-devops",
+        f"({_MOVE_PAGES}connect-organization-to-azure-ad).",
         "https://github.com/MicrosoftDocs/azure-devops-docs/blob/main/docs/organizations/accounts/faq-azure-access.md",
     ],
 )
-def test_a_link_to_a_page_of_the_move_reads_the_message_as_about_it(answerer: FaqAnswerer, link: str) -> None:
-    answer = answerer.answer(_STORED_CREDENTIALS.format(link))
-    assert (answer.topic, answer.framed) == ("git-credential-cache", True)
+def test_a_link_to_a_page_of_the_move_reads_the_message_as_asked_inside(
+    doubting: FaqAnswerer, link: str
+) -> None:
+    assert doubting.answer(_FAILING.format(link)).topic == "git-credential-cache"
 
 
 @pytest.mark.parametrize(
     "link",
     [
-        "",
         "https://learn.microsoft.com/en-us/azure/devops/pipelines/agents/agents?view=azure-devops",
-        # Not a page about the move, though it is about signing in (and not an address `urllib` would parse).
+        # About signing in, but not about the move.
         "https://learn.microsoft.com/en-us/azure/devops/user-guide/troubleshoot-connection",
+        # Not an address `urllib` would parse: read, never an error.
         "http://[Organization]@dev.azure.com/",
     ],
 )
-def test_without_a_link_to_a_page_of_the_move_the_same_words_are_declined(
-    answerer: FaqAnswerer, link: str
-) -> None:
-    assert answerer.answer(_STORED_CREDENTIALS.format(link)).topic is None
+def test_other_links_leave_the_doubt(doubting: FaqAnswerer, link: str) -> None:
+    assert doubting.answer(_FAILING.format(link)).topic is None
+
+
+def test_a_docs_footer_is_not_the_askers_link(doubting: FaqAnswerer) -> None:
+    """GitHub's docs-feedback footer links the page every comment is on, whatever the comment asks."""
+    question = (
+        "Git keeps failing to authenticate.\n\n---\n#### Document Details\n"
+        f"* Content: [Connect]({_MOVE_PAGES}connect-organization-to-azure-ad)"
+    )
+    assert doubting.answer(question).topic is None
+
+
+def test_naming_azure_devops_and_a_switch_reads_the_message_as_asked_inside(doubting: FaqAnswerer) -> None:
+    question = "Git keeps failing to authenticate against Azure DevOps; the token still names the old tenant."
+    assert doubting.answer(question).topic == "git-credential-cache"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Git keeps failing to authenticate against Bitbucket; the token still names the old tenant.",
+        "Git keeps failing to authenticate against Azure DevOps; the token names our tenant.",
+    ],
+    ids=["a switch elsewhere", "azure devops without a switch"],
+)
+def test_a_switch_or_azure_devops_alone_leaves_the_doubt(doubting: FaqAnswerer, question: str) -> None:
+    assert doubting.answer(question).topic is None
