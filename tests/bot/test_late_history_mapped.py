@@ -116,3 +116,46 @@ def test_a_late_sign_in_item_says_where_azure_devops_shows_the_history_it_advise
         f"{STEPS} ✅ Azure DevOps shows your old identity, with your earlier work history, mapped to {FRANK}:"
         " it stays yours."
     )
+
+
+ERIN = "erin.eng@gmail.com"
+
+
+def _accept_item(chat: Chat, address: str) -> str:
+    """The body of `address`'s open *Accept the invitation*, unwrapped, to its link."""
+    todo = _flat(chat.say(address, "todo", in_dm=True))
+    found = re.search(r" 1\. Accept the invitation to the directory (.*?) More: ", todo)
+    assert found is not None, todo
+    return found.group(1)
+
+
+def test_a_late_invitee_mapped_before_she_signs_in_no_longer_reads_that_her_history_is_to_map(
+    chat: Chat,
+) -> None:
+    """Erin is invited after connecting: her item advises the admins to map her earlier history to her guest
+    account. An admin does (*Resolve*) before she has even accepted: the watch sees it as it sees those the
+    plan had to map, and her still open item says where Azure DevOps shows that history, not that it is
+    still to map; the admins count her among those mapped by hand."""
+    _lists_out_before_any_invitation(chat)
+    chat.say(DANA, f"invite {ORG}")
+    steps = (
+        f'Microsoft sent an invitation email from "Microsoft Invitations on behalf of" the company to {ERIN}'
+        " to join Fabrikam as a guest. Open it and select Accept invitation, then sign in to"
+        f" https://dev.azure.com/{ORG} with that same address. {ORG} already signs in with Fabrikam accounts:"
+        " accepting gets your access back."
+    )
+    still = " No email? Check your spam folder, then press I need help."
+    assert _accept_item(chat, ERIN) == (
+        f"{steps} Your earlier work history stays with your Microsoft account: to keep it yours, the"
+        f" migration admins can map it to your guest account {ERIN} (Organization settings > Microsoft Entra"
+        f" ID > Resolve, or Microsoft Support if that fails); press I need help to ask them.{still}"
+    )
+
+    said = _flat(_mapped(chat, ERIN, ERIN))
+    assert "1 person is now mapped by hand." in said, said
+    assert _accept_item(chat, ERIN) == (
+        f"{steps} ✅ Azure DevOps shows your old identity, with your earlier work history, mapped to {ERIN}:"
+        f" it stays yours.{still}"
+    )
+    progress = _flat(chat.say(DANA, f"progress {ORG}"))
+    assert f"{ERIN} {ERIN} as planned" in progress, progress

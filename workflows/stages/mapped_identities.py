@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 
+from sqlalchemy import exists
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -155,6 +156,28 @@ _RECORDED = (
 20,000 of them."""
 
 
+_PLANNED = col(AffectedUser.outcome) == "map"
+_BY_HAND = _PLANNED | (
+    (col(AffectedUser.outcome) == "invite")
+    & col(AffectedUser.directory_id).is_not(None)
+    & exists().where(
+        col(TodoItem.affected_user_id) == AffectedUser.id,
+        col(TodoItem.key) == ACCEPT_INVITATION,
+        col(TodoItem.verified_at).is_(None),
+    )
+)
+"""Who has an identity for the admins to map by hand: the plan's "map", and a late invitee (invited after
+connecting: `late_invitees.switch_lists` records her guest's object id, which nobody else planned to be
+invited has) not seen signing in, whose item advises mapping her earlier history to her guest account.
+Either may be mapped before signing in: the watch then says where that history is. Her sign-in shows her
+old identity on the directory (`verification` ticks her item, `item_rewording.accepted`), no mapping, so
+from then on she is not followed; nor is she asked for one by one by the short reads (`watched`): they
+return her once she signs in, and a *Resolve* before that waits for the daily full read or `check-sign-ins`.
+The admins count her among those mapped by hand once it is seen (`seen_so_far`)."""
+_COUNTED = _PLANNED | ((col(AffectedUser.outcome) == "invite") & col(AffectedUser.mapped_to).is_not(None))
+"""Whom `seen_so_far` counts: the plan's "map", and the late invitees seen mapped."""
+
+
 def watched(session: Session, migration_id: int, *, everyone: bool) -> dict[str, Watched]:
     """By entitlement id, the migration's people mapped by hand, in list order: for a full read
     (`everyone`) those seen mapped too, as a mapping may change again (Support's, in days), and those found
@@ -162,7 +185,7 @@ def watched(session: Session, migration_id: int, *, everyone: bool) -> dict[str,
     others it returns), so a poll does not load everyone settled."""
     query = (
         select_columns(*_RECORDED)
-        .where(col(AffectedUser.migration_id) == migration_id, col(AffectedUser.outcome) == "map")
+        .where(col(AffectedUser.migration_id) == migration_id, _BY_HAND if everyone else _PLANNED)
         .order_by(col(AffectedUser.id))
     )
     if not everyone:
@@ -171,9 +194,7 @@ def watched(session: Session, migration_id: int, *, everyone: bool) -> dict[str,
 
 
 def _mapped_by_hand(migration_id: int) -> SelectOfScalar[AffectedUser]:
-    return select(AffectedUser).where(
-        AffectedUser.migration_id == migration_id, AffectedUser.outcome == "map"
-    )
+    return select(AffectedUser).where(AffectedUser.migration_id == migration_id, _BY_HAND)
 
 
 def _among(session: Session, migration_id: int, entitlement_ids: Sequence[str]) -> Iterator[AffectedUser]:
@@ -319,7 +340,11 @@ class MappingsSeen:
 
 def seen_so_far(session: Session, migration_id: int) -> MappingsSeen:
     """`MappingsSeen` of the migration, for `progress` and `status`."""
-    people = session.exec(_mapped_by_hand(migration_id).order_by(col(AffectedUser.id))).all()
+    people = session.exec(
+        select(AffectedUser)
+        .where(AffectedUser.migration_id == migration_id, _COUNTED)
+        .order_by(col(AffectedUser.id))
+    ).all()
     mapped = tuple(
         Mapped(each.principal_name, each.mapped_to, each.directory_account, each.mapped_elsewhere)
         for each in people
