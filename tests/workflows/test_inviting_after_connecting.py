@@ -563,3 +563,42 @@ def test_nobody_to_invite_after_an_interrupted_run_names_that_run_not_an_older_o
     assert again.message == (
         "Nobody needs an invitation now: Lee last ran the invitations, interrupted at 2026-11-02 10:00 UTC."
     )
+
+
+def test_nobody_to_invite_after_a_refused_run_names_that_run_and_whom_it_invited(
+    found_connected: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, dana: Actor, lee: Actor
+) -> None:
+    """fix132 3: Lee's run invited one newcomer, then the directory refused the next (403); that one leaves
+    the organization, and Dana's `invite` finds nobody to invite. It names Lee's refused run, and whom it
+    invited before the refusal, not Dana's earlier run as the last."""
+    found_connected.invite(None, dana)  # Bob and Cy, at 09:00
+    joining = [
+        OrgUser(id=f"e-{n}", principal_name=a, mail_address=a) for n, a in enumerate(("p0@x.com", "p1@x.com"))
+    ]
+    microsoft.users.extend(joining)
+    clock.advance(hours=1)
+    inviting = microsoft.invite_guest
+
+    def then_refusing(tenant_id: str, **details: str) -> Invitation:
+        invited = inviting(tenant_id, **details)
+        microsoft.deny_invites = True  # the directory's settings change after the first
+        return invited
+
+    microsoft.invite_guest = then_refusing  # type: ignore[method-assign]
+    assert found_connected.invite(None, lee).denied
+    microsoft.invite_guest = inviting  # type: ignore[method-assign]
+    microsoft.deny_invites = False
+    microsoft.users.remove(joining[1])  # the one refused leaves the organization
+    clock.advance(hours=1)
+
+    again = found_connected.invite(None, dana)
+
+    assert again.outcomes == () and not again.denied
+    assert again.message == (
+        "Nobody needs an invitation now: Lee last ran the invitations, refused permission to invite guests at"
+        " 2026-11-02 10:00 UTC after inviting 1 person."
+    )
+    assert found_connected.invite(None, lee).message == (  # Dana's run invited nobody: still Lee's
+        "Nobody needs an invitation now: you last ran the invitations, refused permission to invite guests at"
+        " 2026-11-02 10:00 UTC after inviting 1 person."
+    )

@@ -67,12 +67,16 @@ def _who_has_the_email(emailed: int, recovered: int) -> str:
 def nobody_to_invite(unit: Unit, actor: Actor) -> str:
     """Nobody to invite, and who ran the invitations last, when: an admin pressing *Invite* a moment after
     another did finds the invitations already sent, not that none were needed. A run interrupted since the
-    last that invited people is the last run: its own count is not recorded, so it is named without one."""
+    last that invited people is the last run: its own count is not recorded, so it is named without one.
+    So is a run refused since (a 403, or a permission missing), with how many it invited before the refusal
+    (a refusal audited before that count was recorded is named without one): whoever it could not invite
+    needs no invitation now, yet the admin reads that the last run was refused, not an older run's count as
+    though the refusal never happened."""
     runs = unit.session.exec(
         select(AuditEntry)
         .where(
             AuditEntry.migration_id == unit.row.id,
-            col(AuditEntry.action).in_(("invitations_sent", "interrupt")),
+            col(AuditEntry.action).in_(("invitations_sent", "invite_denied", "interrupt")),
         )
         .order_by(col(AuditEntry.id).desc())
     )
@@ -81,20 +85,24 @@ def nobody_to_invite(unit: Unit, actor: Actor) -> str:
         return "Nobody needs an invitation."
     yours = same_person(actor, last.actor_id, last.actor_email)
     who = "you" if yours else last.actor_name or last.actor_email
+    at = f"{hhmm(last.at)} UTC"
     if last.action == "interrupt":
+        return f"Nobody needs an invitation now: {who} last ran the invitations, interrupted at {at}."
+    sent = int(last.details.get("sent") or 0)
+    if last.action == "invite_denied":
+        before = f" after inviting {_people(sent)}" if sent else ""
         return (
-            f"Nobody needs an invitation now: {who} last ran the invitations, interrupted at"
-            f" {hhmm(last.at)} UTC."
+            f"Nobody needs an invitation now: {who} last ran the invitations, refused permission to invite"
+            f" guests at {at}{before}."
         )
-    sent = _people(last.details["sent"])
-    return f"Nobody needs an invitation now: {who} invited {sent} at {hhmm(last.at)} UTC."
+    return f"Nobody needs an invitation now: {who} invited {_people(sent)} at {at}."
 
 
 def _ran_invitations(entry: AuditEntry) -> bool:
-    """A run that invited people, or one interrupted (which may have)."""
+    """A run that invited people, one interrupted (which may have), or one refused (which was asked to)."""
     if entry.action == "interrupt":
         return bool(entry.details.get("step") == "invitations")
-    return bool(entry.details.get("sent"))
+    return entry.action == "invite_denied" or bool(entry.details.get("sent"))
 
 
 def counted(outcomes: Sequence[InvitationOutcome]) -> str:

@@ -119,7 +119,8 @@ def send_invitations(
         # whoever was invited before the refusal hears it now, and whoever it shows no invitation went to
         # stops looking for one
         changed = _switch_lists(unit, outcomes) if connected else (0, 0)
-        unit.flow.fire("invite_denied", details={"recheck_at": recheck_at.isoformat()})
+        sent = sum(o.status == "sent" for o in outcomes)  # before the refusal: `nobody_to_invite` names them
+        unit.flow.fire("invite_denied", details={"recheck_at": recheck_at.isoformat(), "sent": sent})
         commit(unit)
         message = f"{row.blocked_reason} {row.blocked_fix}"
         if missing is None:
