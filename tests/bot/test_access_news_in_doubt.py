@@ -10,6 +10,8 @@ import pytest
 from sqlmodel import select
 
 from bot.conversation.messages import SENT_AGAIN, Outgoing
+from bot.delivery.outboxes import CollectingSender
+from bot.delivery.sender import DeliveryFailed, Envelope, Receipt
 from storage import OutboundMessage
 from storage.outbox_sends import UNCONFIRMED
 from storage.outbox_threads import SUPERSEDED
@@ -242,5 +244,47 @@ def _lists_to(chat: Chat, address: str) -> list[OutboundMessage]:
     with chat.runtime.database.session() as session:
         query = select(OutboundMessage).where(
             OutboundMessage.kind == TODO_LIST_MESSAGE, OutboundMessage.recipient == address
+        )
+        return list(session.exec(query).all())
+
+
+def test_you_lose_access_awaiting_its_retry_never_goes_after_you_keep_access(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fix132 2: "you lose access" timed out on its way to Slack (it may have arrived: the next try looks
+    first) and waits to be tried again when Dana gives Hana her account back. Hana hears that she keeps
+    access after all, and the older news is never sent after it, nor at all."""
+    started(chat)
+    chat.say(DANA, f"announce {ORG} Friday 14:00 UTC")
+    collect = CollectingSender.send
+
+    async def timing_out(sender: CollectingSender, envelope: Envelope) -> Receipt:
+        if envelope.message.summary.startswith("You lose access"):
+            raise DeliveryFailed("connection_error", "Slack did not answer", maybe_delivered=True)
+        return await collect(sender, envelope)
+
+    monkeypatch.setattr(CollectingSender, "send", timing_out)
+    assert dms_to(chat.say(DANA, f"decide {HANA} no-access"), HANA) == []
+    monkeypatch.setattr(CollectingSender, "send", collect)
+    (lost,) = _news_to_hana(chat, LOST_ACCESS_MESSAGE)
+    assert (lost.status, lost.uncertain, lost.attempts) == ("pending", True, 1)  # its retry is due later
+
+    told = dms_to(chat.say(DANA, f"decide {HANA} {HANA_MEMBER}") + chat.runtime.conversation.watch(), HANA)
+    assert [message.split(". ")[0] for message in told] == [
+        f"You keep access to {ORG} after all Hi Hana, I told you that you lose access to {ORG}"
+    ]
+    with chat.runtime.database.session() as session:  # its retry falls due
+        waiting = session.get(OutboundMessage, lost.id)
+        assert waiting is not None
+        waiting.not_before = waiting.created_at
+        session.commit()
+    assert dms_to(chat.runtime.conversation.watch(), HANA) == []
+    assert [message.status for message in _news_to_hana(chat, LOST_ACCESS_MESSAGE)] == [SUPERSEDED]
+
+
+def _news_to_hana(chat: Chat, kind: str) -> list[OutboundMessage]:
+    with chat.runtime.database.session() as session:
+        query = select(OutboundMessage).where(
+            OutboundMessage.kind == kind, OutboundMessage.payload["email"].as_string() == HANA
         )
         return list(session.exec(query).all())

@@ -261,7 +261,8 @@ class Withdrawn:
     """Oldest first, those that may have reached the person: the newer message takes them back."""
     stopped: tuple[OutboundMessage, ...]
     """Those that never will: what they said, the newer message says instead. A copy queued again after its
-    platform could not confirm the first (`_sent_again`) is among them and among `reached` both."""
+    platform could not confirm the first (`_sent_again`), or one waiting to be tried again after an attempt
+    that may have landed (`uncertain`: a timeout), is among them and among `reached` both."""
 
     @property
     def heard(self) -> bool:
@@ -274,8 +275,10 @@ def withdrawn(messages: Sequence[OutboundMessage], kinds: AbstractSet[str]) -> W
     for message in of_kinds(messages, kinds):
         if may_have_reached(message):
             reached.append(message)
-        waiting_again = message.status == "pending" and not message.in_flight and _sent_again(message)
-        if message.status == "failed" or waiting_again or not may_have_reached(message):
+        # whatever waits is stopped, a copy queued again or the retry of an attempt that may have landed
+        # too: sent after the newer message, it would say again what that one takes back. One being sent
+        # cannot be stopped
+        if message.status == "failed" or (message.status == "pending" and not message.in_flight):
             message.status = SUPERSEDED
             message.claimed_by = message.claimed_until = None
             stopped.append(message)
