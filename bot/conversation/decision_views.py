@@ -57,16 +57,19 @@ def account_decided(result: AccountDecision, told: Told | None = None) -> Outgoi
             lines.append(f"Their to-do list is withdrawn{_told_them(result, 'they lose access')}")
         if result.told_early == "lost":
             lines.append(
-                "The advance notice told them to get ready, so I told them now that they lose access;"
-                " `notify` sends them nothing more."
+                "The advance notice told them to get ready, so my message telling them now that they lose"
+                " access is on its way; `notify` sends them nothing more."
             )
         if result.told_early == "stopped":
             lines.append(
-                "Their advance notice had not gone out yet, so it never will; I told them now that they lose"
-                " access, and `notify` sends them nothing more."
+                "Their advance notice had not gone out yet, so it never will; my message telling them now"
+                " that they lose access is on its way, and `notify` sends them nothing more."
             )
     if result.told_early == "back":
-        lines.append('I told them that "you lose access" no longer holds; they get their list at `notify`.')
+        lines.append(
+            'My message telling them that "you lose access" no longer holds is on its way; they get their'
+            " list at `notify`."
+        )
     if result.voided_approval is not None:
         lines.append(_voided(result.voided_approval))
     return Outgoing(
@@ -75,11 +78,12 @@ def account_decided(result: AccountDecision, told: Told | None = None) -> Outgoi
 
 
 def _told_them(result: AccountDecision, what: str = "") -> str:
-    """How a sentence on a changed list ends: that I told them (`what`), or, when chat could not reach them
-    with my last message (`AccountDecision.out_of_chat`), that my message waits but may never arrive."""
-    what = f" {what}" if what else ""
+    """How a sentence on a changed list ends: that my message telling them (`what`) is on its way (queued
+    with the decision, it has not reached them when the admin reads this), or, when chat could not reach
+    them with my last message (`AccountDecision.out_of_chat`), that it waits but may never arrive."""
     if not result.out_of_chat:
-        return f", and I told them{what}."
+        return f"; my message telling them {what or 'so'} is on its way."
+    what = f" {what}" if what else ""
     return (
         f". My message telling them{what} waits to go out, but chat could not reach them with my last one, so"
         " it may never arrive: tell them another way"

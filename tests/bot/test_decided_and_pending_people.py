@@ -89,9 +89,8 @@ def test_deciding_someone_out_after_the_lists_went_out_withdraws_their_list_and_
     assert chat.runtime.service.todo_list(GUS)[0].title == "Tell the admins if you still need access"
 
     sent = chat.say(LEE, f"decide {ORG} {GUS} no-access")
-    assert "Their to-do list is withdrawn, and I told them they lose access." in " ".join(
-        text_of(sent).split()
-    )
+    withdrawn = "Their to-do list is withdrawn; my message telling them they lose access is on its way."
+    assert withdrawn in " ".join(text_of(sent).split())
     told = [m.message.summary for m in sent if isinstance(m.to, DirectMessage) and GUS in m.to.addresses]
     assert told == [f"You no longer have access to {ORG}"]
     assert chat.runtime.service.todo_list(GUS) == []
@@ -135,8 +134,9 @@ def test_someone_decided_out_and_then_given_an_account_gets_their_list_and_hears
     (told,) = [m for m in sent if isinstance(m.to, DirectMessage) and HANA_AT_WORK in m.to.addresses]
     assert told.message.summary == f"You keep access to {ORG} after all"
     assert (
-        f"Their access to {ORG} is restored: their whole to-do list is back, saying to sign in with it, and I"
-        " told them." in " ".join(text_of([m for m in sent if m is not told]).split())
+        f"Their access to {ORG} is restored: their whole to-do list is back, saying to sign in with it; my"
+        " message telling them so is on its way."
+        in " ".join(text_of([m for m in sent if m is not told]).split())
     )
     words = " ".join(text_of([told]).split())
     assert f"I told you that you lose access to {ORG}. That no longer holds: the migration admins" in words
@@ -158,8 +158,8 @@ def test_someone_decided_out_before_the_lists_went_out_and_then_given_an_account
     sent = chat.say(LEE, f"decide {ORG} {HANA} {HANA_AT_WORK}")
     to_admin = " ".join(text_of([m for m in sent if not isinstance(m.to, DirectMessage)]).split())
     assert (
-        f"Their access to {ORG} is restored: they have their to-do list now, saying to sign in with it, and I"
-        " told them." in to_admin
+        f"Their access to {ORG} is restored: they have their to-do list now, saying to sign in with it; my"
+        " message telling them so is on its way." in to_admin
     )
     assert "back" not in to_admin
     assert chat.runtime.service.todo_list(HANA_AT_WORK)[0].title == "Sign in with your work account"

@@ -229,7 +229,7 @@ def test_a_decision_after_the_lists_went_out_changes_hanas_list_and_tells_her(ch
     assert lines(sent)[0] == (
         f"Recorded: {HANA}'s directory account is {HANA_MEMBER}; the plan maps them to it. Map them now:"
         f" in https://dev.azure.com/{ORG}, {map_by_hand(HANA, HANA_MEMBER)}. Their to-do list now says to"
-        " sign in with it, and I told them."
+        " sign in with it; my message telling them so is on its way."
     )
     told = [(m.to.addresses, m.message.summary) for m in sent if isinstance(m.to, DirectMessage)]
     assert told == [((HANA_MEMBER, HANA), f"Your work account for {ORG} is {HANA_MEMBER}")]
@@ -369,7 +369,8 @@ def test_choosing_hanas_pending_guest_after_the_lists_went_out_tells_her_to_acce
     notified(chat)
     sent = chat.say(LEE, f"decide {HANA} {HANA_GUEST}")
     assert lines(sent)[0].endswith(
-        "Their to-do list now says to accept its invitation, then to sign in with it, and I told them."
+        "Their to-do list now says to accept its invitation, then to sign in with it; my message telling"
+        " them so is on its way."
     )
     to_hana = [m for m in sent if isinstance(m.to, DirectMessage) and HANA in m.to.addresses]
     assert lines(to_hana)[1] == "1. *Accept the invitation to the directory*"
@@ -430,7 +431,9 @@ def test_hana_decided_from_her_pending_guest_to_her_member_account_is_asked_to_s
     keys = [entry.key for entry in chat.runtime.service.todo_list(HANA_MEMBER)]
     assert keys[0] == "sign-in-work-account" and "accept-invitation" not in keys
     assert "recreate-pats" in keys
-    assert lines(sent)[0].endswith("Their to-do list now says to sign in with it, and I told them.")
+    assert lines(sent)[0].endswith(
+        "Their to-do list now says to sign in with it; my message telling them so is on its way."
+    )
     to_hana = lines([m for m in sent if isinstance(m.to, DirectMessage) and HANA in m.to.addresses])
     assert to_hana[1] == "1. *Sign in with your work account*"
 
@@ -459,7 +462,7 @@ def test_deciding_her_back_to_the_account_her_list_already_names_tells_the_admin
         "Their to-do list says to sign in with it again, as the one that may have reached them did: nothing"
         " new to tell them."
     ) in said
-    assert "I told them" not in said
+    assert "telling them" not in said
 
 
 def dms_to(outgoing: list[Outgoing], email: str) -> list[str]:
@@ -484,8 +487,8 @@ def test_hana_told_to_get_ready_hears_at_once_that_she_loses_access_and_notify_s
     assert "which one you use" in notice
     decided = chat.say(DANA, f"decide {HANA} no-access")
     assert (
-        "The advance notice told them to get ready, so I told them now that they lose access; `notify`"
-        " sends them nothing more."
+        "The advance notice told them to get ready, so my message telling them now that they lose access is"
+        " on its way; `notify` sends them nothing more."
     ) in lines(decided)[0]
     (told,) = dms_to(decided, HANA)
     assert told.startswith(f"You lose access to {ORG} when it moves"), told
@@ -508,8 +511,8 @@ def test_gus_decided_out_before_his_advance_notice_went_hears_only_the_decision_
     decided = AccountDecision(gus, replace(STATUS, state="announced"), None, False, told_early="stopped")
     said = " ".join(text_of([decision_views.account_decided(decided)]).split())
     assert (
-        "Their advance notice had not gone out yet, so it never will; I told them now that they lose access,"
-        " and `notify` sends them nothing more."
+        "Their advance notice had not gone out yet, so it never will; my message telling them now that they"
+        " lose access is on its way, and `notify` sends them nothing more."
     ) in said
     told = list_message_views.access_lost_dm(
         organization=ORG,
@@ -540,8 +543,8 @@ def test_hana_told_she_loses_access_then_given_her_account_before_notify_hears_i
     # where the notices reached her
     decided = chat.say(DANA, f"decide {HANA} {HANA_MEMBER}")
     assert (
-        'I told them that "you lose access" no longer holds; they get their list at `notify`.'
-        in (lines(decided)[0])
+        'My message telling them that "you lose access" no longer holds is on its way; they get their'
+        " list at `notify`." in (lines(decided)[0])
     )
     (back,) = dms_to(decided, HANA)
     assert back == (
