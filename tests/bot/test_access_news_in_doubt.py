@@ -183,7 +183,7 @@ def test_you_lose_access_queued_again_and_then_taken_back_is_taken_back_in_words
     _not_confirmed(chat, LOST_ACCESS_MESSAGE)
     assert chat.runtime.tracking.retry_failed(ORG).news == 1  # queued, not sent
 
-    told = dms_to(chat.say(DANA, f"decide {HANA} {HANA_MEMBER}") + chat.runtime.conversation.watch(), HANA)
+    told = _to_hana(chat.say(DANA, f"decide {HANA} {HANA_MEMBER}") + chat.runtime.conversation.watch())
     assert [message.split(". ")[0] for message in told] == [
         f"You keep access to {ORG} after all Hi Hana, I told you that you lose access to {ORG}"
     ]
@@ -248,28 +248,32 @@ def _lists_to(chat: Chat, address: str) -> list[OutboundMessage]:
         return list(session.exec(query).all())
 
 
+@pytest.mark.parametrize("listed", [False, True], ids=["before-notify", "after-notify"])
 def test_you_lose_access_awaiting_its_retry_never_goes_after_you_keep_access(
-    chat: Chat, monkeypatch: pytest.MonkeyPatch
+    chat: Chat, monkeypatch: pytest.MonkeyPatch, listed: bool
 ) -> None:
     """fix132 2: "you lose access" timed out on its way to Slack (it may have arrived: the next try looks
-    first) and waits to be tried again when Dana gives Hana her account back. Hana hears that she keeps
-    access after all, and the older news is never sent after it, nor at all."""
+    first) and waits to be tried again when Dana gives Hana her account back, before her list or after it.
+    Hana hears that she keeps access after all, and the older news is never sent after it, nor at all."""
     started(chat)
     chat.say(DANA, f"announce {ORG} Friday 14:00 UTC")
+    if listed:
+        connect(chat)
+        chat.say(DANA, "notify")
     collect = CollectingSender.send
 
     async def timing_out(sender: CollectingSender, envelope: Envelope) -> Receipt:
-        if envelope.message.summary.startswith("You lose access"):
+        if envelope.message.summary.startswith(("You lose access", "You no longer have access")):
             raise DeliveryFailed("connection_error", "Slack did not answer", maybe_delivered=True)
         return await collect(sender, envelope)
 
     monkeypatch.setattr(CollectingSender, "send", timing_out)
-    assert dms_to(chat.say(DANA, f"decide {HANA} no-access"), HANA) == []
+    assert _to_hana(chat.say(DANA, f"decide {HANA} no-access")) == []
     monkeypatch.setattr(CollectingSender, "send", collect)
     (lost,) = _news_to_hana(chat, LOST_ACCESS_MESSAGE)
     assert (lost.status, lost.uncertain, lost.attempts) == ("pending", True, 1)  # its retry is due later
 
-    told = dms_to(chat.say(DANA, f"decide {HANA} {HANA_MEMBER}") + chat.runtime.conversation.watch(), HANA)
+    told = _to_hana(chat.say(DANA, f"decide {HANA} {HANA_MEMBER}") + chat.runtime.conversation.watch())
     assert [message.split(". ")[0] for message in told] == [
         f"You keep access to {ORG} after all Hi Hana, I told you that you lose access to {ORG}"
     ]
@@ -278,8 +282,13 @@ def test_you_lose_access_awaiting_its_retry_never_goes_after_you_keep_access(
         assert waiting is not None
         waiting.not_before = waiting.created_at
         session.commit()
-    assert dms_to(chat.runtime.conversation.watch(), HANA) == []
+    assert _to_hana(chat.runtime.conversation.watch()) == []
     assert [message.status for message in _news_to_hana(chat, LOST_ACCESS_MESSAGE)] == [SUPERSEDED]
+
+
+def _to_hana(outgoing: list[Outgoing]) -> list[str]:
+    """What went to Hana: at her own address, or (listed with her member account decided) at that account."""
+    return dms_to(outgoing, HANA) + dms_to(outgoing, HANA_MEMBER)
 
 
 def _news_to_hana(chat: Chat, kind: str) -> list[OutboundMessage]:
