@@ -255,6 +255,29 @@ def test_you_lose_access_awaiting_its_retry_never_goes_after_you_keep_access(
     """fix132 2: "you lose access" timed out on its way to Slack (it may have arrived: the next try looks
     first) and waits to be tried again when Dana gives Hana her account back, before her list or after it.
     Hana hears that she keeps access after all, and the older news is never sent after it, nor at all."""
+    lost = _lost_access_timed_out(chat, monkeypatch, listed=listed)
+    _kept_and_never_lost_again(chat, lost)
+
+
+def test_you_lose_access_cut_short_mid_send_never_goes_after_you_keep_access(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fix132 2: the process sending "you lose access" was killed mid-send (it may have arrived); before
+    another claims it, Dana gives Hana her account back. The send that was cut short cannot be stopped, but
+    it is not tried again after "you keep access after all"."""
+    lost = _lost_access_timed_out(chat, monkeypatch, listed=False)
+    with chat.runtime.database.session() as session:
+        cut_short = session.get(OutboundMessage, lost.id)
+        assert cut_short is not None
+        cut_short.in_flight, cut_short.claimed_by = True, "killed-worker"
+        cut_short.claimed_until = cut_short.not_before = cut_short.created_at  # its lease ran out
+        session.commit()
+    _kept_and_never_lost_again(chat, lost)
+
+
+def _lost_access_timed_out(chat: Chat, monkeypatch: pytest.MonkeyPatch, *, listed: bool) -> OutboundMessage:
+    """Announced (`listed`: then connected and notified), then Hana decided out of access: "you lose access"
+    timed out on its way (the console's sender as Slack's would fail), and waits to be tried again."""
     started(chat)
     chat.say(DANA, f"announce {ORG} Friday 14:00 UTC")
     if listed:
@@ -272,7 +295,12 @@ def test_you_lose_access_awaiting_its_retry_never_goes_after_you_keep_access(
     monkeypatch.setattr(CollectingSender, "send", collect)
     (lost,) = _news_to_hana(chat, LOST_ACCESS_MESSAGE)
     assert (lost.status, lost.uncertain, lost.attempts) == ("pending", True, 1)  # its retry is due later
+    return lost
 
+
+def _kept_and_never_lost_again(chat: Chat, lost: OutboundMessage) -> None:
+    """Dana gives Hana her account back: she hears that she keeps access after all, and once `lost` would
+    be due again, nothing more reaches her, as it is stopped."""
     told = _to_hana(chat.say(DANA, f"decide {HANA} {HANA_MEMBER}") + chat.runtime.conversation.watch())
     assert [message.split(". ")[0] for message in told] == [
         f"You keep access to {ORG} after all Hi Hana, I told you that you lose access to {ORG}"

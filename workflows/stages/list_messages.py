@@ -261,8 +261,9 @@ class Withdrawn:
     """Oldest first, those that may have reached the person: the newer message takes them back."""
     stopped: tuple[OutboundMessage, ...]
     """Those that never will: what they said, the newer message says instead. A copy queued again after its
-    platform could not confirm the first (`_sent_again`), or one waiting to be tried again after an attempt
-    that may have landed (`uncertain`: a timeout), is among them and among `reached` both."""
+    platform could not confirm the first (`_sent_again`), one waiting to be tried again after an attempt
+    that may have landed (`uncertain`: a timeout), or one being sent, is among them and among `reached`
+    both."""
 
     @property
     def heard(self) -> bool:
@@ -275,10 +276,12 @@ def withdrawn(messages: Sequence[OutboundMessage], kinds: AbstractSet[str]) -> W
     for message in of_kinds(messages, kinds):
         if may_have_reached(message):
             reached.append(message)
-        # whatever waits is stopped, a copy queued again or the retry of an attempt that may have landed
-        # too: sent after the newer message, it would say again what that one takes back. One being sent
-        # cannot be stopped
-        if message.status == "failed" or (message.status == "pending" and not message.in_flight):
+        # whatever may still be sent is stopped, a copy queued again or the retry of an attempt that may
+        # have landed too: sent after the newer message, it would say again what that one takes back. One
+        # being sent (`in_flight`) may land all the same, but is never tried again: its claim dropped, its
+        # outcome is not recorded (it stays one that may have reached them), nor does a process that finds
+        # its send cut short claim it again
+        if message.status in ("pending", "failed"):
             message.status = SUPERSEDED
             message.claimed_by = message.claimed_until = None
             stopped.append(message)
