@@ -20,6 +20,7 @@ from tests.bot.test_closing import subscription_moved
 from tests.bot.test_decisions import DANA, GUS, HANA, HANA_MEMBER, connect, dms_to
 from tests.bot.test_unreached_given_an_account import fail
 from workflows.errors import WorkflowError
+from workflows.stages.announcing import ANNOUNCEMENT
 from workflows.stages.list_messages import LOST_ACCESS_MESSAGE, TODO_LIST_MESSAGE
 from workflows.stages.told_early import ACCESS_BACK_MESSAGE
 
@@ -273,6 +274,26 @@ def test_you_lose_access_cut_short_mid_send_never_goes_after_you_keep_access(
         cut_short.claimed_until = cut_short.not_before = cut_short.created_at  # its lease ran out
         session.commit()
     _kept_and_never_lost_again(chat, lost)
+
+
+def test_an_advance_notice_cut_short_mid_send_never_goes_after_you_lose_access(chat: Chat) -> None:
+    """fix132 2: the process sending Hana's advance notice ("get ready") was killed mid-send; before another
+    claims it, Dana decides that she loses access. The notice may have reached her, so she hears that she
+    loses access, and "get ready" is never tried again after it."""
+    started(chat)
+    chat.say(DANA, f"announce {ORG} Friday 14:00 UTC")
+    (notice,) = _news_to_hana(chat, ANNOUNCEMENT)
+    with chat.runtime.database.session() as session:
+        cut_short = session.get(OutboundMessage, notice.id)
+        assert cut_short is not None
+        cut_short.status, cut_short.in_flight, cut_short.claimed_by = "pending", True, "killed-worker"
+        cut_short.claimed_until = cut_short.not_before = cut_short.created_at  # its lease ran out
+        session.commit()
+
+    told = _to_hana(chat.say(DANA, f"decide {HANA} no-access") + chat.runtime.conversation.watch())
+
+    assert [message.split(" Hi ")[0] for message in told] == [f"You lose access to {ORG} when it moves"]
+    assert [message.status for message in _news_to_hana(chat, ANNOUNCEMENT)] == [SUPERSEDED]
 
 
 def _lost_access_timed_out(chat: Chat, monkeypatch: pytest.MonkeyPatch, *, listed: bool) -> OutboundMessage:

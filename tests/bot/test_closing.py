@@ -223,6 +223,28 @@ def test_a_bare_cancel_asks_first_then_everyone_told_of_the_move_hears_it_is_off
     )
 
 
+def test_an_advance_notice_cut_short_mid_send_is_never_tried_again_after_the_move_is_off(chat: Chat) -> None:
+    """fix132 2: the process sending Ann's advance notice was killed mid-send; before another claims it,
+    Dana cancels. The notice may have reached her, so she hears that the move is off, and "get ready" is
+    never tried again after it."""
+    started(chat)
+    chat.say(DANA, f"announce {ORG} {in_a_week()}")
+    with chat.runtime.database.session() as session:
+        (cut_short,) = session.exec(
+            select(OutboundMessage).where(
+                OutboundMessage.kind == "advance_notice", OutboundMessage.recipient == ANN
+            )
+        ).all()
+        cut_short.status, cut_short.in_flight, cut_short.claimed_by = "pending", True, "killed-worker"
+        cut_short.claimed_until = cut_short.not_before = cut_short.created_at  # its lease ran out
+        session.commit()
+
+    off = chat.say(DANA, f"cancel {ORG} confirm") + chat.runtime.conversation.watch()
+
+    to_ann = [m.message.summary for m in off if isinstance(m.to, DirectMessage) and m.to.email == ANN]
+    assert to_ann == [f"Called off: {ORG} is not moving to Fabrikam accounts"]
+
+
 def test_cancelling_after_the_approval_tells_the_connector_not_to_connect(chat: Chat) -> None:
     to_lee = [m for m in approved(chat) if m.to == DirectMessage(LEE)]
     (steps,) = [m for m in to_lee if m.message.summary.startswith("Your steps to connect")]

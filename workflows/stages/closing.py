@@ -13,7 +13,6 @@ from sqlmodel import Session, col, select
 
 from storage import Approval, Migration, OutboundMessage
 from storage.outbox import messages_of
-from storage.outbox_threads import SUPERSEDED
 from workflows import _plan_codec, notices
 from workflows.identities import Reach, planned_reach
 from workflows.machine import BILLING_UNCONFIRMED
@@ -32,7 +31,7 @@ from workflows.stages.announcing import ANNOUNCEMENT
 from workflows.stages.approval_lapse import void_pending
 from workflows.stages.billing import check_billing
 from workflows.stages.invited import sent_invitations
-from workflows.stages.list_messages import by_person, may_have_reached
+from workflows.stages.list_messages import by_person, may_have_reached, stop_sending
 from workflows.stages.notifying import NO_WAY_IN_ITEMS
 from workflows.stages.reading import current_status
 from workflows.stages.unit import Context, deactivate, status, step
@@ -146,8 +145,7 @@ def _told_of_the_move(session: Session, row: Migration, reason: str) -> list[tup
         .order_by(col(OutboundMessage.id))
     ).all()
     for message in announcements:
-        if message.status == "pending" and not message.in_flight:
-            message.status = SUPERSEDED
+        stop_sending(message)  # sent after "the move is off", "get ready" would contradict it
         if message.status == "failed" or not may_have_reached(message):
             continue  # it never reached them (a decision that they lose access stopped it)
         address = str(message.payload["email"])

@@ -276,13 +276,22 @@ def withdrawn(messages: Sequence[OutboundMessage], kinds: AbstractSet[str]) -> W
     for message in of_kinds(messages, kinds):
         if may_have_reached(message):
             reached.append(message)
-        # whatever may still be sent is stopped, a copy queued again or the retry of an attempt that may
-        # have landed too: sent after the newer message, it would say again what that one takes back. One
-        # being sent (`in_flight`) may land all the same, but is never tried again: its claim dropped, its
-        # outcome is not recorded (it stays one that may have reached them), nor does a process that finds
-        # its send cut short claim it again
-        if message.status in ("pending", "failed"):
+        failed = message.status == "failed"  # never sent again either: a newer message says it instead
+        if stop_sending(message) or failed:
             message.status = SUPERSEDED
-            message.claimed_by = message.claimed_until = None
             stopped.append(message)
     return Withdrawn(tuple(reached), tuple(stopped))
+
+
+def stop_sending(message: OutboundMessage) -> bool:
+    """Never send `message` (again), as newer news says otherwise; whether it still could have been.
+
+    Whatever waits is stopped, a copy queued again or the retry of an attempt that may have landed too:
+    sent after the newer news, it would say again what that takes back. One being sent (`in_flight`) may
+    land all the same, but is never tried again: its claim dropped, its outcome is not recorded (it stays
+    one that may have reached them), nor does a process that finds its send cut short claim it again."""
+    if message.status != "pending":
+        return False
+    message.status = SUPERSEDED
+    message.claimed_by = message.claimed_until = None
+    return True

@@ -22,7 +22,13 @@ from workflows.identities import directory_account
 from workflows.machine import CONNECTED_STEPS
 from workflows.plan import NO_ACCESS, PlannedUser
 from workflows.stages.announcing import ANNOUNCEMENT, announced_whens, caught_up_key, notice_key, rounds
-from workflows.stages.list_messages import LOST_ACCESS_MESSAGE, decision_key, may_have_reached, withdrawn
+from workflows.stages.list_messages import (
+    LOST_ACCESS_MESSAGE,
+    decision_key,
+    may_have_reached,
+    stop_sending,
+    withdrawn,
+)
 from workflows.stages.unit import Unit
 
 ACCESS_BACK_MESSAGE = "access_lost_taken_back"
@@ -91,10 +97,8 @@ def called_off(session: Session, migration_id: int) -> list[OutboundMessage]:
     for message in session.exec(query.order_by(col(OutboundMessage.id)).with_for_update()).all():
         if not message.payload.get("told_early"):
             continue
-        if message.status == "pending" and not message.in_flight:
-            message.status = SUPERSEDED
-            message.claimed_by = message.claimed_until = None
-        # a stopped one too: a copy sent again, or one after an attempt that may have landed
+        stop_sending(message)
+        # a stopped one too: a copy sent again, one after an attempt that may have landed, one cut short
         if may_have_reached(message):
             reached.append(message)
     return reached
@@ -136,11 +140,8 @@ def _advance_notice(session: Session, row: Migration, person: str) -> tuple[Outb
         .order_by(col(OutboundMessage.id))
         .with_for_update()
     ).all()
-    # a retry after a timeout could post "get ready" after "you lose access"; one being sent cannot be stopped
-    waiting = [notice for notice in notices if notice.status == "pending" and not notice.in_flight]
-    for notice in waiting:
-        notice.status = SUPERSEDED
-        notice.claimed_by = notice.claimed_until = None
+    # a retry (after a timeout, or a send cut short) could post "get ready" after "you lose access"
+    waiting = [notice for notice in notices if stop_sending(notice)]
     reached = [notice for notice in notices if may_have_reached(notice)]
     if reached:
         return reached[-1], True
