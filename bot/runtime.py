@@ -72,7 +72,7 @@ def build_runtime(
         except ScenarioError as error:
             raise SettingsError(f"invalid scenario {settings.sandbox_scenario}: {error}") from None
         closers.append(sandbox.stop)
-        environ = {"AADBOT_SANDBOX_URL": sandbox.url, "AZURE_TENANT_ID": str(sandbox.state()["tenant"]["id"])}
+        environ = {"AADBOT_SANDBOX_URL": sandbox.url, "AZURE_TENANT_ID": sandbox.tenant_id}
     elif settings.sandbox_url:
         environ = {"AADBOT_SANDBOX_URL": settings.sandbox_url}
     try:

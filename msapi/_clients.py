@@ -17,6 +17,7 @@ from msapi._devops import AzureDevOps, EntitlementTally, OrganizationRecord, Und
 from msapi._doctor import microsoft_checks
 from msapi._graph import Graph
 from msapi._http import HttpSession
+from msapi._refusals import SignInRefused
 from workflows.directory import (
     SIGN_IN_READ_HARM,
     DirectorySnapshot,
@@ -280,7 +281,14 @@ class MicrosoftClients:
         )
         overview = self._graph(tenant).overview(connector, self.progress)
         billing_id = org.billing_subscription_id
-        billing = self.subscription(billing_id, tenant) if billing_id else None
+        billing, billing_unread = None, None
+        try:
+            billing = self.subscription(billing_id, tenant) if billing_id else None
+        except SignInRefused as refusal:
+            if refusal.whole_app:
+                raise
+            # Resource Manager alone refused: only the billing check needs it, which then warns with why
+            billing_unread = (f"AADSTS{refusal.code}: {refusal.reason}", refusal.fix)
         return DirectorySnapshot(
             organization=org,
             users=tuple(users),
@@ -289,6 +297,7 @@ class MicrosoftClients:
             allow_invites_from=overview.allow_invites_from,
             connector_roles=overview.roles,
             billing_subscription=billing,
+            billing_unread=billing_unread,
             invites_as_app=self.invites_as_app,
         )
 

@@ -156,6 +156,7 @@ def faults_from_json(body: dict[str, Any]) -> Faults:
         short_user_listings=short_listings,
         left_out_users=left_out,
         sign_in_refusal=refusal_code(body.get("sign_in_refusal")),
+        sign_in_refusal_client=str(body.get("sign_in_refusal_client") or ""),
     )
 
 

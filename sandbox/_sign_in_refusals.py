@@ -25,7 +25,6 @@ class _Refusal:
     error: str
     description: str
     """Entra's words; `{client}`, `{tenant_name}` and `{resource}` are filled in."""
-    extra: tuple[tuple[str, str], ...] = ()
 
 
 _REFUSALS: dict[int, _Refusal] = {
@@ -51,14 +50,15 @@ _REFUSALS: dict[int, _Refusal] = {
     # service principal disabled in the tenant), less the app's name, which a scenario does not have;
     # `unauthorized_client` as the code's name, UnauthorizedClientApplicationDisabled, says.
     7000112: _Refusal(400, "unauthorized_client", "AADSTS7000112: Application '{client}' is disabled."),
-    # A client-secret credential blocked by a policy for workload identities, as Azure SDK's debug log
-    # shows it: 400 invalid_grant, `suberror` message_only.
+    # Words of AADSTS53003 as public issues quote them for client-credentials sign-ins (microsoft/botbuilder-
+    # dotnet#6759, AzureAD/microsoft-identity-web#2419), which do not show the `error`: invalid_grant is
+    # inferred, as MSAL for Java raises the interaction-required error it makes of invalid_grant for the
+    # kindred AADSTS53005 (AzureAD/microsoft-authentication-library-for-java#597).
     53003: _Refusal(
         400,
         "invalid_grant",
         "AADSTS53003: Access has been blocked by Conditional Access policies. The access policy does not"
         " allow token issuance.",
-        (("suberror", "message_only"),),
     ),
     # Azure PowerShell's ADAL log quotes the body: 400 invalid_resource. Only Resource Manager is refused:
     # Graph's principal is in every tenant, Resource Manager's can be missing (Azure/azure-cli#16850).
@@ -76,10 +76,15 @@ _ONE_RESOURCE = {500011: "https://management.azure.com"}
 
 
 def refusal_code(value: Any) -> int:
-    """`sign_in_refusal` of the fault settings: one of `CODES`, or 0 (none)."""
-    code = int(value or 0)
+    """`sign_in_refusal` of the fault settings (7000222, "7000222" or "AADSTS7000222"): one of `CODES`, or 0
+    (none)."""
+    text = str(value or 0).strip()
+    digits = text.removeprefix("AADSTS")
+    code = int(digits) if digits.isdecimal() else -1
     if code and code not in _REFUSALS:
-        raise ValueError(f"sign_in_refusal is one of {', '.join(map(str, CODES))} (AADSTS codes), not {code}")
+        raise ValueError(
+            f"sign_in_refusal is one of {', '.join(map(str, CODES))} (AADSTS codes), not {text!r}"
+        )
     return code
 
 
@@ -87,10 +92,14 @@ def refused(state: State, form: dict[str, str], resource: str) -> Reply | None:
     """The refusal the faults ask for of this client-credentials request for `resource`, if any.
 
     An expired secret is met only by a request with a secret; Resource Manager's missing principal only
-    by a request for it."""
-    code = state.faults.sign_in_refusal
+    by a request for it; a refusal of one client id (`sign_in_refusal_client`) only by that app's requests,
+    so that the Teams bot's registration, say, still signs in."""
+    faults = state.faults
+    code = faults.sign_in_refusal
     refusal = _REFUSALS.get(code)
     if refusal is None or (code == 7000222 and "client_secret" not in form):
+        return None
+    if faults.sign_in_refusal_client and form["client_id"] != faults.sign_in_refusal_client:
         return None
     if code in _ONE_RESOURCE and resource != _ONE_RESOURCE[code]:
         return None
@@ -109,6 +118,5 @@ def refused(state: State, form: dict[str, str], resource: str) -> Reply | None:
         "trace_id": trace,
         "correlation_id": correlation,
         "error_uri": f"https://login.microsoftonline.com/error?code={code}",
-        **dict(refusal.extra),
     }
     return Reply(refusal.status, body)

@@ -96,6 +96,9 @@ class Faults:
     """An AADSTS code (`sandbox._sign_in_refusals.CODES`) every app's client-credentials sign-in is refused
     with from now on, as a setting of the tenant would (a secret expired, the app disabled), until the
     faults are set again; 0 for none."""
+    sign_in_refusal_client: str = ""
+    """The one client id `sign_in_refusal` refuses (the bot's app registration, not the Teams bot's, say);
+    empty for every app's."""
 
     def first_page_listed(self, page: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """What the first page of a whole read of the entitlements, beginning now, lists of `page`."""

@@ -118,6 +118,9 @@ class DirectorySnapshot:
     allow_invites_from: str
     connector_roles: tuple[str, ...] = ()
     billing_subscription: Subscription | None = None
+    billing_unread: tuple[str, str] | None = None
+    """Why the billing subscription could not be read, and what to do, when Microsoft refused that read
+    alone (the tenant lacks Azure Resource Manager): the billing check warns with it, the others go on."""
     invites_as_app: bool = False
     """Invitations are sent by the bot's app registration (app-only), not by a signed-in person."""
 
@@ -133,6 +136,10 @@ class InvitePermissionDenied(Exception):
 
 class MicrosoftError(Exception):
     """A Microsoft service failed in a way retries did not cure; the message is safe to show."""
+
+    needs_change = False
+    """True when the message says what an admin must change first (a setting, a portal page): trying again
+    fails alike until then, however soon the service answers."""
 
 
 class Unanswered(MicrosoftError):

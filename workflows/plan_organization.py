@@ -65,6 +65,14 @@ def billing_subscription(snapshot: DirectorySnapshot) -> Check:
     subscription_id = snapshot.organization.billing_subscription_id
     if not subscription_id:
         return Check("billing-subscription", "pass", "The organization has no billing subscription.")
+    if snapshot.billing_unread is not None:
+        why, fix = snapshot.billing_unread
+        return Check(
+            "billing-subscription",
+            "warn",
+            f"Cannot read billing subscription {subscription_id}: {why}.",
+            fix=fix,
+        )
     subscription = snapshot.billing_subscription
     if subscription is not None and subscription.tenant_id.casefold() == snapshot.tenant.id.casefold():
         return Check(

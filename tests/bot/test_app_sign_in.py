@@ -1,5 +1,6 @@
 """Entra refusing the bot's app registration, where an admin meets it: `serve`'s start (exit 2 with the fix
-when nothing can work), and a chat step mid-migration whose token ran out after the secret expired."""
+when nothing can work and no migration is under way, within a bounded time), `start` in a tenant without
+Resource Manager, and a chat step mid-migration whose token ran out after the secret expired."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from bot.settings import SettingsError
 from sandbox import Sandbox
 from tests.bot.conftest import DANA, Chat, started, text_of
 from tests.fakes.cli import Aadbot
+from tests.fakes.runtimes import runtime_on
 from tests.fakes.serve_process import serve_database, serve_until_it_exits
 
 SECRET = "s3cret-Value~of.the_app"
@@ -34,7 +36,7 @@ def test_serve_stops_at_start_with_the_code_and_the_fix_never_the_secret(
                 if not k.startswith(("SLACK_", "AADBOT_", "AZURE_", "TEAMS_"))
             },
             "AADBOT_SANDBOX_URL": box.url,
-            "AZURE_TENANT_ID": str(box.state()["tenant"]["id"]),
+            "AZURE_TENANT_ID": box.tenant_id,
             "AZURE_CLIENT_ID": "bot-app",
             "AZURE_CLIENT_SECRET": SECRET,
             "AADBOT_DATABASE_URL": serve_database(tmp_path, sqlite_template),
@@ -52,26 +54,96 @@ def test_serve_stops_at_start_with_the_code_and_the_fix_never_the_secret(
     assert "Traceback" not in finished.stderr
 
 
-def test_without_a_tenant_to_sign_in_to_serve_says_so_and_starts(
+def test_a_refusal_by_the_tenant_at_start_names_where_the_tenant_came_from(chat: Chat, box: Sandbox) -> None:
+    box.set_faults(sign_in_refusal=700016)
+    tenant = box.tenant_id
+    with pytest.raises(SettingsError) as raised:
+        check_app_sign_in(chat.runtime)  # AZURE_TENANT_ID named the tenant: the admin may have mistyped it
+    assert str(raised.value).startswith("Microsoft Entra ID refused the bot's sign-in (AADSTS700016)")
+    assert "AZURE_CLIENT_ID" in str(raised.value) and "sent to the wrong tenant" in str(raised.value)
+    assert str(raised.value).endswith(
+        f"Nothing can be migrated to {tenant} until then (tenant from AZURE_TENANT_ID: check it, or unset it"
+        " to skip this check)."
+    )
+    runtime = chat.runtime
+    from_the_sandbox = replace(runtime, settings=replace(runtime.settings, microsoft_environment={}))
+    with pytest.raises(SettingsError) as raised:
+        check_app_sign_in(from_the_sandbox)  # the sandbox's own tenant: no setting to check
+    assert str(raised.value).endswith(f"Nothing can be migrated to {tenant} until then.")
+
+
+def test_without_a_tenant_to_sign_in_to_serve_says_how_to_have_it_checked_without_alarm(
     chat: Chat, box: Sandbox, caplog: pytest.LogCaptureFixture
 ) -> None:
-    box.set_faults(sign_in_refusal=700016)
-    with pytest.raises(SettingsError, match=r"AADSTS700016.*AZURE_CLIENT_ID"):
-        check_app_sign_in(chat.runtime)
+    box.set_faults(sign_in_refusal=700016)  # not met: nothing is asked of Entra
     runtime = chat.runtime
     no_tenant = replace(runtime, settings=replace(runtime.settings, microsoft_environment={}), sandbox=None)
-    with caplog.at_level(logging.WARNING, logger="aadbot.serve"):
+    with caplog.at_level(logging.INFO, logger="aadbot.serve"):
         check_app_sign_in(no_tenant)  # nothing to sign in to yet: each `start` checks
-    assert "set AZURE_TENANT_ID" in caplog.text
+    [said] = caplog.records
+    assert said.levelno == logging.INFO and "set AZURE_TENANT_ID" in said.getMessage()
+
+
+def test_with_a_migration_under_way_a_refusal_at_start_is_logged_and_serving_goes_on(
+    chat: Chat, box: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its to-do lists, reminders, FAQ and status need no Entra: stopping would take them away too."""
+    started(chat)
+    box.set_faults(sign_in_refusal=7000222)
+    restarted = runtime_on(box, chat.runtime.database)  # a new process: no token kept from before
+    try:
+        with caplog.at_level(logging.WARNING, logger="aadbot.serve"):
+            check_app_sign_in(restarted)
+    finally:
+        restarted.close()
+    [said] = caplog.records
+    assert said.levelno == logging.ERROR
+    assert said.getMessage().startswith("Microsoft Entra ID refused the bot's sign-in (AADSTS7000222)")
+    assert "New client secret" in said.getMessage()
+    assert said.getMessage().endswith(
+        "Serving goes on for the 1 migration(s) under way, whose steps wait for it."
+    )
+
+
+def test_the_check_at_start_gives_up_rather_than_hold_the_port_for_minutes(
+    chat: Chat, box: Sandbox, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Entra throttling with Retry-After 100 would hold `serve` (and /healthz) for minutes, retries and
+    all."""
+    waited: list[float] = []
+    monkeypatch.setattr(chat.runtime.microsoft.session, "_sleep", waited.append)
+    box.set_faults(rate_429=1.0, retry_after=100, hosts=["login.microsoftonline.com"])
+    with caplog.at_level(logging.WARNING, logger="aadbot.serve"):
+        check_app_sign_in(chat.runtime)
+    assert sum(waited) <= 15, waited
+    assert "did not succeed at start" in caplog.text and "each `start` checks it again" in caplog.text
+
+
+def test_start_in_a_tenant_without_resource_manager_warns_of_billing_and_plans(
+    chat: Chat, box: Sandbox
+) -> None:
+    """Only the billing check reads Resource Manager: the rest of the checks, and the migration, go on."""
+    box.set_faults(sign_in_refusal=500011)
+    answer = text_of(started(chat))
+    assert chat.state() == "planned", answer
+    assert "No checks ran" not in answer
+    billing = answer[answer.index("billing-subscription:") :]
+    assert billing.startswith(
+        "billing-subscription: Cannot read billing subscription c0ffee00-1234-4abc-8def-0123456789ab:"
+    ), billing
+    assert "AADSTS500011" in billing and "Organization settings > Billing" in billing
 
 
 def test_a_step_mid_migration_after_the_secret_expired_says_what_to_change(chat: Chat, box: Sandbox) -> None:
     started(chat)
     box.set_faults(sign_in_refusal=7000222)
     box.revoke_tokens()  # the token msal holds has run out: the next call signs in again
-    answer = text_of(chat.say(DANA, "recheck"))
+    answer = " ".join(text_of(chat.say(DANA, "recheck")).split())
     assert "AADSTS7000222" in answer and "AZURE_CLIENT_SECRET" in answer, answer
     assert "New client secret" in answer
+    # not to wait for the service to answer: it answered, and will alike until an admin acts
+    assert "Fix: `resume` once that is changed." in answer
+    assert "once the service answers" not in answer
 
 
 def test_doctor_names_the_code_and_what_to_change(box: Sandbox, aadbot: Aadbot) -> None:

@@ -298,6 +298,8 @@ def _fix_for(error: MicrosoftError) -> str:
     """What to do about a failed read of both sides."""
     if isinstance(error, ShortUserList):
         return "`resume` in a few minutes to read the organization's users again."
+    if error.needs_change:  # the message says what to change; the service answered, and will alike
+        return "`resume` once that is changed."
     return (
         "If it names something you typed (the organization or the tenant), `cancel` and `start` again with"
         " the right one; otherwise `resume` once the service answers."
