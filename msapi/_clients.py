@@ -296,6 +296,7 @@ class MicrosoftClients:
             directory_users=overview.users,
             allow_invites_from=overview.allow_invites_from,
             connector_roles=overview.roles,
+            connector_roles_unread=overview.roles_unread,
             billing_subscription=billing,
             billing_unread=billing_unread,
             invites_as_app=self.invites_as_app,

@@ -181,17 +181,17 @@ def _invite(held: frozenset[str], policy: str, *, delegated: bool, opaque: bool)
             else invite.fix().replace("Application permissions", "Delegated permissions"),
         )
     if policy == "none" or (not delegated and policy in NO_APP_INVITES):
-        refused = (
-            "the directory lets nobody invite guests, admins included"
+        refused, check = (
+            ("the directory lets nobody invite guests, admins included", "invite-permission")
             if policy == "none"
-            else "Microsoft refuses invitations from an app"
+            else ("Microsoft refuses invitations from an app", "app-invite-permission")
         )
-        # Only a plan knows whether anyone needs an invitation: its invite-permission check fails then.
+        # Only a plan knows whether anyone needs an invitation: that check of it fails then.
         return Check(
             "graph-invite",
             "warn",
             f"{invite.name} is granted, but {refused} (allowInvitesFrom: {policy}). That matters only if"
-            " someone needs a guest invitation: the plan's invite-permission check says.",
+            f" someone needs a guest invitation: the plan's {check} check says.",
             fix=invitation_policy_fix(policy),
         )
     return Check("graph-invite", "pass", f"Can invite guests ({invite.name} granted).")

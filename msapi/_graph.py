@@ -15,7 +15,14 @@ from msapi import permissions
 from msapi._auth import granted, token_claims
 from msapi._http import HttpSession, rejected_token, segment, service_error
 from msapi._odata import address_filter, odata_string
-from workflows.directory import DirectoryUser, Invitation, InvitePermissionDenied, MicrosoftError, Tenant
+from workflows.directory import (
+    DirectoryUser,
+    Invitation,
+    InvitePermissionDenied,
+    MicrosoftError,
+    MissingPermission,
+    Tenant,
+)
 
 SERVICE = "Microsoft Graph"
 ROOT = "https://graph.microsoft.com/v1.0"
@@ -40,6 +47,8 @@ class Overview:
     allow_invites_from: str
     roles: tuple[str, ...]
     users: tuple[DirectoryUser, ...]
+    roles_unread: str = ""
+    """Why `roles` could not be read, if so (`Graph._inviter_roles`)."""
 
 
 class Graph:
@@ -95,21 +104,35 @@ class Graph:
         policy = answer("policy")
         users = _users(answer("users"), self, progress)
         allow = str(policy.get("allowInvitesFrom") or "everyone")
-        roles: tuple[str, ...] = ()
-        if self._delegated and allow == "adminsAndGuestInviters":
-            # Only then do roles decide who may invite; an app never invites under this setting.
-            wanted = connector.strip().casefold()
-            match = next(
-                (u for u in users if wanted in (u.user_principal_name.casefold(), (u.mail or "").casefold())),
-                None,
-            )
-            roles = tuple(self.roles(match.id)) if match is not None else ()
+        wanted = connector.strip().casefold()
+        match = next(
+            (u for u in users if wanted in (u.user_principal_name.casefold(), (u.mail or "").casefold())),
+            None,
+        )
+        roles, unread = self._inviter_roles(allow, match)
         return Overview(
             tenant=_organization(organization),
             allow_invites_from=allow,
             roles=roles,
             users=tuple(users),
+            roles_unread=unread,
         )
+
+    def _inviter_roles(self, allow: str, user: DirectoryUser | None) -> tuple[tuple[str, ...], str]:
+        """The connector's directory roles when they decide whether they may invite guests (the plan's
+        `invite-permission`): under `adminsAndGuestInviters`, or a guest under
+        `adminsGuestInvitersAndAllMembers`; else none are read. An app is often not granted reading roles,
+        and needs them for no step of its own (it invites under the setting alone): a refusal leaves them
+        unknown (the reason, second), which that check says, rather than failing the whole plan."""
+        if user is None or not (
+            allow == "adminsAndGuestInviters"
+            or (allow == "adminsGuestInvitersAndAllMembers" and user.user_type.casefold() != "member")
+        ):
+            return (), ""
+        try:
+            return tuple(self.roles(user.id)), ""
+        except MissingPermission as error:
+            return (), error.reason
 
     def users(self, progress: Progress | None = None) -> list[DirectoryUser]:
         params = urlencode({"$select": USER_FIELDS, "$top": str(PAGE_SIZE)})
@@ -227,8 +250,12 @@ class Graph:
         )
 
     def _permission(self, permission: permissions.Permission) -> permissions.Permission:
+        """`permission` of the kind these credentials hold: delegated with a sign-in, else the app's (the
+        roles, read by an app too for the plan's `invite-permission`, are listed as delegated)."""
         if self._delegated and permission.kind == "graph-application":
             return replace(permission, kind="graph-delegated")
+        if not self._delegated and permission.kind == "graph-delegated":
+            return replace(permission, kind="graph-application")
         return permission
 
     def _send(

@@ -17,6 +17,7 @@ from transitions import EventData, Machine, MachineError
 
 from storage.models import AuditEntry, Migration
 from workflows.errors import WorkflowError
+from workflows.plan_invitations import INVITATION_CHECKS
 from workflows.step_log import stepped
 
 STATES: tuple[str, ...] = (
@@ -38,15 +39,13 @@ STATES: tuple[str, ...] = (
     "failed",
     "interrupted",
 )
-INVITATIONS_CHECK = "invite-permission"
-"""The check that fails when nobody may invite the people without a directory account: it is about them
-alone, so `request-approval ORG anyway` gets past it as it gets past their missing invitations."""
 
 
 def only_invitations_fail(plan: Mapping[str, Any] | None) -> bool:
-    """Whether the stored plan's one failing check is `INVITATIONS_CHECK`."""
+    """Whether the stored plan's failing checks are some of `INVITATION_CHECKS` and nothing else."""
     checks = (plan or {}).get("checks", [])
-    return {check.get("code") for check in checks if check.get("status") == "fail"} == {INVITATIONS_CHECK}
+    failing = {check.get("code") for check in checks if check.get("status") == "fail"}
+    return bool(failing) and failing <= INVITATION_CHECKS
 
 
 FINAL_STATES = frozenset({"completed", "cancelled"})

@@ -2,7 +2,8 @@
 
 Normative rules: `shared/contracts/plan-and-scenario.md` (rules 1 to 4, and the checks' order). The checks
 live by what they are about: the connector (`plan_connector`), the organization (`plan_organization`),
-invitations (`plan_invitations`), one account for two people (`plan_shared_account`).
+invitations (`plan_invitations`, the contract's and the bot's app's), one account for two people
+(`plan_shared_account`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from contextlib import contextmanager
 from workflows.directory import DirectorySnapshot, DirectoryUser, OrgUser
 from workflows.plan import Match, Outcome, Plan, PlannedUser, address_key
 from workflows.plan_connector import connector_admin, connector_member, find_connector, taking_over
-from workflows.plan_invitations import invite_permission
+from workflows.plan_invitations import app_invite_permission, invite_permission
 from workflows.plan_organization import (
     billing_subscription,
     duplicate_principal_names,
@@ -57,6 +58,7 @@ def build_plan(snapshot: DirectorySnapshot, connector: str) -> Plan:
         billing_subscription(snapshot),
         # last, so the contract's seven keep their places: a reader of the list by position is unchanged
         shared_account(snapshot.organization.name, users),
+        app_invite_permission(snapshot, users),
     )
     return Plan(
         organization=snapshot.organization.name,

@@ -156,7 +156,7 @@ class ApprovalRequest:
     plan_fingerprint: str
     counts: dict[str, int]
     warnings: tuple[Check, ...]
-    """The checks that do not pass: a failing one only when asked `anyway` (`INVITATIONS_CHECK`)."""
+    """The checks that do not pass: a failing one only when asked `anyway` (`INVITATION_CHECKS`)."""
     requested_by: Actor
     approvers_required: int
     expires_at: datetime

@@ -80,15 +80,54 @@ def test_nobody_may_invite_and_two_need_it_the_plan_blocks_with_the_setting_as_i
 def test_the_app_sends_the_invitations_so_whoever_connects_needs_no_right_to_invite(
     chat: Chat, box: Sandbox, fabrikam: dict[str, Any]
 ) -> None:
-    """Members may invite, the bot's app too (AZURE_AUTH=app); Dana is only a guest of the directory."""
+    """Members may invite, the bot's app too (AZURE_AUTH=app); Dana is only a guest of the directory,
+    with no role: the contract's check is hers (a guest is no member), the app's is the extension's."""
     dana = next(user for user in fabrikam["tenant"]["users"] if user["userPrincipalName"] == DANA)
     dana["userType"] = "Guest"
+    fabrikam["tenant"]["directoryRoles"] = {}
     _serve(box, fabrikam, "adminsGuestInvitersAndAllMembers")
     started = text_of(chat.say(DANA, f"start {ORG} fabrikam.com"))
-    assert _check_line(started, "invite-permission") == (
-        "✅ invite-permission: The bot's app may send the 2 invitations needed"
+    assert _check_line(started, "invite-permission").startswith(
+        "❌ invite-permission: 2 users need a guest invitation but dana@fabrikam.com may not invite guests"
         " (allowInvitesFrom: adminsGuestInvitersAndAllMembers)."
     )
+    assert _check_line(started, "app-invite-permission").startswith(
+        "✅ app-invite-permission: The bot's app may send the 2 invitations needed"
+        " (allowInvitesFrom: adminsGuestInvitersAndAllMembers)."
+    )
+
+
+def test_a_guest_inviter_may_invite_yet_the_bot_s_app_may_not_so_only_that_blocks_and_anyway_gets_past(
+    chat: Chat, box: Sandbox, fabrikam: dict[str, Any]
+) -> None:
+    """adminsAndGuestInviters, Dana a Guest Inviter: the contract's check passes on her role; Microsoft
+    refuses the bot's app all the same, so `app-invite-permission` fails and is treated as the invitation
+    check it is: the one failure, `request-approval` refused but for `anyway`."""
+    fabrikam["tenant"]["directoryRoles"] = {DANA: ["Guest Inviter"]}
+    _serve(box, fabrikam, "adminsAndGuestInviters")
+    started = text_of(chat.say(DANA, f"start {ORG} fabrikam.com"))
+    assert chat.state() == "blocked", started
+    assert _check_line(started, "invite-permission") == (
+        "✅ invite-permission: dana@fabrikam.com may invite the 2 guests needed"
+        " (allowInvitesFrom: adminsAndGuestInviters)."
+    )
+    assert _check_line(started, "app-invite-permission").startswith(
+        "❌ app-invite-permission: 2 users need a guest invitation, which the bot's app sends; Microsoft"
+        " refuses invitations from an app when allowInvitesFrom is adminsAndGuestInviters."
+    )
+    plain = " ".join(text_of(chat.say(DANA, "request-approval")).split())
+    assert plain.startswith(
+        f"{ORG} is blocked only because nobody may invite the people without a directory account"
+        " (erin.eng@gmail.com, frank.f@outlook.com)."
+    ), plain
+    anyway = chat.say(DANA, f"request-approval {ORG} anyway")
+    assert chat.state() == "awaiting_approval"
+    prompt = " ".join(text_of([m for m in anyway if isinstance(m.to, DirectMessage)]).split())
+    uninvited = "someone allowed to invite guests invites them (2): erin.eng@gmail.com, frank.f@outlook.com"
+    assert uninvited in prompt
+    assert "❌ app-invite-permission: 2 users need a guest invitation" in prompt
+    approved = chat.click("lee@fabrikam.com", anyway, "Approve")
+    assert chat.state() == "connecting", text_of(approved)
 
 
 def test_nobody_may_invite_so_request_approval_anyway_connects_without_the_two_and_the_reason_shows_once(

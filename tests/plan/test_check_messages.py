@@ -243,6 +243,16 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str, str]]] = {
         ),
     ),
     "invite-as-app-nobody-may": (
+        "app-invite-permission",
+        {"users": ["x@b.com"], "allow_invites_from": "none", "invites_as_app": True},
+        (
+            "fail",
+            "1 user needs a guest invitation, which the bot's app may not send either (allowInvitesFrom:"
+            " none): invite-permission says what changes that.",
+            "",
+        ),
+    ),
+    "invite-as-app-nobody-may-contract": (
         "invite-permission",
         {"users": ["x@b.com"], "allow_invites_from": "none", "invites_as_app": True},
         (
@@ -253,11 +263,12 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str, str]]] = {
         ),
     ),
     "invite-as-app-refused": (
-        "invite-permission",
+        "app-invite-permission",
         {
             "users": ["x@b.com", "y@b.com"],
             "allow_invites_from": "adminsAndGuestInviters",
             "invites_as_app": True,
+            "connector_roles": ("Guest Inviter",),
         },
         (
             "fail",
@@ -266,8 +277,22 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str, str]]] = {
             APP_INVITES_FIX,
         ),
     ),
-    "invite-as-app-allowed": (
+    "invite-as-app-connector-may": (  # the contract's rule: the connector's roles, whoever sends
         "invite-permission",
+        {
+            "users": ["x@b.com", "y@b.com"],
+            "allow_invites_from": "adminsAndGuestInviters",
+            "invites_as_app": True,
+            "connector_roles": ("Guest Inviter",),
+        },
+        (
+            "pass",
+            "admin@a.com may invite the 2 guests needed (allowInvitesFrom: adminsAndGuestInviters).",
+            "",
+        ),
+    ),
+    "invite-as-app-allowed": (
+        "app-invite-permission",
         {
             "users": ["x@b.com"],
             "allow_invites_from": "adminsGuestInvitersAndAllMembers",
@@ -281,9 +306,39 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str, str]]] = {
         ),
     ),
     "invite-as-app-whoever-connects": (
-        "invite-permission",
+        "app-invite-permission",
         {"users": ["x@b.com", "y@b.com"], "directory": [], "invites_as_app": True},
         ("pass", "The bot's app may send the 2 invitations needed (allowInvitesFrom: everyone).", ""),
+    ),
+    "invite-as-app-nobody": (
+        "app-invite-permission",
+        {"users": ["admin@a.com"], "allow_invites_from": "none", "invites_as_app": True},
+        ("pass", "Nobody needs a guest invitation from the bot's app.", ""),
+    ),
+    "invite-delegated-app": (
+        "app-invite-permission",
+        {"users": ["x@b.com"], "allow_invites_from": "adminsAndGuestInviters"},
+        (
+            "pass",
+            "Invitations go out as the signed-in person (AZURE_AUTH=device), not as the bot's app:"
+            " invite-permission covers them.",
+            "",
+        ),
+    ),
+    "invite-roles-unread": (
+        "invite-permission",
+        {
+            "users": ["x@b.com"],
+            "allow_invites_from": "adminsAndGuestInviters",
+            "connector_roles_unread": "Microsoft Graph refused reading the directory roles.",
+        },
+        (
+            "fail",
+            "1 user needs a guest invitation but admin@a.com may not invite guests (allowInvitesFrom:"
+            " adminsAndGuestInviters). Their directory roles could not be read (Microsoft Graph refused"
+            " reading the directory roles). " + ROLE_FIX,
+            ROLE_FIX,
+        ),
     ),
     "count-pass": (
         "user-count",

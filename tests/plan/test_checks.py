@@ -147,3 +147,61 @@ def test_connector_checks_judge_any_person(person: str, member_status: str, admi
         member_check,
         admin_check,
     ]
+
+
+POLICIES = ("everyone", "adminsGuestInvitersAndAllMembers", "adminsAndGuestInviters", "none")
+ROLE_SETS = (
+    (),
+    ("Guest Inviter",),
+    ("User Administrator",),
+    ("global administrator",),  # role names compare case-folded
+    ("Security Reader",),  # a role, but not one that may invite
+    ("Security Reader", "GUEST INVITER"),
+)
+
+
+def _contract_allows(policy: str, user_type: str, roles: tuple[str, ...]) -> bool:
+    """plan-and-scenario.md, written out on its own: `everyone` lets anyone invite;
+    `adminsGuestInvitersAndAllMembers` members and role holders; `adminsAndGuestInviters` only holders of
+    Guest Inviter, User Administrator or Global Administrator; `none` nobody. A Guest is not a member."""
+    inviter = any(
+        role.lower() in ("guest inviter", "user administrator", "global administrator") for role in roles
+    )
+    return {
+        "everyone": True,
+        "adminsGuestInvitersAndAllMembers": user_type == "Member" or inviter,
+        "adminsAndGuestInviters": inviter,
+        "none": False,
+    }[policy]
+
+
+@pytest.mark.parametrize("invites_as_app", [False, True])
+@pytest.mark.parametrize("user_type", ["Member", "Guest"])
+@pytest.mark.parametrize("roles", ROLE_SETS)
+@pytest.mark.parametrize("policy", POLICIES)
+def test_invite_permission_is_the_contract_s_rule_for_the_connector_whoever_sends_the_invitations(
+    policy: str, roles: tuple[str, ...], user_type: str, invites_as_app: bool
+) -> None:
+    """Every allowInvitesFrom x role x member/guest: the connector's right decides `invite-permission`,
+    with the bot's app or a signed-in person sending (what the app adds is `app-invite-permission`'s)."""
+    snapshot = build(
+        users=["new@gmail.com"],
+        directory=[member("1", "admin@a.com", user_type=user_type)],
+        allow_invites_from=policy,
+        connector_roles=roles,
+        invites_as_app=invites_as_app,
+    )
+    checks = {check.code: check for check in build_plan(snapshot, "admin@a.com").checks}
+    expected = "pass" if _contract_allows(policy, user_type, roles) else "fail"
+    assert checks["invite-permission"].status == expected
+    app = checks["app-invite-permission"]
+    # the app's check reads the setting alone, never the connector
+    refused = invites_as_app and policy in ("adminsAndGuestInviters", "none")
+    assert app.status == ("fail" if refused else "pass")
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_nobody_to_invite_passes_both_invitation_checks(policy: str) -> None:
+    snapshot = build(users=["admin@a.com"], directory=[ADMIN], allow_invites_from=policy, invites_as_app=True)
+    statuses = {check.code: check.status for check in build_plan(snapshot, "admin@a.com").checks}
+    assert statuses["invite-permission"] == statuses["app-invite-permission"] == "pass"

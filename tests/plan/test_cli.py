@@ -42,7 +42,9 @@ def test_human_table_and_csv_with_a_failing_check_exit_0_as_the_contract_says_an
     output = tmp_path / "plan.csv"
     assert _run("--scenario", FABRIKAM, "--connector", "erin.eng@gmail.com", "--csv", str(output)) == 0
     captured = capsys.readouterr()
-    assert "aadbot plan: a prerequisite fails (connector-member, connector-admin)" in captured.err
+    # not in the directory, she may invite nobody either (the contract's invite-permission)
+    failing = "connector-member, connector-admin, invite-permission"
+    assert f"aadbot plan: a prerequisite fails ({failing})" in captured.err
     text = captured.out
     assert "ambiguous  hana@contoso.com" in text and "auto: 5  map: 2" in text
     assert "[FAIL] connector-member: erin.eng@gmail.com is not a user of Fabrikam." in text
@@ -60,8 +62,9 @@ def test_the_json_plan_with_a_failing_check_is_one_object_on_stdout_and_exits_0(
     assert {check["code"] for check in plan["checks"] if check["status"] == "fail"} == {
         "connector-member",
         "connector-admin",
+        "invite-permission",
     }
-    failing = "connector-member, connector-admin"
+    failing = "connector-member, connector-admin, invite-permission"
     assert captured.err == f"aadbot plan: a prerequisite fails ({failing}): fix it before connecting.\n"
 
 
@@ -154,3 +157,74 @@ def test_progress_draws_a_bar_on_a_terminal_only() -> None:
     pipe = io.StringIO()
     commands.Progress(pipe)("directory users", 1, None)
     assert pipe.getvalue() == ""
+
+
+def _variant(tmp_path: Path, policy: str, roles: dict[str, list[str]], **changes: object) -> str:
+    """The bundled scenario under another guest invite setting and directory roles."""
+    scenario = json.loads(Path(FABRIKAM).read_text())
+    scenario["tenant"]["authorizationPolicy"] = {"allowInvitesFrom": policy}
+    scenario["tenant"]["directoryRoles"] = roles
+    for user in scenario["tenant"]["users"]:
+        if user["userPrincipalName"] == "dana@fabrikam.com":
+            user["userType"] = changes.pop("dana_type", user["userType"])
+    scenario.update(changes)
+    path = tmp_path / "variant.json"
+    path.write_text(json.dumps(scenario))
+    return str(path)
+
+
+def _invitation_checks(capsys: pytest.CaptureFixture[str]) -> dict[str, tuple[str, str]]:
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["counts"]["invite"] == 2
+    return {
+        check["code"]: (check["status"], check["message"])
+        for check in plan["checks"]
+        if check["code"] in ("invite-permission", "app-invite-permission")
+    }
+
+
+def test_a_guest_inviter_passes_invite_permission_though_the_bot_s_app_may_not_invite(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The contract's rule reads the connector's roles (from Graph, as the app reads them): Dana holds Guest
+    Inviter under adminsAndGuestInviters. Microsoft refusing the app is the extension check's."""
+    path = _variant(tmp_path, "adminsAndGuestInviters", {"dana@fabrikam.com": ["Guest Inviter"]})
+    assert _run("--scenario", path, "--connector", "dana@fabrikam.com", "--json") == 0
+    checks = _invitation_checks(capsys)
+    assert checks["invite-permission"][0] == "pass"
+    assert checks["app-invite-permission"][0] == "fail"
+    assert "Microsoft refuses invitations from an app" in checks["app-invite-permission"][1]
+
+
+def test_a_guest_without_a_role_fails_invite_permission_though_the_bot_s_app_may_invite(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _variant(tmp_path, "adminsGuestInvitersAndAllMembers", {}, dana_type="Guest")
+    assert _run("--scenario", path, "--connector", "dana@fabrikam.com", "--json") == 0
+    checks = _invitation_checks(capsys)
+    assert checks["invite-permission"] == (
+        "fail",
+        "2 users need a guest invitation but dana@fabrikam.com may not invite guests (allowInvitesFrom:"
+        " adminsGuestInvitersAndAllMembers). Give dana@fabrikam.com the Guest Inviter role (Microsoft Entra"
+        " admin center > Roles & admins > Guest Inviter), or relax the guest invite settings (External"
+        " Identities > External collaboration settings).",
+    )
+    assert checks["app-invite-permission"][0] == "pass"
+
+
+def test_an_app_not_granted_reading_roles_still_gets_a_plan_which_says_the_roles_are_unknown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Reading roles is no step of the app's own, so a live app is often not granted it: the plan is made
+    all the same, and the check says why it could not credit the connector's role."""
+    granted = ["User.Read.All", "Organization.Read.All", "Policy.Read.All", "User.Invite.All"]
+    path = _variant(
+        tmp_path,
+        "adminsAndGuestInviters",
+        {"dana@fabrikam.com": ["Guest Inviter"]},
+        credentials={"graph_app_roles": granted},
+    )
+    assert _run("--scenario", path, "--connector", "dana@fabrikam.com", "--json") == 0
+    status, message = _invitation_checks(capsys)["invite-permission"]
+    assert status == "fail" and "Their directory roles could not be read (" in message
+    assert "RoleManagement.Read.Directory" in message

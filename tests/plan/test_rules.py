@@ -133,7 +133,8 @@ def test_plan_json_counts_and_order() -> None:
         "invite-permission",
         "user-count",
         "billing-subscription",
-        "shared-directory-account",  # an extension of the contract's seven, after them
+        "shared-directory-account",  # extensions of the contract's seven, after them
+        "app-invite-permission",
     ]
 
 

@@ -308,6 +308,10 @@ def test_complete_before_billing_is_confirmed_names_what_it_waits_for() -> None:
     [
         (("invite-permission",), True),  # nobody may invite the people without an account
         (("org-connection", "invite-permission"), False),  # connected elsewhere: disconnect first
+        (("app-invite-permission",), True),  # Microsoft refuses the bot's app: the same people, the same way
+        (("invite-permission", "app-invite-permission"), True),
+        (("connector-member", "app-invite-permission"), False),
+        ((), False),  # nothing fails: not blocked on invitations
     ],
 )
 def test_request_approval_anyway_gets_past_the_invitations_alone(

@@ -10,8 +10,9 @@ from workflows import _plan_codec, notices
 from workflows.decisions import replan
 from workflows.directory import DirectorySnapshot, MicrosoftError
 from workflows.errors import NotInvitedYet, PermissionDenied, WorkflowError
-from workflows.machine import INVITATIONS_CHECK, only_invitations_fail
+from workflows.machine import only_invitations_fail
 from workflows.plan import Plan
+from workflows.plan_invitations import INVITATION_CHECKS
 from workflows.results import (
     AFFECTED_NAMES as NAMES,
 )
@@ -305,9 +306,9 @@ def _decide(unit: Unit, approval: Approval, actor: Actor, approve: bool, reason:
     snapshot = _live_snapshot(unit.ctx, row)
     live = replan(snapshot, connector_of(row), row.plan)
     connected = snapshot.already_connected
-    # A failing invite-permission check, unchanged since the request (the fingerprint says), was known to
+    # A failing invitation check, unchanged since the request (the fingerprint says), was known to
     # it: only a request `anyway` gets past it, and that connects without the people it is about.
-    blocking = any(check.code != INVITATIONS_CHECK for check in live.failed_checks)
+    blocking = any(check.code not in INVITATION_CHECKS for check in live.failed_checks)
     if connected or live.fingerprint != approval.plan_fingerprint or blocking:
         known = {check.code for check in _plan_codec.checks(row.plan or {}) if check.status == "fail"}
         failing = tuple(check for check in live.failed_checks if check.code not in known)

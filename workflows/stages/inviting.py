@@ -26,6 +26,7 @@ from workflows.directory import (
 from workflows.errors import as_sentence
 from workflows.machine import INVITING_AFTER_CONNECTING
 from workflows.plan import Check, Plan, PlannedUser
+from workflows.plan_invitations import APP_INVITE_PERMISSION, INVITE_PERMISSION
 from workflows.plan_matching import build_plan
 from workflows.results import Actor, InvitationOutcome, InviteResult
 from workflows.stages import interrupted_invitations, invite_summary, late_invitees
@@ -168,11 +169,13 @@ def _claim_key(address: str) -> str:
 
 def _today(unit: Unit, actor: Actor) -> tuple[Plan, Check | None]:
     """After connecting, the stored plan is the approved one, not today's: today's (who has no directory
-    account now), and the invite-permission check for the person inviting (a failing one, or None)."""
+    account now), and the check of whoever sends the invitations (a failing one, or None): the bot's app
+    (`app-invite-permission`), or the person inviting (`invite-permission`)."""
     row = unit.row
     snapshot = unit.ctx.microsoft.snapshot(row.organization, row.tenant_id, connector=actor.email)
     today = build_plan(snapshot, actor.email)
-    check = next(check for check in today.checks if check.code == "invite-permission")
+    sender = APP_INVITE_PERMISSION if snapshot.invites_as_app else INVITE_PERMISSION
+    check = next(check for check in today.checks if check.code == sender)
     return today, check if check.status == "fail" else None
 
 
