@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -80,6 +81,8 @@ def parse_scenario(data: object) -> Scenario:
     normalized = dict(root)
     if root.get("credentials") is not None:
         normalized["credentials"] = _credentials(_object(root["credentials"], "credentials"))
+    if root.get("teams") is not None:
+        normalized["teams"] = _teams(_object(root["teams"], "teams"))
     normalized.update(
         organization=organization, user_entitlements=entitlements, tenant=tenant, subscriptions=subscriptions
     )
@@ -98,6 +101,35 @@ def _credentials(raw: dict[str, Any]) -> dict[str, Any]:
             for subscription, roles in _object(raw["arm_roles"], "credentials.arm_roles").items()
         }
     return result
+
+
+def _teams(raw: dict[str, Any]) -> dict[str, Any]:
+    """`teams`: who has the bot installed and who blocked it (UPNs), the channel's name; extensions: each
+    person's time zone (`timeZones`, UPN to IANA name) and the tenant's rate limit per second."""
+    result = dict(raw)
+    for key in ("installed", "blocked"):
+        result[key] = _names(raw[key], f"teams.{key}") if raw.get(key) is not None else []
+    _optional_string(raw, "channel", "teams")
+    zones = raw.get("timeZones")
+    if zones is not None:
+        for upn, zone in _object(zones, "teams.timeZones").items():
+            _time_zone(zone, f"teams.timeZones.{upn}")
+    limit = raw.get("tenantLimitPerSecond")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise ScenarioError("teams.tenantLimitPerSecond: expected a whole number of messages, 0 or more")
+    return result
+
+
+def _time_zone(value: object, path: str) -> None:
+    """An IANA time zone name, as Teams' `clientInfo.timezone` gives it (`Asia/Tokyo`)."""
+    if not isinstance(value, str) or not value.strip():
+        raise ScenarioError(f"{path}: expected an IANA time zone name such as 'Europe/Paris'")
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ScenarioError(
+            f"{path}: {value!r} is not an IANA time zone name (such as 'Europe/Paris')"
+        ) from None
 
 
 def _names(value: object, path: str) -> list[str]:

@@ -106,6 +106,22 @@ def test_invalid_scenario_names_the_path(tmp_path: Path, capsys: pytest.CaptureF
     assert "user_entitlements[3].user.principalName: missing" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("teams", "reason"),
+    [("yes", "teams: expected an object"), ({"blocked": [5]}, "teams.blocked: expected a list of names")],
+)
+def test_a_broken_teams_section_is_an_invalid_scenario_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], teams: object, reason: str
+) -> None:
+    scenario = json.loads(Path(FABRIKAM).read_text())
+    scenario["teams"] = teams
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(scenario))
+    assert _run("--scenario", str(path), "--connector", "dana@fabrikam.com", "--json") == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"aadbot plan: invalid scenario {path}: {reason}\n" and captured.out == ""
+
+
 def test_live_mode_failure_exits_1(
     box: Sandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

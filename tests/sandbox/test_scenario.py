@@ -60,6 +60,24 @@ def _break(data: dict[str, Any], path: str, value: object) -> dict[str, Any]:
         ("subscriptions[0].tenantId", ..., "subscriptions[0].tenantId: missing"),
         ("user_entitlements", {}, "user_entitlements: expected a list"),
         ("format", "aadbot-scenario/2", "format: expected 'aadbot-scenario/1'"),
+        ("teams", "yes", "teams: expected an object"),
+        ("teams", {"blocked": [5]}, "teams.blocked: expected a list of names"),
+        ("teams", {"installed": "x"}, "teams.installed: expected a list of names"),
+        ("teams", {"installed": [" "]}, "teams.installed: expected a list of names"),
+        ("teams", {"channel": ["migration"]}, "teams.channel: expected a string"),
+        ("teams", {"timeZones": []}, "teams.timeZones: expected an object"),
+        (
+            "teams",
+            {"timeZones": {"carol@fabrikam.com": "Mars/Olympus"}},
+            "teams.timeZones.carol@fabrikam.com: 'Mars/Olympus' is not an IANA time zone name",
+        ),
+        (
+            "teams",
+            {"timeZones": {"carol@fabrikam.com": 9}},
+            "teams.timeZones.carol@fabrikam.com: expected an",
+        ),
+        ("teams", {"tenantLimitPerSecond": "5"}, "teams.tenantLimitPerSecond: expected a whole number"),
+        ("teams", {"tenantLimitPerSecond": True}, "teams.tenantLimitPerSecond: expected a whole number"),
     ],
 )
 def test_invalid_scenarios_name_the_offending_path(
@@ -89,6 +107,16 @@ def test_optional_keys_may_be_missing_or_null(fabrikam: dict[str, Any]) -> None:
     assert scenario.data["tenant"]["users"][0]["otherMails"] == []
     assert scenario.data["tenant"]["authorizationPolicy"]["allowInvitesFrom"] == "everyone"
     assert scenario.data["user_entitlements"][0]["accessLevel"]["licenseDisplayName"] == "Basic"
+
+
+def test_the_teams_section_s_lists_may_be_missing_or_null_and_its_names_are_trimmed(
+    fabrikam: dict[str, Any],
+) -> None:
+    fabrikam["teams"] = {"installed": None, "blocked": [" ivan@fabrikam.com "], "channel": "migration"}
+    teams = parse_scenario(fabrikam).data["teams"]
+    assert teams == {"installed": [], "blocked": ["ivan@fabrikam.com"], "channel": "migration"}
+    fabrikam["teams"] = None
+    assert parse_scenario(fabrikam).data["teams"] is None  # no section: nobody has the bot yet
 
 
 def test_unreadable_and_non_json_files_are_reported(tmp_path: Path) -> None:
