@@ -20,6 +20,18 @@ from sandbox._signin import sign_in
 from sandbox._state import Faults, State
 from sandbox._teams_routes import teams_routes
 
+CONNECT_BODY = 'send {"organization": NAME, "tenantId": ID} (the all-zero id disconnects)'
+"""What `POST /_sandbox/connect` takes, said when it gets something else."""
+
+
+def _object_or_none(raw: bytes) -> dict[str, Any] | None:
+    """The body as a JSON object, or None when it is empty, malformed or another JSON value."""
+    try:
+        body = json.loads(raw) if raw.strip() else None
+    except ValueError:  # UnicodeDecodeError included
+        return None
+    return body if isinstance(body, dict) else None
+
 
 def create_app(state: State) -> Starlette:
     async def microsoft(request: Request) -> Response:
@@ -44,9 +56,13 @@ def create_app(state: State) -> Starlette:
         return _response(dispatch(state, call), request.method)
 
     async def connect(request: Request) -> Response:
-        body = json_object(await request.body())
+        body = _object_or_none(await request.body())
+        if body is None:  # said as such, not as the organization '' it names no more than an empty one
+            return JSONResponse({"error": f"the body is not a JSON object; {CONNECT_BODY}"}, status_code=400)
         organization = str(body.get("organization") or "")
         tenant_id = str(body.get("tenantId") or "")
+        if not organization:
+            return JSONResponse({"error": f"organization is required; {CONNECT_BODY}"}, status_code=400)
         if not state.is_organization(organization):
             return JSONResponse({"error": f"unknown organization {organization!r}"}, status_code=404)
         if not tenant_id:
