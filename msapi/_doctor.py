@@ -14,7 +14,7 @@ from collections.abc import Callable
 from msapi import permissions
 from msapi._arm import ResourceManager
 from msapi._auth import granted
-from msapi._devops import AzureDevOps, UndocumentedFailure
+from msapi._devops import AzureDevOps, OrganizationRecord, UndocumentedFailure
 from msapi._graph import Graph
 from msapi._refusals import SignInRefused
 from workflows.directory import (
@@ -27,6 +27,12 @@ from workflows.directory import (
 from workflows.plan import Check
 from workflows.plan_invitations import NO_APP_INVITES, invitation_policy_fix
 from workflows.plan_organization import removal_by_hand
+
+UNANSWERED = (
+    "Run `aadbot doctor` again once Azure DevOps answers; if it never does, check that this machine reaches"
+    " dev.azure.com (network, proxy, firewall)."
+)
+"""What to do when Azure DevOps did not answer at all (its retries spent)."""
 
 
 def microsoft_checks(
@@ -63,24 +69,32 @@ def microsoft_checks(
             lambda: devops.administrators(organization, {}),
         ),
     ]
-    record = devops.organization_record(organization)
-    if record is None:
+    try:
+        record = devops.organization_record(organization)
+    except MicrosoftError as error:  # no answer at all (its own refusals are None): the other checks go on
         checks.append(
-            Check(
-                "devops-organization",
-                "warn",
-                "The organization's owner and id are unknown: Azure DevOps' Organizations/Me endpoint is "
-                "undocumented and did not answer, so the owner is not counted as an admin and "
-                "billing is unknown.",
-                fix="Check the owner by hand at "
-                f"https://dev.azure.com/{organization}/_settings/organizationOverview.",
-            )
+            Check("devops-organization", "fail", f"Cannot read the organization: {error}", fix=UNANSWERED)
         )
+        record = None
     else:
-        checks.append(Check("devops-organization", "pass", f"Organization {record.name} (id {record.id})."))
+        checks.append(_record(organization, record))
     checks += _graph_checks(graph, delegated=delegated)
     checks.append(_billing(devops, arm, organization, record.id if record else "", graph))
     return checks
+
+
+def _record(organization: str, record: OrganizationRecord | None) -> Check:
+    """What Azure DevOps' undocumented Organizations/Me said: the organization's id and owner, or nothing."""
+    if record is None:
+        return Check(
+            "devops-organization",
+            "warn",
+            "The organization's owner and id are unknown: Azure DevOps' Organizations/Me endpoint is "
+            "undocumented and did not answer, so the owner is not counted as an admin and "
+            "billing is unknown.",
+            fix=f"Check the owner by hand at https://dev.azure.com/{organization}/_settings/organizationOverview.",
+        )
+    return Check("devops-organization", "pass", f"Organization {record.name} (id {record.id}).")
 
 
 def _attempt(code: str, what: str, call: Callable[[], object]) -> Check:

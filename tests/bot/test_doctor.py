@@ -193,3 +193,38 @@ def test_a_fix_after_a_services_words_starts_a_sentence_of_its_own(aadbot: Aadbo
         " domain. Check by hand at https://dev.azure.com/fabrikam-fiber/_settings/billing (Organization"
         " settings > Billing)."
     )
+
+
+def test_azure_devops_not_answering_is_a_failed_check_in_the_json_not_an_unexpected_failure(
+    aadbot: Aadbot, box: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the HTTP session raises once its retries of a connection refused are spent (`ConnectError`)."""
+    from msapi._devops import AzureDevOps
+    from workflows.directory import MicrosoftError
+
+    me = "vssps.dev.azure.com/fabrikam-fiber/_apis/Organization/Organizations/Me"
+    said = f"Azure DevOps did not answer GET {me}"
+
+    def unanswered(self: AzureDevOps, organization: str) -> None:
+        raise MicrosoftError(f"{said} (ConnectError)")
+
+    monkeypatch.setattr(AzureDevOps, "organization_record", unanswered)
+    sandbox = {"AADBOT_SANDBOX_URL": box.url}
+    done = aadbot(
+        "doctor", "--org", "fabrikam-fiber", "--tenant", "fabrikam.com", "--json", environment=sandbox
+    )
+    assert done.returncode == 1 and "failed unexpectedly" not in done.stderr
+    checks = {check["code"]: check for check in json.loads(done.stdout)["checks"]}
+    assert checks["devops-organization"] == {
+        "code": "devops-organization",
+        "status": "fail",
+        "message": f"Cannot read the organization: {said} (ConnectError). Run `aadbot doctor` again once"
+        " Azure DevOps answers; if it never does, check that this machine reaches dev.azure.com (network,"
+        " proxy, firewall).",
+        "fix": "Run `aadbot doctor` again once Azure DevOps answers; if it never does, check that this"
+        " machine reaches dev.azure.com (network, proxy, firewall).",
+    }
+    assert checks["graph-users"]["status"] == "pass"  # the other checks still ran
+    text = aadbot("doctor", "--org", "fabrikam-fiber", "--tenant", "fabrikam.com", environment=sandbox)
+    assert text.returncode == 1 and "failed unexpectedly" not in text.stderr
+    assert f"FAIL devops-organization: Cannot read the organization: {said} (ConnectError)." in text.stdout
