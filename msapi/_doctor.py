@@ -168,7 +168,8 @@ def _graph_checks(graph: Graph, *, delegated: bool) -> list[Check]:
                 "graph-roles",
                 "pass",
                 "Directory roles are not needed: the app sends invitations itself, whatever the "
-                "connector's roles.",
+                "connector's roles. (The plan's invite-permission check credits the connector's role"
+                " only where the app may read it, with RoleManagement.Read.Directory; else it says so.)",
             )
         )
     return checks
