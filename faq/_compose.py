@@ -178,6 +178,9 @@ class AskerContext:
     awaits_mapping: bool = False
     """Mapped by hand, and Azure DevOps still shows them on their Microsoft account after the connection: the
     admins have yet to map them, so their work account is refused until then."""
+    admins_told: bool = False
+    """The `admins` were told already that the asker needs help (*I need help* on an item of their list): the
+    reply says so itself, and carries no *Ask an admin* button to offer."""
 
     def in_general(self) -> AskerContext:
         """What anyone in the same migration, with the same role, is told: nothing of this person's own case
@@ -347,9 +350,12 @@ def answered(
 
 
 def way_to_a_person(context: AskerContext) -> str:
-    """Who can help, and how to reach them from here: the migration's admins when the asker is in one."""
+    """Who can help, and how to reach them from here: the migration's admins when the asker is in one;
+    nothing when they were told already (`AskerContext.admins_told`), which the reply says in its own words."""
     if not context.admins:
         return HOW_TO_REACH_A_PERSON
+    if context.admins_told:
+        return ""
     return (
         f"To reach a person, press *{ASK_AN_ADMIN}* and I pass your question to the admins of the"
         f" {context.migration} migration, or write to them: {admins_named(context.admins)}."

@@ -383,7 +383,7 @@ def _when_sent(context: AskerContext) -> str:
 
 
 def _ask_admins(context: AskerContext, to: str) -> str:
-    if context.admins:
+    if context.admins and not context.admins_told:  # told: the reply has no button, and says they were
         return f"press *{ASK_AN_ADMIN}* and the admins {to}"
     return f"ask the migration admins to {to}"
 

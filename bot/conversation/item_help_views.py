@@ -46,7 +46,9 @@ def help_for_item(
     again: bool = False,
 ) -> list[Outgoing]:
     """The answer to "I need help", naming the `admins` told; `again` when they already were today."""
-    said = (Text(answer),) if isinstance(answer, str) else tuple(answer)
+    # an FAQ answer leaves the way to a person to the line below when the admins were told (its own line is
+    # then empty: `faq.AskerContext.admins_told`)
+    said = (Text(answer.rstrip()),) if isinstance(answer, str) else tuple(answer)
     blocks: list[Block] = [Heading(f"Help with: {item.title}"), *said]
     named = f" ({', '.join(admins)})" if admins else ""
     if admins_told and again:

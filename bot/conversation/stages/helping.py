@@ -145,11 +145,14 @@ class Helping(Stage):
     def _need_help(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         item = own_item(self._desk, actor, command.arg(0), "need-help")
         migration = self._desk.service.status(item.organization)
-        context = self._context_in(migration, actor, inside=True, privately=channel is None)
-        admins = context.admins  # read for this migration just above (`inside`)
         # which account is theirs: their choices to press, and the admins' notice a button to decide each
         service = self._desk.service
         choosing = service.awaiting_choice(item.organization, actor) if item.key == CHOOSING_ITEM else None
+        recipients = self._recipients(migration, actor, choosing=choosing is not None)
+        context = self._context_in(migration, actor, inside=True, privately=channel is None)
+        # the answer says nothing of *Ask an admin*: the card has no such button, and ends saying who was told
+        context = replace(context, admins_told=bool(recipients))
+        admins = context.admins  # read for this migration just above (`inside`)
         text = accept_invitation_help(context) if item.key in _OWN_INVITATION_ITEMS else None
         answer: str | list[Block]
         if choosing is not None:
@@ -166,7 +169,6 @@ class Helping(Stage):
                 else self._desk.answerer.answer(item.title, context)
             )
             answer = found.answer
-        recipients = self._recipients(migration, actor, choosing=choosing is not None)
         fresh = self._desk.tracking.help_requests.ask_for_help(item, actor, recipients, choosing=choosing)
         told = item_help_views.help_for_item(
             item, answer, admins, admins_told=bool(recipients), again=not fresh
