@@ -351,7 +351,7 @@ def answered(
 
 def way_to_a_person(context: AskerContext) -> str:
     """Who can help, and how to reach them from here: the migration's admins when the asker is in one;
-    nothing when they were told already (`AskerContext.admins_told`), which the reply says in its own words."""
+    nothing when they were told already (`AskerContext.admins_told`): the reply says so in its own words."""
     if not context.admins:
         return HOW_TO_REACH_A_PERSON
     if context.admins_told:

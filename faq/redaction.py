@@ -168,8 +168,37 @@ _ABOUT_THE_FLAG = re.compile(
 )
 
 
+PASSWORD, PAT, CLIENT_SECRET, TOKEN, SECRET = "password", "pat", "client-secret", "token", "secret"
+"""What a message gave away (`leaked`): each is changed or revoked in its own place."""
+# The words that say which kind a masked secret is, most specific first: a "client secret" is no password,
+# and "the PAT's password" is a PAT; a URL's `user:password@` and a login's `-p` are passwords. A secret no
+# word names is what its shape says (`_PAT`, `_PREFIXED_TOKEN`, `_JWT`), else a secret.
+_KIND_WORDS = (
+    (PAT, re.compile(r"(?i)\bpats?\b|personal[ _-]access[ _-]tokens?|_EXT_PAT\b")),
+    (CLIENT_SECRET, re.compile(r"(?i)client[ _-]?secrets?|app(?:lication)?[ _-]secrets?")),
+    (PASSWORD, re.compile(r"(?i)pass(?:word|wd|phrase)s?\b|\bpwd\b|://[^\s:/@]*:[^\s/@]+@|(?<!\S)-[pP]\s")),
+    (TOKEN, re.compile(r"(?i)\btokens?\b|\bbearer\b")),
+)
+
+
+def leaked(text: str) -> str | None:
+    """The kind of secret `text` gives away, as `redact` finds it (a password, a PAT, a client secret, a
+    token, or a secret no word names); None when it finds none. Never the secret itself."""
+    if _masked(text).count(_MASK) <= text.count(_MASK):
+        return None
+    if _PAT.search(text) or _LONG_PAT.search(text):
+        return PAT
+    kinds = (kind for kind, words in _KIND_WORDS if words.search(text))
+    return next(kinds, TOKEN if _PREFIXED_TOKEN.search(text) or _JWT.search(text) else SECRET)
+
+
 def redact(text: str) -> str:
     """The question with anything that looks like a secret replaced, cut to a readable length."""
+    return _masked(text)[:KEPT_CHARS]
+
+
+def _masked(text: str) -> str:
+    """`text`, up to a readable length's few times, with anything that looks like a secret replaced."""
     text = invitation_links_masked(text[: KEPT_CHARS * 4], "[redacted invitation link]")
     text = _AFTER_SCHEME.sub(_credential_redacted, text)
     # Each step below searches only a text holding what all its matches hold (most questions hold no
@@ -185,7 +214,7 @@ def redact(text: str) -> str:
         text = _named_values_redacted(text)
     text = _PAT.sub(_MASK, _JWT.sub(_MASK, text))
     text = _LONG_PAT.sub(_MASK, _PREFIXED_TOKEN.sub(_MASK, text))
-    return _SECRET_LIKE.sub(_secret_like_redacted, text)[:KEPT_CHARS]
+    return _SECRET_LIKE.sub(_secret_like_redacted, text)
 
 
 def invitation_links_masked(text: str, mask: str) -> str:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 import uuid
 
-from bot.conversation import account_choice, help_views, status_views, todo_item_views
+from bot.conversation import account_choice, help_views, secret_views, status_views, todo_item_views
 from bot.conversation.commands import USAGES, Command, parse
 from bot.conversation.desk import Desk, Handler, Outbox, Roles, Stage
 from bot.conversation.messages import Message, Outgoing, Text, tell_privately
 from bot.conversation.stages import after_connecting, approving, closing, helping, preparing, starting
 from bot.conversation.understanding import Reading, read
 from faq import FaqAnswerer
+from faq.redaction import leaked
 from workflows.admin_memory import MemoryFailed
 from workflows.arguments import organization_name, user_reference
 from workflows.connection_watch import Looks
@@ -59,7 +60,8 @@ class Conversation:
 
     def command(self, actor: Actor, text: str, *, channel: str | None) -> list[Outgoing]:
         """`/aad WORDS`, a mention, or a line typed in the console: a command, a typo of one, a question."""
-        return self._answer(actor, read(text, organizations=self._known_organizations), channel)
+        answered = self._answer(actor, read(text, organizations=self._known_organizations), channel)
+        return self._secret_noted(text, channel) + answered
 
     def action(self, actor: Actor, action: str, value: str, *, channel: str | None) -> list[Outgoing]:
         """A button click: its action is a command word and its value the argument."""
@@ -76,7 +78,22 @@ class Conversation:
             choice = account_choice.chosen_account(text, self._desk.service, actor)
             if choice is not None:
                 return self._run(actor, choice, None)
-        return self._answer(actor, reading, None)
+        return self._secret_noted(text, None) + self._answer(actor, reading, None)
+
+    def _secret_noted(self, text: str, channel: str | None) -> list[Outgoing]:
+        """A private note first when the words give a secret away (`secret_views`); the channel's migration
+        read only then, for the organization a PAT's revoke page is in."""
+        kind = leaked(text)
+        if kind is None:
+            return []
+        if channel is None:
+            return [secret_views.posted_secret(kind, in_channel=False)]
+        migration = next(
+            (each for each in self._desk.service.migrations() if each.channel_id == channel and each.active),
+            None,
+        )
+        organization = migration.organization if migration else None
+        return [secret_views.posted_secret(kind, in_channel=True, organization=organization)]
 
     def home(self, actor: Actor) -> Message:
         """What the App Home shows this person: migrations for admins, their own list for everyone."""
