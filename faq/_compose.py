@@ -178,6 +178,9 @@ class AskerContext:
     awaits_mapping: bool = False
     """Mapped by hand, and Azure DevOps still shows them on their Microsoft account after the connection: the
     admins have yet to map them, so their work account is refused until then."""
+    account: str = ""
+    """The directory account their to-do list has them sign in with once connected; empty when it names
+    none, or the bot does not know."""
     admins_told: bool = False
     """The `admins` were told already that the asker needs help (*I need help* on an item of their list): the
     reply says so itself, and carries no *Ask an admin* button to offer."""

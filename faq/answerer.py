@@ -19,6 +19,7 @@ from faq import (
     _invitation,
     _kept,
     _licences,
+    _own_case,
     _reading,
     _sign_in,
 )
@@ -214,6 +215,11 @@ class FaqAnswerer:
         if happening is not None and self._asker_aware and _happening.TOPIC in knowledge.topics:
             link = knowledge.topics[_happening.TOPIC].link or None
             return self._rated(Answer(_happening.TOPIC, 1.0, happening, [], link, own_case=True), question)
+        # "which account should I use?", "so what's going on with the migration?": the asker's own case
+        # (`faq._own_case`), recognised by the words, not ranked; unknown to the bot, ranked as before.
+        case = self._own_case(text, context, knowledge) if self._asker_aware else None
+        if case is not None:
+            return self._rated(case, question)
         # Topics known by the words of the whole message, not ranked: "what happens to my pull requests?"
         # (`faq._kept`), "do the guests we invite need a paid license?" (`faq._licences`), "we can't delete
         # our old tenant, Azure DevOps's application is in it" (`faq._deleting`), "can you click Connect for
@@ -365,6 +371,19 @@ class FaqAnswerer:
             return self._rated(answer, question)
         declined = self._declined(knowledge, question, confidence, ranking, context, reading)
         return self._kept(declined, question, "declined", context)
+
+    def _own_case(self, text: str, context: AskerContext, knowledge: _Knowledge) -> Answer | None:
+        """The answer to a question only the asker's own case answers (`faq._own_case`); None for any other,
+        or when the bot knows no case of theirs."""
+        if _own_case.asks_which_account(text):
+            topic, said = _own_case.ACCOUNT_TOPIC, _own_case.which_account(context)
+        elif _own_case.asks_whats_going_on(text):
+            topic, said = _happening.TOPIC, _own_case.going_on(context)
+        else:
+            return None
+        if said is None or topic not in knowledge.topics:
+            return None
+        return Answer(topic, 1.0, said, [], knowledge.topics[topic].link or None, own_case=True)
 
     def explain(self, topic_id: str, context: AskerContext | None = None) -> Answer:
         """A topic's answer chosen directly, e.g. from a suggestion button. Unknown ids raise KeyError."""

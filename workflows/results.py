@@ -607,3 +607,6 @@ class Standing:
     awaits_mapping: bool = False
     """Mapped by hand, and Azure DevOps still shows them on their Microsoft account after the connection
     (`workflows.waiting.awaits_mapping`): their sign-in waits for the admins."""
+    account: str = ""
+    """The directory account their to-do list (before it, the plan) has them sign in with once connected;
+    empty when it names none (several match, none does, or it is disabled)."""

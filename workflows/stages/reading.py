@@ -147,12 +147,14 @@ def standing_of(ctx: Context, organization: str | None, who: Actor) -> Standing:
         if listed is not None:
             outcome, guest = listed.outcome, is_guest(listed.outcome, listed.directory_account)
             addresses = (listed.principal_name, listed.email)
+            account = listed.directory_account or ""
         else:
             assert stored is not None
             now = as_invited(stored, invited)
             outcome = now.outcome
             guest = is_guest(outcome, now.match.user_principal_name if now.match else None)
             addresses = (stored.principal_name, stored.mail_address)
+            account = now.match.user_principal_name if now.match else ""
         connected = listed is not None or row.state in CONNECTED_UNFINISHED
         tokens = token_advice(
             outcome,
@@ -181,7 +183,9 @@ def standing_of(ctx: Context, organization: str | None, who: Actor) -> Standing:
                 waiting.still_personal_ids(session.get(SignInWatch, row.id)),
             )
         )
-        return Standing(outcome, guest, tokens, invitation, addresses[0], announcement, lost, unmapped)
+        return Standing(
+            outcome, guest, tokens, invitation, addresses[0], announcement, lost, unmapped, account
+        )
 
 
 def invitations_to_accept(ctx: Context, who: Actor) -> list[InvitationToAccept]:

@@ -276,6 +276,7 @@ class Helping(Stage):
             off_the_plan=standing.outcome is None and status.plan_fingerprint is not None,
             lost_access_by=standing.lost_access_by,
             awaits_mapping=standing.awaits_mapping,
+            account=standing.account,
         )
 
     def _migration_of(self, actor: Actor, channel: str | None) -> tuple[MigrationStatus, bool]:
