@@ -169,8 +169,26 @@ def undecided_line(status: MigrationStatus, *, admin: bool = True) -> Text:
             return Text(f"{without}; the migration's admins decide for them.")
         return Text(f"{without}. Decide for them (`plan` shows their choices), then {map_by_hand()}.")
     wait = "waits" if status.undecided == 1 else "wait"
-    line = f"⚠️ {waiting} {wait} for an admin's decision (their account is disabled, or several match)"
+    line = f"⚠️ {waiting} {wait} for an admin's decision ({_undecided_kinds(status)})"
     return Text(f"{line}: `plan` shows their choices, with buttons." if admin else f"{line}.")
+
+
+def _undecided_kinds(status: MigrationStatus) -> str:
+    """Why they wait, counted by kind in the words `start`'s next steps use ("1 person has only a disabled
+    directory account"), so that the two add up (walk38: "1 has only a disabled…" and "1 needs a decision"
+    beside "2 users wait"); in general words when the plan's groups do not add up to them."""
+    disabled, ambiguous = status.counts.get("disabled", 0), status.counts.get("ambiguous", 0)
+    if disabled + ambiguous != status.undecided:
+        return "their account is disabled, or several match"
+    kinds = [
+        f"{disabled:,} {'has' if disabled == 1 else 'have'} only a disabled directory account"
+        if disabled
+        else "",
+        f"{ambiguous:,} {'has' if ambiguous == 1 else 'have'} several matching directory accounts"
+        if ambiguous
+        else "",
+    ]
+    return ", ".join(kind for kind in kinds if kind)
 
 
 DECISIONS_SHOWN = 5

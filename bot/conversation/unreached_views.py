@@ -61,10 +61,21 @@ _ADDRESSES = re.compile(r"[^\s():;,]+@[^\s():;,]+(?: or [^\s():;,]+@[^\s():;,]+)
 the email dana@fabrikam.com")."""
 
 
+_NAMED_ADDRESS = re.compile(rf"\bthe (email|e-mail|address|sign-in name) {_ADDRESSES.pattern}")
+"""An address after the word for it ("with the sign-in name dana@…"): said as theirs, "with their sign-in
+name", not "with the sign-in name their address" (walk38)."""
+
+
 def counted_reasons(reasons: Sequence[str]) -> str:
     """Reasons by kind, counted: each without the addresses it names, which are personal (this is read in
-    channels) and would make every reason a kind of its own."""
-    kinds = Counter(_ADDRESSES.sub("their address", why) or "no reason given" for why in reasons)
+    channels) and would make every reason a kind of its own. One kind alone is not counted: the sentence
+    before it says how many."""
+    kinds = Counter(
+        _ADDRESSES.sub("their address", _NAMED_ADDRESS.sub(r"their \1", why)) or "no reason given"
+        for why in reasons
+    )
+    if len(kinds) == 1:
+        return next(iter(kinds))
     shown = [f"{count:,} — {kind}" for kind, count in kinds.most_common(REASON_KINDS_SHOWN)]
     if rest := sum(count for _, count in kinds.most_common()[REASON_KINDS_SHOWN:]):
         shown.append(f"{rest:,} for other reasons")

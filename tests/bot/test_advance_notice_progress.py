@@ -59,10 +59,12 @@ def mid_wave(chat: Chat) -> None:
 
 
 WAVE = [
-    "Of the 3 on the way, 2 were tried and wait for another try: 2 — Slack is rate limiting the look-ups of"
+    "Of the 3 on the way, 2 were tried and wait for another try: Slack is rate limiting the look-ups of"
     " people by email (users.lookupByEmail, about 50 a minute): sent once Slack allows more.",
-    "Why 2 could not be reached: 2 — no Slack account with the email their address.",
+    "Why 2 could not be reached: no Slack account with their email.",
 ]
+"""Each reason said once, as a sentence (walk38: "2 — no directory user with the sign-in name their
+address")."""
 
 
 def the_wave(said: list[str]) -> list[str]:

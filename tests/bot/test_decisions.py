@@ -313,13 +313,19 @@ def test_wrong_choices_are_refused_with_what_to_say(chat: Chat) -> None:
 
 def test_status_points_to_the_people_waiting_for_a_decision_until_there_are_none(chat: Chat) -> None:
     started(chat)
+    # in the words of the next steps' "1 person has only a disabled directory account" (walk38)
     waiting = (
-        "⚠️ 2 users wait for an admin's decision (their account is disabled, or several match): `plan`"
-        " shows their choices, with buttons."
+        "⚠️ 2 users wait for an admin's decision (1 has only a disabled directory account, 1 has several"
+        " matching directory accounts): `plan` shows their choices, with buttons."
     )
-    assert waiting in lines(chat.say(DANA, "status"))
+    said = lines(chat.say(DANA, "status"))
+    assert waiting in said
+    assert [line for line in said if "1 person has only a disabled directory account" in line]
     chat.say(DANA, f"decide {HANA} {HANA_MEMBER}")
-    assert waiting.replace("2 users wait", "1 user waits") in lines(chat.say(DANA, "status"))
+    assert (
+        "⚠️ 1 user waits for an admin's decision (1 has only a disabled directory account): `plan` shows"
+        " their choices, with buttons."
+    ) in lines(chat.say(DANA, "status"))
     chat.say(DANA, f"decide {GUS} no-access")
     assert not [line for line in lines(chat.say(DANA, "status")) if "decision" in line]
 
