@@ -99,6 +99,16 @@ FULL_LIST = "csv"
 """`progress ORG csv`: the live report's *Full list (CSV)* button, the CSV of everyone whatever the size."""
 
 
+def people_done(report: Progress) -> str:
+    """How many of the people who can tick items in chat are done, and how many more cannot: `progress` and
+    `status` say it in these words, so that they agree (walk38: "1 of 10" beside "1 of 8")."""
+    out_of_chat = sum(user.delivery in OUT_OF_CHAT for user in report.listed)
+    users = len(report.listed) - out_of_chat
+    are = "is" if out_of_chat == 1 else "are"
+    outside = f" ({out_of_chat:,} more {are} not in chat and cannot tick items)" if out_of_chat else ""
+    return f"{lists.of_people(report.users_done, users)} done{outside}"
+
+
 def progress(report: Progress, *, live: bool = False, full_list: bool = False) -> Message:
     """Completion per item, per user and overall, and where each to-do list stands in delivery.
 
@@ -109,13 +119,9 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
     buttons send whichever admin presses them everyone by name, privately.
     """
     unreachable = report.with_delivery(*OUT_OF_CHAT)
-    out_of_chat = sum(user.delivery in OUT_OF_CHAT for user in report.listed)
-    users = len(report.listed) - out_of_chat
-    are = "is" if out_of_chat == 1 else "are"
-    outside = f" ({out_of_chat:,} more {are} not in chat and cannot tick items)" if out_of_chat else ""
     apart = losing_access_apart(report.deciders)
     overall = (
-        f"{lists.of_people(report.users_done, users)} done{outside};{f' {apart};' if apart else ''}"
+        f"{people_done(report)};{f' {apart};' if apart else ''}"
         f" {report.items_done:,} of {report.items_total:,} items done."
     )
     deliveries = ", ".join(

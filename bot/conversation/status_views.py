@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.conversation import closing_views, lists, plan_views, progress_views, sign_in_views, todo_views
+from bot.conversation import closing_views, plan_views, progress_views, sign_in_views, todo_views
 from bot.conversation.dates import clock_time, day, day_and_time
 from bot.conversation.messages import Block, Facts, Heading, Message, Outgoing, Table, Text
 from bot.conversation.next_actions import decision_buttons, everyone_told, with_next
@@ -179,7 +179,7 @@ def status(
         apart = progress_views.losing_access_apart(report.deciders)
         blocks.append(
             Text(
-                f"To-do lists: {lists.of_people(report.users_done, len(report.listed))} done"
+                f"To-do lists: {progress_views.people_done(report)}"
                 + (f" ({apart})" if apart else "")
                 + f", {report.items_done:,} of {report.items_total:,} items"
                 + _seen_since_connecting(report)

@@ -60,8 +60,8 @@ def test_someone_who_does_not_administer_it_reads_what_the_admins_do_not_what_to
     planned = _plain(chat.say(ANN, "status"))
     assert "The plan is ready; the migration's admins prepare connecting." in planned
     assert (
-        "2 users wait for an admin's decision (1 has only a disabled directory account, 1 has several matching"
-        " directory accounts)."
+        "2 users wait for an admin's decision (1 has only a disabled directory account, 1 has several"
+        " matching directory accounts)."
     ) in planned
     assert "`plan`" not in planned and "request approval" not in planned
     chat.say(DANA, "invite")
