@@ -130,33 +130,27 @@ def who_is_affected(affected: Affected, checks: Sequence[Check], *, named: bool 
     """The approval prompt's heart: who keeps access, who is mapped, who loses access (as the plan's
     `checks` have it: unless invited, or, while nobody may invite, unless that changes). Not `named`: how
     many in each group only, for a shared channel (their names are their addresses)."""
-
-    def listed(group: People) -> str:
-        return f": {names(group)}" if named else ""
-
-    waiting = affected.to_accept
-    to_accept = (
-        "*Invited, still to accept* (no access from the switch until they accept the invitation,"
-        f" {waiting.count}){listed(waiting)}\n"
-        if waiting.count
-        else ""
-    )
-    decided = (
-        f"\n*Lose access, as an admin decided* ({affected.without_access.count})"
-        f"{listed(affected.without_access)}"
-        if affected.without_access.count
-        else ""
-    )
     bar = invitation_bar(checks)
     uninvited = NOBODY_MAY_INVITE[bar][0] if bar else "lose access unless invited"
-    return Text(
-        f"*Keep access* ({affected.keep.count}){listed(affected.keep)}\n"
-        f"{to_accept}"
-        f"*Mapped by hand after connecting* ({affected.mapped.count}){listed(affected.mapped)}\n"
-        f"*Will {uninvited}* ({affected.uninvited.count}){listed(affected.uninvited)}\n"
-        f"*Lose access until an admin decides* (disabled or ambiguous account, {affected.undecided.count})"
-        f"{listed(affected.undecided)}" + decided
+    groups = (
+        ("Keep access", "", affected.keep),
+        (
+            "Invited, still to accept",
+            "no access from the switch until they accept the invitation, ",
+            affected.to_accept,
+        ),
+        ("Mapped by hand after connecting", "", affected.mapped),
+        (f"Will {uninvited}", "", affected.uninvited),
+        ("Lose access until an admin decides", "disabled or ambiguous account, ", affected.undecided),
+        ("Lose access, as an admin decided", "", affected.without_access),
     )
+    # a group of nobody is left out (walk38: "(0)" lines): the prompt is read for whom it changes things
+    lines = [
+        f"*{title}* ({why}{group.count})" + (f": {names(group)}" if named else "")
+        for title, why, group in groups
+        if group.count
+    ]
+    return Text("\n".join(lines) or "Nobody: the organization has no users.")
 
 
 def undecided_line(status: MigrationStatus, *, admin: bool = True) -> Text:
@@ -264,8 +258,13 @@ def _decision_buttons(user: PlannedUser, organization: str, *, removable: bool) 
 
 
 def user_table(plan: Plan) -> list[Block]:
-    rows = [(user.principal_name, user.group, _account(user)) for user in plan.users]
-    return lists.table(("Azure DevOps user", "outcome", "directory account"), rows)
+    """Each user, what happens to them in plain words (the CSV keeps the outcome's code), their account."""
+    words = outcome_words(plan.checks)
+    rows = [
+        (user.principal_name, words.get(user.group, (user.group,) * 2)[1], _account(user))
+        for user in plan.users
+    ]
+    return lists.table(("Azure DevOps user", "what happens", "directory account"), rows)
 
 
 def _account(user: PlannedUser) -> str:

@@ -255,5 +255,21 @@ def home(statuses: Sequence[MigrationStatus], entries: Sequence[TodoEntry]) -> M
     return Message("aadbot home", tuple(blocks))
 
 
+_GROUP_LABELS = {
+    "auto": "keep access",
+    "to-accept": "to accept an invitation",
+    "map": "mapped by hand",
+    "invite": "to invite",
+    "disabled": "with a disabled account",
+    "ambiguous": "to decide between accounts",
+    "no-access": "losing access",
+}
+"""Each of the plan's groups in a few plain words, for a line that counts them all (walk38: the plan's
+message read "5 auto, 2 map, 2 invite, 1 ambiguous"); `plan_views.OUTCOME_WORDS` says them in full."""
+
+
 def counts_sentence(counts: dict[str, int]) -> str:
-    return ", ".join(f"{count:,} {outcome}" for outcome, count in counts.items() if count) or "no users"
+    return (
+        ", ".join(f"{count:,} {_GROUP_LABELS.get(group, group)}" for group, count in counts.items() if count)
+        or "no users"
+    )

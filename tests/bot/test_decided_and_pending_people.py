@@ -5,6 +5,7 @@ Their counts, and their lists after the connection (the weeks after it: `test_re
 from __future__ import annotations
 
 from bot.conversation.messages import DirectMessage, Facts, Outgoing, Table, Text
+from bot.conversation.plan_views import OUTCOME_WORDS
 from tests.bot.conftest import ORG, Chat, connected, notified, started, text_of
 from tests.bot.test_closing import billing_moved
 
@@ -33,7 +34,11 @@ def test_the_counts_keep_whoever_is_still_to_accept_their_invitation_apart_every
         if isinstance(block, Table)
         for row in block.rows
     }
-    assert (rows[ERIN], rows["frank.f@outlook.com"], rows[GUS]) == ("to-accept", "to-accept", "no-access")
+    assert (rows[ERIN], rows["frank.f@outlook.com"], rows[GUS]) == (  # what happens, in plain words
+        OUTCOME_WORDS["to-accept"][1],
+        OUTCOME_WORDS["to-accept"][1],
+        OUTCOME_WORDS["no-access"][1],
+    )
     status = [b for out in chat.say(DANA, "status") for b in out.message.blocks if isinstance(b, Facts)]
     assert counts in status
 

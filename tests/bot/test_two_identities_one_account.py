@@ -8,6 +8,7 @@ import copy
 from typing import Any
 
 from bot.conversation.messages import DirectMessage, Outgoing
+from bot.conversation.plan_views import OUTCOME_WORDS
 from sandbox import Sandbox, parse_scenario
 from tests.bot.conftest import DANA, LEE, ORG, Chat, started, text_of
 from tests.bot.test_closing import in_a_week
@@ -46,8 +47,8 @@ def test_two_identities_onto_one_account_fail_the_plan_until_an_admin_decides(
     chat.say(DANA, f"decide {ORG} {OLD} no-access")
     chat.say(DANA, "recheck")
     plan = chat.say(DANA, "plan")
-    assert (OLD, "no-access", "none: Dana decided they lose access") in rows(plan)
-    assert (NEW, "auto", NEW) in rows(plan)
+    assert (OLD, OUTCOME_WORDS["no-access"][1], "none: Dana decided they lose access") in rows(plan)
+    assert (NEW, OUTCOME_WORDS["auto"][1], NEW) in rows(plan)
     assert "✅ *shared-directory-account*: No directory account is the target of two users." in lines(plan)
 
 
