@@ -10,11 +10,13 @@ from collections.abc import Sequence
 from bot.conversation import announcement_views, decision_views, invitation_views, removal_views
 from bot.conversation.closing_views import CONFIRM
 from bot.conversation.commands import Command
+from bot.conversation.dates import day_and_time
 from bot.conversation.desk import Handler, Stage, number
 from bot.conversation.messages import Outgoing, tell_privately
 from bot.conversation.plan_views import UNDECIDED_FLAG
 from bot.conversation.progress_line import ProgressLine
 from bot.conversation.quoting import untick
+from storage import AuditEntry
 from workflows.directory import OrgUser
 from workflows.errors import WorkflowError
 from workflows.results import BOT, Actor
@@ -121,6 +123,13 @@ class Preparing(Stage):
         users = self._removable_stale_users(status.organization, days)
         fingerprint = list_fingerprint(users)
         if fingerprint != rest[3]:
+            removal = self._removal_of(status.organization, users, rest[3])
+            if removal is not None:  # its button pressed again, or by a second admin
+                who = removal.actor_name or removal.actor_email
+                raise WorkflowError(
+                    f"Already removed, by {who} on {day_and_time(removal.at)}: nobody was left to remove"
+                    f" from that list. `stale-users {status.organization}` lists whoever is stale now."
+                )
             changed = tell_privately(
                 "The list changed since it was shown (someone signed in, or was removed), so I removed"
                 " nobody. Here it is as it stands now."
@@ -128,6 +137,16 @@ class Preparing(Stage):
             return [changed, removal_views.stale_users(status, users, days, fingerprint)]
         ids = [user.id for user in users]
         return [self._removed(status.organization, ids, actor, channel)]
+
+    def _removal_of(self, organization: str, users: Sequence[OrgUser], shown: str) -> AuditEntry | None:
+        """The removal that took the people of the list `shown` (its fingerprint) away, leaving `users`: the
+        newest `remove-users` whose ids, with those still stale, make that list again."""
+        still = {user.id for user in users}
+        for entry in reversed(self._desk.service.audit_trail(organization)):
+            taken = {str(user_id) for user_id in entry.details.get("user_ids", ())}
+            if entry.action == "remove_users" and _ids_fingerprint(still | taken) == shown:
+                return entry
+        return None
 
     def _removed(self, organization: str, user_ids: list[str], actor: Actor, channel: str | None) -> Outgoing:
         line = ProgressLine(self._desk.outbox, channel)
@@ -165,7 +184,11 @@ _LIST_ID = re.compile("[0-9a-f]{16}")
 
 def list_fingerprint(users: Sequence[OrgUser]) -> str:
     """Stands for exactly these users: a button carries it instead of thousands of ids."""
-    joined = "\n".join(sorted(user.id for user in users))
+    return _ids_fingerprint({user.id for user in users})
+
+
+def _ids_fingerprint(ids: set[str]) -> str:
+    joined = "\n".join(sorted(ids))
     return hashlib.sha256(joined.encode()).hexdigest()[:16]
 
 
