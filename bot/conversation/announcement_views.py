@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.conversation import dates, lists, plan_views
-from bot.conversation.decision_views import for_you_alone
-from bot.conversation.messages import Heading, Message, Outgoing, Text, say
+from bot.conversation.messages import Heading, Message, Outgoing, Text, for_you_alone, say
 from bot.conversation.next_actions import with_next
 from workflows.plan_shared_account import SHARED_ACCOUNT
 from workflows.results import AnnounceResult

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.conversation.messages import Message, Outgoing, Text
+from bot.conversation.messages import Message, Outgoing, Text, for_you_alone
 from bot.conversation.next_actions import everyone_told, with_next
 from workflows.machine import CONNECTED_UNFINISHED
 from workflows.mapping import map_by_hand
@@ -110,13 +110,6 @@ def account_decided_answers(result: AccountDecision, told: Told | None, *, share
         )
     )
     return [replace(answer, message=replace(answer.message, private=True)), counted]
-
-
-def for_you_alone(what: str) -> str:
-    """Where `what` a channel's answer leaves out goes (people's names are their addresses): to whoever
-    asked alone. Said as what the bot does, not as done: that message may not arrive (Teams then says in
-    the thread that it could not deliver it, Slack says so to them privately)."""
-    return f"📬 {what} I send to you alone, in a message only you see."
 
 
 def _voided(approval: int) -> str:

@@ -161,6 +161,13 @@ def tell_privately(summary: str, *blocks: Block) -> Outgoing:
     return Outgoing(Message(summary, blocks or (Text(summary),), private=True, impersonal=True))
 
 
+def for_you_alone(what: str) -> str:
+    """Where `what` a channel's answer leaves out goes (people's names are their addresses): to whoever
+    asked alone. Said as what the bot does, not as done: that message may not arrive (Teams then says in
+    the thread that it could not deliver it, Slack says so to them privately)."""
+    return f"📬 {what} I send to you alone, in a message only you see."
+
+
 SENT_AGAIN = "Sent again, in case my earlier message did not reach you."
 
 
