@@ -35,13 +35,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alongside import Loop
 from bot.slack._errors import NOT_ANSWERED, RATE_LIMITING, error_code, fix_for, not_answered
-from bot.slack.member_pages import Directory, MemberPages, Person
+from bot.slack.member_pages import MemberListRead, MemberPages, Person
 from bot.slack.memory import PeopleMemory
 from storage.slack_people import address_key
 
 logger = logging.getLogger("bot.slack.people")
 """People's log: the member list's reads are logged under its name, where the operator looks for them."""
 
+CACHE_SECONDS = 300.0
+"""How long a single lookup is kept, how long the directory says who is deactivated without a look-up, and
+the wait before a failed read is tried again."""
 MAX_AGE_SECONDS = 3600.0
 """How old the directory may be before a hit has it read again in the background. Reading 20,000 members is
 100 pages, about five minutes at Tier 2 (20 a minute), so an hourly read keeps `users.list`'s budget free
@@ -69,11 +72,9 @@ class MemberList(MemberPages):
     ) -> None:
         super().__init__(client, clock=clock, sleep=sleep, memory=memory)
         self._cache_seconds = cache_seconds
-        self._by_email: dict[str, tuple[float, Person]] = {}
-        """Members found alone (by a look-up, or behind a user id), forgotten by each read (`_loaded`)."""
-        self._directory: Directory | None = None
+        self._directory: MemberListRead | None = None
         self._directory_lock = asyncio.Lock()
-        self._first: asyncio.Task[Directory] | None = None
+        self._first: asyncio.Task[MemberListRead] | None = None
         """The read the sends wait for while there is no directory (they share its failure)."""
         self._refresh_at = math.inf
         """When a hit asks `keep_fresh` for a new read: `MAX_AGE_SECONDS` after the last read, or the cache
@@ -82,7 +83,21 @@ class MemberList(MemberPages):
         self._unreadable: str | None = None
         """Why the background reads fail, in words admins may see, since the last one that worked."""
 
-    def _deactivated_lately(self, key: str, directory: Directory) -> bool:
+    def _listed(self, key: str) -> Person | None:
+        """The member with this casefolded email in the directory already read, or on the pages of the
+        first one so far. A hit on a directory due for another read (`_refresh_at`) asks `keep_fresh`
+        for it."""
+        known = self._directory
+        if known is not None and key in known.by_email:
+            if self._clock() >= self._refresh_at:
+                self._refresh_wanted.set()
+            return known.by_email[key]
+        reading = self._reading
+        if known is None and reading is not None:
+            return reading.by_email.get(key)
+        return None
+
+    def _deactivated_lately(self, key: str, directory: MemberListRead) -> bool:
         """Whether the directory, read within the cache time, shows them deactivated: then they are not
         looked up; past it they are, since they may be back."""
         return key in directory.deactivated and self._clock() - directory.loaded_at <= self._cache_seconds
@@ -142,6 +157,10 @@ class MemberList(MemberPages):
     def _deactivated_now(self, key: str) -> bool:
         return self._directory is not None and key in self._directory.deactivated
 
+    def _deactivated_since(self, key: str, directory: MemberListRead) -> bool:
+        """Whether a read that landed after `directory` shows them deactivated."""
+        return self._directory is not directory and self._deactivated_now(key)
+
     async def keep_fresh(self) -> None:
         """Reads the directory again, pacing its pages, each time a hit finds it over `MAX_AGE_SECONDS` old,
         while the sends go on with the one they have, then swaps it in; a read that fails, whatever the error,
@@ -193,7 +212,7 @@ class MemberList(MemberPages):
         """`keep_fresh` as `serve` runs it beside the sends: holding no work, it is cancelled at a stop."""
         return Loop("the Slack directory refresh", self.keep_fresh())
 
-    async def _directory_with(self) -> Directory:
+    async def _directory_with(self) -> MemberListRead:
         """The directory, read first if there is none yet. A miss does not read it again: that takes
         minutes in a large workspace (100 pages at Tier 2 for 20,000 members), and the send waiting for it
         held its whole batch, so a wave of 20,000 stood still for minutes every `CACHE_SECONDS` while
@@ -210,7 +229,7 @@ class MemberList(MemberPages):
                 self._first = None  # its failure told: the next send reads again
             raise
 
-    def _first_read(self) -> asyncio.Task[Directory]:
+    def _first_read(self) -> asyncio.Task[MemberListRead]:
         """The read the sends wait for, started unless there is one, under way or failed: a send that saw it
         fail in `listing` gets its failure in `find`."""
         if self._first is None:
@@ -218,7 +237,7 @@ class MemberList(MemberPages):
             self._first = asyncio.ensure_future(self._read_first())
         return self._first
 
-    async def _read_first(self) -> Directory:
+    async def _read_first(self) -> MemberListRead:
         """The member list that a `serve` read whole lately (`memory`), else read now."""
         async with self._directory_lock:
             known = self._directory
@@ -234,7 +253,7 @@ class MemberList(MemberPages):
                     self._unreadable_since(error)
                 raise
 
-    async def _recalled(self, *, newer_than: Directory | None = None) -> Directory | None:
+    async def _recalled(self, *, newer_than: MemberListRead | None = None) -> MemberListRead | None:
         """The newest member list read whole within `MAX_AGE_SECONDS` plus `READ_SECONDS`, by this `serve`
         before a restart or by another, as what Slack said since shows it; only if its read began
         `SAME_READ_SECONDS` after the one of `newer_than` (this `serve`'s own, recorded, is not loaded)."""
@@ -248,7 +267,7 @@ class MemberList(MemberPages):
         if listed_ago is None or listed_ago > bound:
             return None
         now = self._clock()
-        directory = Directory(loaded_at=now - listed_ago)
+        directory = MemberListRead(loaded_at=now - listed_ago)
         for answer in answers:
             said = answer.said
             if said.user_id is None or answer.age > listed_ago:
@@ -259,12 +278,10 @@ class MemberList(MemberPages):
                 directory.by_email[said.address] = Person(said.user_id, said.time_zone)
         return directory
 
-    def _loaded(self, directory: Directory) -> Directory:
-        """Swaps `directory` in; single lookups are forgotten, as it shows whoever they found as they are
-        now (someone who joined after the last read, maybe deactivated since)."""
+    def _loaded(self, directory: MemberListRead) -> MemberListRead:
+        """Swaps `directory` in (`People` forgets its single look-ups then)."""
         self._directory = directory
         self._unreadable = None
-        self._by_email.clear()
         self._refresh_at = directory.loaded_at + MAX_AGE_SECONDS
         return directory
 

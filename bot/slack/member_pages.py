@@ -55,8 +55,9 @@ class Person:
 
 
 @dataclass
-class Directory:
-    """The workspace's members that can be messaged, by case-folded email, as one read showed them."""
+class MemberListRead:
+    """The Slack workspace's members that can be messaged, by case-folded email, as one read of its member
+    list (`users.list`) showed them."""
 
     loaded_at: float
     """When the read began: its first pages are that old."""
@@ -93,7 +94,7 @@ class MemberPages:
         self._memory = memory
         self._clock = clock
         self._sleep = sleep
-        self._reading: Directory | None = None
+        self._reading: MemberListRead | None = None
         """The pages so far of the read the sends wait for (`MemberList._first`): a member on them is found
         before the last page is in."""
         self._paged = asyncio.Event()
@@ -101,11 +102,11 @@ class MemberPages:
         self._waits_left = READ_WAITS
         """Retry-After waits the read under way may still take (one read at a time, under the lock)."""
 
-    async def _read(self, *, paced: bool = False) -> Directory:
+    async def _read(self, *, paced: bool = False) -> MemberListRead:
         """The whole directory, under the lock, each page remembered as it comes (until the database fails
         one: then the read is not recorded whole, nor does it write again); the sends' read (not
         `paced`) shows its pages as they come (`_reading`), and is paced after `BURST_PAGES`."""
-        directory = Directory(loaded_at=self._clock())
+        directory = MemberListRead(loaded_at=self._clock())
         cursor: str | None = None
         self._waits_left = READ_WAITS
         self._paged.clear()
@@ -162,7 +163,7 @@ def retry_after(error: SlackApiError) -> float:
     return retry_after_seconds(header, missing=RETRY_AFTER_SECONDS, at_most=RETRY_AFTER_AT_MOST)
 
 
-def _page_said(members: list[dict[str, Any]], directory: Directory) -> list[Said]:
+def _page_said(members: list[dict[str, Any]], directory: MemberListRead) -> list[Said]:
     """A page's members that hold their emails as the read so far shows them (an active holder's over a
     deactivated one); the deactivated wait for the whole read (`_deactivated_said`), as an active member
     on a later page may hold their email."""
@@ -175,7 +176,7 @@ def _page_said(members: list[dict[str, Any]], directory: Directory) -> list[Said
     return list(said.values())
 
 
-def _deactivated_said(directory: Directory) -> list[Said]:
+def _deactivated_said(directory: MemberListRead) -> list[Said]:
     return [Said(key, user_id, deactivated=True) for key, user_id in directory.deactivated.items()]
 
 

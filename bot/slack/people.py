@@ -26,15 +26,18 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack._errors import LookupsLimited
-from bot.slack.member_list import MemberList
-from bot.slack.member_pages import NOT_IN_SLACK_SECONDS, Person, email_of, person_of, retry_after
+from bot.slack.member_list import CACHE_SECONDS, MemberList
+from bot.slack.member_pages import (
+    NOT_IN_SLACK_SECONDS,
+    MemberListRead,
+    Person,
+    email_of,
+    person_of,
+    retry_after,
+)
 from bot.slack.memory import PeopleMemory
 from storage.slack_people import Said, address_key
 from workflows.results import Actor
-
-CACHE_SECONDS = 300.0
-"""How long a single lookup is kept, how long the directory says who is deactivated without a look-up, and
-the wait before a failed read is tried again."""
 
 _Cached = TypeVar("_Cached")
 
@@ -64,6 +67,8 @@ class People(MemberList):
         self._lookup_lock = asyncio.Lock()
         """One look-up at a time: the sends' look-ups would otherwise go out together (16 at a time) and
         come back 429 together, before the first one's Retry-After could hold the others."""
+        self._by_email: dict[str, tuple[float, Person]] = {}
+        """Members found alone (by a look-up, or behind a user id), forgotten by each read (`_loaded`)."""
         self._actors: dict[str, tuple[float, Actor | None]] = {}
         self._actor_locks: dict[str, asyncio.Lock] = {}
         self._dm_channels: dict[str, str] = {}
@@ -116,7 +121,7 @@ class People(MemberList):
                 continue
             found = await self._look_up(email.strip(), key)
             # a read that landed while Slack answered may show them deactivated: the send fails with why
-            if found is None or (self._directory is not directory and self._deactivated_now(key)):
+            if found is None or self._deactivated_since(key, directory):
                 continue
             self._by_email[key] = (self._clock(), found)
             return email, found
@@ -153,18 +158,18 @@ class People(MemberList):
         return 0.0  # the send fails them as deactivated or not in Slack without a look-up
 
     def _at_hand(self, key: str) -> Person | None:
-        """The member with this casefolded email in the directory already read (or on the pages of the
-        first one so far), or in the cache."""
-        known = self._directory
-        if known is not None and key in known.by_email:
-            if self._clock() >= self._refresh_at:
-                self._refresh_wanted.set()
-            return known.by_email[key]
-        reading = self._reading
-        if known is None and reading is not None and key in reading.by_email:
-            return reading.by_email[key]
+        """The member with this casefolded email in the member list (`_listed`), or in the cache."""
+        listed = self._listed(key)
+        if listed is not None:
+            return listed
         cached = self._fresh(self._by_email.get(key))
         return cached[0] if cached is not None else None
+
+    def _loaded(self, directory: MemberListRead) -> MemberListRead:
+        """Single look-ups are forgotten with each read swapped in, as it shows whoever they found as they
+        are now (someone who joined after the last read, maybe deactivated since)."""
+        self._by_email.clear()
+        return super()._loaded(directory)
 
     async def dm_channel(self, user_id: str) -> str:
         """The bot's direct-message channel with a user; channel ids never change, so no expiry."""

@@ -21,8 +21,8 @@ from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import OutboxWorker
 from bot.routing import RoutingSender
 from bot.slack.app import build_web_client
-from bot.slack.member_list import MAX_AGE_SECONDS, READ_SECONDS
-from bot.slack.people import CACHE_SECONDS, People
+from bot.slack.member_list import CACHE_SECONDS, MAX_AGE_SECONDS, READ_SECONDS
+from bot.slack.people import People
 from bot.slack.sender import DIRECTORY_OUTDATED, SlackSender
 from bot.teams.delivery import CHANNEL_PREFIX
 from storage import Database, Migration, OutboundMessage

@@ -13,7 +13,7 @@ from bot.conversation import progress_views
 from bot.conversation.messages import Channel, DirectMessage
 from bot.delivery.sender import DeliveryFailed, Envelope, Receipt
 from bot.delivery.worker import OutboxWorker
-from bot.slack.people import CACHE_SECONDS
+from bot.slack.member_list import CACHE_SECONDS
 from bot.slack.sender import DIRECTORY_LATER_SECONDS, DIRECTORY_OUTDATED
 from storage import Database, OutboundMessage
 from storage.outbox import URGENT

@@ -27,16 +27,16 @@ from sqlmodel import col, select
 from bot.alongside import Loop, alongside
 from bot.delivery.worker import OutboxWorker
 from bot.slack.app import build_web_client
-from bot.slack.member_list import MAX_AGE_SECONDS, READ_SECONDS
+from bot.slack.member_list import CACHE_SECONDS, MAX_AGE_SECONDS, READ_SECONDS
 from bot.slack.member_pages import (
     PAGE_SECONDS,
     PAGE_SIZE,
     PAGE_TRIES,
     READ_WAITS,
     RETRY_AFTER_AT_MOST,
-    Directory,
+    MemberListRead,
 )
-from bot.slack.people import CACHE_SECONDS, People
+from bot.slack.people import People
 from bot.slack.sender import DIRECTORY_LATER_SECONDS, SlackSender
 from storage import Database, OutboundMessage
 from storage.outbox import NOT_IN_CHAT, enqueue, retry_failed
@@ -561,6 +561,29 @@ def test_someone_found_alone_is_not_found_once_a_read_shows_them_deactivated(fak
     beside_reads(people, scenario())
 
 
+def test_someone_known_behind_their_user_id_is_not_found_once_a_read_shows_them_deactivated(
+    fake: FakeSlack,
+) -> None:
+    """What `users.info` showed of them is kept for the cache time, unless a read says how they are now."""
+    clock = Clock()
+    people = ReadingPeople(build_web_client(BOT_TOKEN, base_url=f"{fake.url}/api/"), clock)
+
+    async def scenario() -> None:
+        assert await people.find(COLLEAGUE_EMAIL) is not None  # the directory is read
+        clock.now += MAX_AGE_SECONDS - 5
+        fake.users["UNEW"] = ("newcomer@fabrikam.com", "New Comer")  # writes to the bot after the read
+        assert await people.actor("UNEW") is not None
+        fake.deactivated.add("UNEW")
+        clock.now += 10  # what `users.info` said is 10 seconds old, the directory past the hour
+        assert await people.find(COLLEAGUE_EMAIL) is not None  # a hit has it read again
+        await people.read_again()
+
+        assert await people.find("newcomer@fabrikam.com") is None
+        assert fake.calls_of("users.lookupByEmail") == []
+
+    beside_reads(people, scenario())
+
+
 def test_someone_who_wrote_to_the_bot_from_a_deactivated_account_is_not_found_by_their_email(
     fake: FakeSlack,
 ) -> None:
@@ -714,7 +737,7 @@ def test_an_address_an_active_member_holds_is_theirs_whichever_comes_first_in_th
 ) -> None:
     """An address handed on from a deactivated member to someone else."""
     active, deleted = _member("UNEW", "Ops@Fabrikam.com"), _member("UOLD", "ops@fabrikam.com", deleted=True)
-    directory = Directory(loaded_at=0.0)
+    directory = MemberListRead(loaded_at=0.0)
     for member in (deleted, active) if deleted_first else (active, deleted):
         directory.put(member)
 
@@ -723,7 +746,7 @@ def test_an_address_an_active_member_holds_is_theirs_whichever_comes_first_in_th
 
 
 def test_a_read_keeps_the_deactivated_by_address_and_leaves_out_bots_and_hidden_addresses() -> None:
-    directory = Directory(loaded_at=0.0)
+    directory = MemberListRead(loaded_at=0.0)
     for member in (
         _member("UOLD", "Gone@Fabrikam.com ", deleted=True),
         _member("UHID", ""),

@@ -25,8 +25,9 @@ from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import OutboxWorker
 from bot.slack._errors import LookupsLimited
 from bot.slack.app import build_delivery, build_web_client
+from bot.slack.member_list import CACHE_SECONDS
 from bot.slack.member_pages import Person
-from bot.slack.people import CACHE_SECONDS, People
+from bot.slack.people import People
 from bot.slack.sender import LOOKUPS_LATER_SECONDS, LOOKUPS_LIMITED_REASON, SlackSender
 from bot.slack.state import InMemorySlackState
 from storage import Database, OutboundMessage

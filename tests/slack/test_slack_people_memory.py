@@ -23,10 +23,10 @@ from bot.alongside import Loop, alongside
 from bot.delivery.worker import OutboxWorker
 from bot.slack._errors import LookupsLimited
 from bot.slack.app import build_web_client
-from bot.slack.member_list import MAX_AGE_SECONDS, READ_SECONDS
+from bot.slack.member_list import CACHE_SECONDS, MAX_AGE_SECONDS, READ_SECONDS
 from bot.slack.member_pages import BURST_PAGES, NOT_IN_SLACK_SECONDS, PAGE_SECONDS, PAGE_SIZE, Person
 from bot.slack.memory import DatabaseMemory
-from bot.slack.people import CACHE_SECONDS, People
+from bot.slack.people import People
 from bot.slack.sender import READING, READING_LATER_SECONDS, SlackSender
 from storage import Database, OutboundMessage, slack_people
 from storage.slack_people import Said, record
