@@ -33,7 +33,7 @@ def announced(result: AnnounceResult, *, shared: bool = False) -> list[Outgoing]
     since = dates.day_and_time(result.since)
     if result.queued:
         text = (
-            f"Telling {lists.of_people(result.queued, result.users)} what is coming{when}, by direct message"
+            f"Telling {_whom(result.queued, result.users)} what is coming{when}, by direct message"
             + (f" (the others were told on {since})" if result.queued < result.users else "")
             + f". The messages are on their way; `status {status.organization}` shows who could not be"
             " reached."
@@ -63,6 +63,13 @@ def announced(result: AnnounceResult, *, shared: bool = False) -> list[Outgoing]
         return [answer]
     heading = f"Not told about {status.organization}, by name"
     return [answer, say(heading, Heading(heading), Text(named), private=True)]
+
+
+def _whom(queued: int, users: int) -> str:
+    """Everyone, when nobody was told before, as "all 10 people": "10 of 10" read as whom it reached (walk38)."""
+    if queued == users:
+        return f"all {queued:,} people" if queued > 1 else "the one person"
+    return lists.of_people(queued, users)
 
 
 def _not_told(result: AnnounceResult) -> str:

@@ -37,7 +37,7 @@ def test_tomorrow_is_announced_as_the_day_it_names_and_todo_names_that_day_days_
 ) -> None:
     reply = flat(text_of(chat.say(DANA, f"announce {ORG} tomorrow 14:00")))
     assert reply.startswith(
-        "Telling 10 of 10 people what is coming for Tuesday 1 December 2026 14:00 (you wrote “tomorrow"
+        "Telling all 10 people what is coming for Tuesday 1 December 2026 14:00 (you wrote “tomorrow"
         " 14:00”; I count days in UTC), by direct message."
     ), reply
     clock.advance(days=3)
