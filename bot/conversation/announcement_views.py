@@ -66,7 +66,7 @@ def announced(result: AnnounceResult, *, shared: bool = False) -> list[Outgoing]
 
 
 def _whom(queued: int, users: int) -> str:
-    """Everyone, when nobody was told before, as "all 10 people": "10 of 10" read as whom it reached (walk38)."""
+    """Everyone, when nobody was told before ("all 10 people"): "10 of 10" read as whom it reached."""
     if queued == users:
         return f"all {queued:,} people" if queued > 1 else "the one person"
     return lists.of_people(queued, users)
