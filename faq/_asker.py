@@ -78,6 +78,14 @@ _TOKEN_REFUSED = re.compile(
     r"(?i)\b(?:TF400813|401|(?:un|not )authori[sz]ed|authentication failed"
     r"|(?:tokens?|pats?)(?: has| have| is| are)? (?:expired|invalid|revoked|(?:stopped|no longer) work\w*))\b"
 )
+
+
+def names_automation(question: str) -> bool:
+    """Whether the message is about something run unattended (a pipeline, a script): a code it quotes is its
+    token's or service connection's, not the person's sign-in a topic documents the code for."""
+    return _AUTOMATION.search(question) is not None
+
+
 TOKEN_CODE = "TF400813"
 """The code Azure DevOps gives a token it no longer accepts (the owner-locked-out topic documents it for a
 person; for a pipeline it is the token). Any other code says which other situation it is."""

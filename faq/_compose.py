@@ -242,7 +242,14 @@ def _may_be_in(case: Case, context: AskerContext) -> bool:
         (case.outcomes is None or outcome is None or outcome in case.outcomes)
         and (case.cases is None or migration is None or migration in case.cases)
         and (case.guest is None or outcome is None or case.guest == guest)
+        and (case.admin is None or not _knows_the_role(context) or case.admin == context.is_admin)
     )
+
+
+def _knows_the_role(context: AskerContext) -> bool:
+    """Whether `is_admin` says who the asker is: the chat knows it of someone in a migration or on its plan;
+    `aadbot ask` (its operator, admin or not) and an asker in no migration are not known."""
+    return context.in_chat and (context.migration is not None or context.outcome is not None)
 
 
 def _tokens_case(context: AskerContext) -> str | None:
@@ -382,12 +389,14 @@ def declined(closest: Sequence[Topic], context: AskerContext) -> str:
     return "\n".join(lines)
 
 
-def outside(context: AskerContext) -> str:
-    """A decline for a question no topic is about ("what's the weather?"): what the bot is for, and no
-    topics that would only look related."""
+def outside(closest: Sequence[Topic], context: AskerContext) -> str:
+    """A decline for a question no topic is about ("what's the weather?"): what the bot is for, then the
+    `closest` topics all the same (the contract: a decline offers them), in case it was about the move."""
     lines = [
         "Sorry, I don't know the answer to that one.",
         "I only answer questions about moving this Azure DevOps organization to Microsoft Entra ID.",
+        "The closest topics I know about:",
+        *(f"- {topic.title}" for topic in closest),
         f"{_help_pointer(context)}.",
         way_to_a_person(context),
     ]

@@ -92,6 +92,9 @@ class Case:
     guest: bool | None = None
     """True: for a guest of the directory; False: for a member of it (who, in the directory, is not a guest
     is known only with the asker's outcome); None: either."""
+    admin: bool | None = None
+    """True: for the migration's admins (its owner among them); False: for anyone else in it, to whom the
+    owner's way back in is not theirs to take; None: either. Outside a migration the bot does not know."""
 
 
 CASES_PLACE = "{cases}"
@@ -186,13 +189,14 @@ def _case(raw: Any, where: str) -> Case:
         isinstance(raw.get(key), str) and raw[key] for key in ("when", "text")
     ):
         raise KnowledgeError(f"{where}: each `cases` entry needs a non-empty `when` and `text`")
-    unknown = sorted(set(raw) - {"when", "text", "outcome", "case", "alone", "tokens", "guest"})
+    unknown = sorted(set(raw) - {"when", "text", "outcome", "case", "alone", "tokens", "guest", "admin"})
     if unknown:
         raise KnowledgeError(
-            f"{where}: a `cases` entry depends only on outcome, case, guest and tokens, not {unknown}"
+            f"{where}: a `cases` entry depends only on outcome, case, guest, admin and tokens, not {unknown}"
         )
-    if raw.get("guest") is not None and not isinstance(raw["guest"], bool):
-        raise KnowledgeError(f"{where}: `guest` must be true or false")
+    for flag in ("admin", "guest"):
+        if raw.get(flag) is not None and not isinstance(raw[flag], bool):
+            raise KnowledgeError(f"{where}: `{flag}` must be true or false")
     tokens = _tokens_with_why(raw, "case", where)
     return Case(
         when=raw["when"],
@@ -202,6 +206,7 @@ def _case(raw: Any, where: str) -> Case:
         alone=raw.get("alone") is True,
         tokens=tokens,
         guest=raw.get("guest"),
+        admin=raw.get("admin"),
     )
 
 

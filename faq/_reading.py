@@ -8,6 +8,7 @@ boilerplate out of what is asked, and keeps error codes wherever they appear.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Set
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -267,11 +268,27 @@ def _written_in_words(told: str) -> bool:
         core = token.strip(_WORD_EDGES)
         if not core or _NEUTRAL_TOKEN.match(core):
             continue
-        if all(char.isalpha() or char in _INSIDE_A_WORD for char in core):
+        if all(char.isalpha() or char in _INSIDE_A_WORD for char in core) or _words_of_another_script(core):
             words += 1
         else:
             junk += 1
     return words >= MIN_WORD_SHARE * (words + junk) if words + junk else True
+
+
+def _words_of_another_script(token: str) -> bool:
+    """Whether a token is words of a script written without spaces ("接続すると、エラー403が出ます。"):
+    letters outside ASCII with punctuation ("、", "。", "？") and numbers, codes and names ("TF400813",
+    "Entra"), which English words never run into. Random characters from all of Unicode mix in symbols,
+    controls and unassigned code points."""
+    return any(not char.isascii() and char.isalpha() for char in token) and all(
+        char.isalpha() or char.isdecimal() or char in _INSIDE_A_WORD or _script_punctuation(char)
+        for char in token
+    )
+
+
+def _script_punctuation(char: str) -> bool:
+    # "，" and "？" arrive as "," and "?" (`faq._plain` folds full-width forms)
+    return unicodedata.category(char).startswith("P")
 
 
 def _asks(sentence: str) -> bool:

@@ -18,6 +18,7 @@ from faq import (
     _happening,
     _invitation,
     _kept,
+    _language,
     _licences,
     _own_case,
     _reading,
@@ -202,9 +203,12 @@ class FaqAnswerer:
         if context.case is None and reading.switching:
             context = replace(context, case="switch")
         knowledge = self._knowledge(context.organization)
-        starters = [knowledge.topics[t] for t in _STARTER_TOPICS if t in knowledge.topics]
+        starters = _starters(knowledge)
         if reading.unreadable:  # binary data or random characters: nothing for the admins to review either
             return Answer(None, 0.0, _compose.unreadable(starters, context), [topic.id for topic in starters])
+        if _language.in_another_script(text):  # "ошибка 403 при приглашении": no topic's words but its codes
+            other = self._in_another_language(knowledge, question, reading, starters, context)
+            return self._kept(other, question, "declined", context)
         # "What is Entra ID?" (known before ranking, as below): the move's own topic, not a directory's.
         if _reading.asks_what_the_directory_is(text) and _WHAT_IT_IS in knowledge.topics:
             explained = self._chosen(knowledge, _WHAT_IT_IS, context)
@@ -341,7 +345,14 @@ class FaqAnswerer:
             answer = self._sign_in_trouble(knowledge, phase, confidence, ranking, context)
             return self._rated(answer, question)
         if answered:
-            framed = confidence < judge.threshold or own is not None
+            # A code only this topic documents ("AADSTS50020") says which topic it is: answered as certain,
+            # unless a pipeline or a script got it (its service connection's, which the topic may not be).
+            certain = (
+                documented
+                and self._alone_documents(knowledge, ranking.topics[0].topic_id, reading)
+                and not _asker.names_automation(text)
+            )
+            framed = not certain and (confidence < judge.threshold or own is not None)
             also = self._other_question(knowledge, reading, ranking)
             best = knowledge.topics[ranking.topics[0].topic_id]
             # A topic with a note for their outcome says their case already; the lock-out one then tells an
@@ -581,6 +592,15 @@ class FaqAnswerer:
         return _invitation.not_accepted_yet(context) or _sign_in.blocked_first(context) or ""
 
     @staticmethod
+    def _alone_documents(knowledge: _Knowledge, topic_id: str, reading: _reading.Reading) -> bool:
+        """Whether `topic_id` is the one topic documenting the message's codes (VS30063 is both Git's and the
+        lock-out's: not certain)."""
+        codes = set(reading.codes)
+        return {
+            other for other, documented in knowledge.codes.items() if not documented.isdisjoint(codes)
+        } == {topic_id}
+
+    @staticmethod
     def _documents(knowledge: _Knowledge, ranking: Ranking, reading: _reading.Reading) -> bool:
         """Whether the ranking's best topic documents an error code the message carries."""
         return not knowledge.codes[ranking.topics[0].topic_id].isdisjoint(reading.codes)
@@ -652,16 +672,7 @@ class FaqAnswerer:
         closest = [
             knowledge.topics[item.topic_id] for item in ranking.topics[:_MAX_ALTERNATIVES] if item.score > 0
         ]
-        if self.unanswered is not None:
-            self.unanswered.record(
-                UnansweredQuestion(
-                    question=redact(question),
-                    closest=tuple(topic.id for topic in closest),
-                    score=confidence,
-                    organization=context.organization,
-                    asked_at=self._clock(),
-                )
-            )
+        self._record_unanswered(question, closest, confidence, context)
         documenting = [
             topic
             for topic in knowledge.topics.values()
@@ -673,10 +684,52 @@ class FaqAnswerer:
         if documenting:  # in case it was Azure DevOps after all: the code's own topic
             text = _compose.sign_in_code_elsewhere(reading.codes_elsewhere[0], documenting, context)
             return Answer(None, confidence, text, [topic.id for topic in documenting])
-        # Kept for the admins with its closest topics, not offered to the asker.
+        # About none of the topics ("how do I set branch policies?"): what the bot is for, and still the
+        # closest topics (or where to start), which the contract promises every decline offers.
         if not _about_a_topic(ranking):
-            return Answer(None, confidence, _compose.outside(context), [])
+            offered = closest or _starters(knowledge)
+            return Answer(
+                None, confidence, _compose.outside(offered, context), [topic.id for topic in offered]
+            )
         return Answer(None, confidence, _compose.declined(closest, context), [topic.id for topic in closest])
+
+    def _in_another_language(
+        self,
+        knowledge: _Knowledge,
+        question: str,
+        reading: _reading.Reading,
+        starters: Sequence[Topic],
+        context: AskerContext,
+    ) -> Answer:
+        """Declined in English: the topics its error codes name, then those its numbers and Latin words
+        rank (what is left of it the topics can read: "403", "Entra ID"), else where to start."""
+        codes = {*reading.codes, *reading.codes_elsewhere}
+        documenting = [
+            topic_id for topic_id, documented in knowledge.codes.items() if not documented.isdisjoint(codes)
+        ]
+        ranking = self._rank(knowledge, reading, reading.text)
+        ranked = [item.topic_id for item in ranking.topics if item.score > 0]
+        found = [knowledge.topics[topic_id] for topic_id in dict.fromkeys(documenting + ranked)][
+            :_MAX_ALTERNATIVES
+        ]
+        self._record_unanswered(question, found, 0.0, context)
+        offered = found or list(starters)
+        text = _language.reply(offered, from_its_codes=bool(found), context=context)
+        return Answer(None, 0.0, text, [topic.id for topic in offered])
+
+    def _record_unanswered(
+        self, question: str, closest: Sequence[Topic], confidence: float, context: AskerContext
+    ) -> None:
+        if self.unanswered is not None:
+            self.unanswered.record(
+                UnansweredQuestion(
+                    question=redact(question),
+                    closest=tuple(topic.id for topic in closest),
+                    score=confidence,
+                    organization=context.organization,
+                    asked_at=self._clock(),
+                )
+            )
 
     def _rated(self, answer: Answer, question: str) -> Answer:
         """An answer with what its rating buttons carry. Answers are not written down (that costs a disk
@@ -698,6 +751,11 @@ class FaqAnswerer:
             at=self._clock(),
         )
         return replace(answer, ask_id=ask_id, rating=f"#{ask_id}")
+
+
+def _starters(knowledge: _Knowledge) -> list[Topic]:
+    """Where to start, offered when nothing in the message points at a topic."""
+    return [knowledge.topics[topic_id] for topic_id in _STARTER_TOPICS if topic_id in knowledge.topics]
 
 
 def _only_about_the_move(topic: Topic, ranking: Ranking) -> bool:

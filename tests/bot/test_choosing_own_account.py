@@ -32,7 +32,20 @@ DECLINED = [
     "To reach a person, press *Ask an admin* and I pass your question to the admins of the fabrikam-fiber"
     " migration, or write to them: dana@fabrikam.com, lee@fabrikam.com.",
 ]
-"""The FAQ's answer to what it has no topic for, from someone of the migration: its admins to ask."""
+"""The FAQ's answer to what it has no topic for, from someone of the migration: its admins to ask. Its closest
+topics come between the second line and the third (`declined`)."""
+
+
+def declined(said: list[str], asked: str) -> bool:
+    """Whether the lines are the FAQ's decline of `asked`, its closest topics listed (the contract)."""
+    topics = said[2:-3]
+    return (
+        said[:2] == DECLINED[:2]
+        and said[-3:] == [*DECLINED[2:], f"↩️ In answer to: “{asked}”"]
+        and topics[0] == "The closest topics I know about:"
+        and len(topics) > 1
+        and all(line.startswith("- ") for line in topics[1:])
+    )
 
 
 def hanas_list(chat: Chat) -> list[Outgoing]:
@@ -179,10 +192,9 @@ def test_trouble_a_question_or_someone_elses_word_about_her_account_is_the_faqs(
         "Waiting for a decision: several directory accounts match your address, and you cannot sign in until"
         " the admins map you to the one you use. Tell them its sign-in name. Your work and history are kept."
     )
-    assert lines(chat.say(HANA, f"{HANA_MEMBER} is locked, help", in_dm=True)) == [
-        *DECLINED,
-        f"↩️ In answer to: “{HANA_MEMBER} is locked, help”",
-    ]
+    assert declined(
+        lines(chat.say(HANA, f"{HANA_MEMBER} is locked, help", in_dm=True)), f"{HANA_MEMBER} is locked, help"
+    )
     assert undecided(chat)
 
 
@@ -190,7 +202,7 @@ def test_someone_with_one_account_is_not_asked_to_choose(chat: Chat) -> None:
     notified(chat)
     answered = chat.say(ANN, "I use ann@fabrikam.com every day", in_dm=True)
     assert [type(m.to) for m in answered] == [Reply]
-    assert lines(answered) == [*DECLINED, "↩️ In answer to: “I use ann@fabrikam.com every day”"]
+    assert declined(lines(answered), "I use ann@fabrikam.com every day")
     refused = lines(chat.say(ANN, "my-account ann@fabrikam.com", in_dm=True))
     assert refused[0].startswith(
         "There is no account for you to choose in fabrikam-fiber: your address matches one directory account,"

@@ -515,7 +515,7 @@ def test_a_decline_names_the_admins_to_someone_of_the_migration_and_is_honest_to
     assert (
         " Type `help` to see what you can do here. To reach a person, ask the admins running your"
         " organization's move to Microsoft Entra ID (its owner or Project Collection Administrators)."
-        f" ↩️ In answer to: “{question}” [Helpful:"
+        f" ↩️ In answer to: “{question}” ["  # its closest topics' buttons, then Helpful (the contract)
     ) in " ".join(stranger.split())
     assert "Ask an admin" not in stranger
     refused = text_of(chat.say("someone@example.org", f"ask-admin {question}", in_dm=True))

@@ -35,10 +35,22 @@ def test_ask_without_json_prints_the_readable_answer(capsys: pytest.CaptureFixtu
     assert not out.lstrip().startswith("{")
 
 
-def test_unknown_question_prints_null_topic(capsys: pytest.CaptureFixture[str]) -> None:
-    assert _run(["ask", "what's the weather in Lisbon tomorrow", "--json"]) == 0
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what's the weather in Lisbon tomorrow",
+        "How do I set up branch policies on my repo?",
+        "Здравствуйте! При приглашении пользователя получаю ошибку 403, что делать?",
+    ],
+)
+def test_unknown_question_prints_null_topic_with_its_closest_topics(
+    question: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The contract: when `topic` is null, `answer` "offers the closest topics as suggestions" (rev75).
+    assert _run(["ask", question, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["topic"] is None and "don't know" in data["answer"]
+    assert set(data) >= CONTRACT_KEYS and data["topic"] is None and data["alternatives"]
+    assert "Sorry" in data["answer"] and "To reach a person" in data["answer"]
 
 
 @pytest.mark.parametrize("question", ["what's the weather in Lisbon tomorrow", "who are you?"])

@@ -66,8 +66,8 @@ def test_an_entra_code_from_another_application_is_not_guessed_at(answerer: FaqA
     assert named.topic == "email-not-found"
 
 
-def _coded(framed_threshold: float, code: str = "TF123456") -> FaqAnswerer:
-    """A knowledge base whose kettle topic documents `code`."""
+def _coded(framed_threshold: float, code: str = "TF123456", shared: bool = False) -> FaqAnswerer:
+    """A knowledge base whose kettle topic documents `code` (`shared`: the teapot's answer too)."""
     topics = [
         Topic(
             "kettle",
@@ -78,19 +78,35 @@ def _coded(framed_threshold: float, code: str = "TF123456") -> FaqAnswerer:
             (),
             (),
         ),
-        Topic("teapot", "Teapots", ("how do I brew tea in a teapot",), "Warm it.", "https://x.org/t", (), ()),
+        Topic(
+            "teapot",
+            "Teapots",
+            ("how do I brew tea in a teapot",),
+            f"Warm it ({code} means it is cold)." if shared else "Warm it.",
+            "https://x.org/t",
+            (),
+            (),
+        ),
     ]
     calibration = Calibration(1.0, 1.0, -5.0, threshold=0.99, framed_threshold=framed_threshold)
     return FaqAnswerer(topics, calibration=calibration)
 
 
-def test_a_documented_code_decides_only_inside_a_migration_and_says_its_doubt() -> None:
+def test_a_documented_code_decides_only_inside_a_migration_and_is_certain_when_one_topic_documents_it() -> (
+    None
+):
+    # walk38: "AADSTS50020" opened with "This sounds like: My email is not found in the directory" although
+    # no other topic documents it; a code two topics document (VS30063) still says its doubt.
     unsure = _coded(framed_threshold=0.98)  # the calibration alone would answer nothing
     inside = AskerContext(migration="fabrikam")
     answer = unsure.answer("the kettle says TF123456", inside)
-    assert answer.topic == "kettle" and answer.framed and answer.answer.startswith("This sounds like")
+    assert answer.topic == "kettle" and not answer.framed and answer.answer.startswith("Kettles\n")
     assert unsure.answer("the kettle says TF123456").topic is None
     assert unsure.answer("the kettle refuses to boil", inside).topic is None  # no code, no shortcut
+    shared = _coded(framed_threshold=0.98, shared=True).answer("the kettle says TF123456", inside)
+    assert (
+        shared.topic == "kettle" and shared.framed and shared.answer.startswith("This sounds like: Kettles")
+    )
 
 
 def test_inside_a_migration_a_code_in_a_long_story_is_weighed_like_its_other_words() -> None:
@@ -155,16 +171,25 @@ def test_who_are_you_gets_an_introduction_not_a_topic(
 
 
 @pytest.mark.parametrize("context", [INVITEE, None])
-def test_a_question_about_something_else_gets_no_topics_that_only_look_related(
+def test_a_question_about_something_else_says_what_the_bot_is_for_and_still_offers_its_closest_topics(
     context: AskerContext | None,
 ) -> None:
+    # The contract: a null topic "offers the closest topics as suggestions" (rev75: branch policies got none).
     log = InMemoryUnansweredLog()
     answerer = FaqAnswerer(unanswered=log)
-    for question in ("what's the weather tomorrow", "how do I reset my laptop password", "asdf qwerty"):
+    questions = (
+        "what's the weather tomorrow",
+        "how do I reset my laptop password",
+        "asdf qwerty",
+        "How do I set up branch policies on my repo?",
+    )
+    for question in questions:
         answer = answerer.answer(question, context)
-        assert answer.topic is None and answer.alternatives == [], question
+        assert answer.topic is None and len(answer.alternatives) == 3, question
         assert "I only answer questions about moving this Azure DevOps organization" in answer.answer
-    assert len(log.entries()) == 3  # still kept for the admins to review
+        titles = [f"- {answerer.topics[topic].title}" for topic in answer.alternatives]
+        assert "\n".join(["The closest topics I know about:", *titles]) in answer.answer, question
+    assert len(log.entries()) == 4  # still kept for the admins to review
 
 
 @pytest.mark.parametrize("context", [None, INVITEE])
