@@ -9,6 +9,10 @@
   User.Read.All, an install the tenant's policy or a missing permission refuses): retried, with the fix.
 - 404 on a stored conversation: it is gone (the app was removed); the conversation is created again once.
 - 412, 502, 504: Microsoft asks for a retry with back-off.
+- Entra refusing the bot's own sign-in (`SignInRefused`: its secret expired or was removed while serving):
+  no message can go until the operator sets a new one (or the app's is restored), then every one can, so
+  each waits uncounted and is tried again every `SIGN_IN_AGAIN_SECONDS`, never spent into "failed for
+  good" (the connector logs what to change once, not once per message).
 - 413 (`MessageSizeTooBig`): the same message would be refused again, so it fails for good, saying so.
 - A timeout: the message may have arrived. Teams keeps no history a bot could search, so it is recorded
   as possibly delivered rather than sent again.
@@ -31,7 +35,7 @@ from bot.conversation.messages import Channel
 from bot.delivery.sender import DeliveryFailed, Envelope, NotHandedOver, Receipt
 from bot.teams import cards
 from bot.teams.chats import DEFAULT_SERVICE_URL, Chats
-from bot.teams.connector import TeamsApi, TeamsApiError
+from bot.teams.connector import SignInRefused, TeamsApi, TeamsApiError
 from bot.teams.delivery import CHANNEL_PREFIX, Delivery
 from bot.teams.files import FileLinks
 from bot.teams.people import People
@@ -42,6 +46,9 @@ logger = logging.getLogger(__name__)
 
 POSSIBLY_DELIVERED = "possibly-delivered"
 """In place of an activity id in the receipt of a send that timed out."""
+SIGN_IN_AGAIN_SECONDS = 300.0
+"""How long a message waits, uncounted, while Entra refuses the bot's sign-in: the messages go within
+minutes of the secret working again, without a sign-in attempt per queued message meanwhile."""
 REFUSALS = {
     "ConversationBlockedByUser": "they blocked the bot in Teams",
     "MessageWritesBlocked": "they blocked the bot in Teams",
@@ -196,6 +203,8 @@ def _app_refused(code: str) -> str:
 
 
 def _failure(error: TeamsApiError, envelope: Envelope) -> DeliveryFailed:
+    if isinstance(error, SignInRefused):
+        return DeliveryFailed("teams_sign_in_refused", error.advice, later=SIGN_IN_AGAIN_SECONDS)
     status = error.status
     if status == 429:
         return DeliveryFailed("ratelimited", "Teams is rate limiting", retry_after=error.retry_after or 1.0)
