@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from bot.settings import Settings, SettingsError
 from workflows import step_log
+from workflows.stages.unit import active
 
 if TYPE_CHECKING:  # Slack's libraries: only a `serve` with Slack imports them
     from slack_sdk.web.async_client import AsyncWebClient
@@ -139,22 +140,35 @@ async def slack_identity(client: AsyncWebClient) -> None:
 
 async def teams_identity(
     api: TeamsApi,
+    migrating: Callable[[], int],
     *,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     again_after: Sequence[float] = SIGN_IN_AGAIN_AFTER,
 ) -> None:
-    """The bot's sign-in to Entra at start, as Slack's `auth.test`: credentials Entra refuses raise
-    SettingsError, which stops `serve` (Slack beside it too) with the fix; left running, it answered nobody
-    and said so only in its log. No answer, a 5xx, a 429, or a refusal not in Entra's words (a proxy's
-    page) say nothing of the credentials: serving goes on, and the sign-in is tried again until Entra
-    gives a verdict, so a refusal still stops it then."""
+    """The bot's sign-in to Entra at start, as Slack's `auth.test`: credentials Entra refuses at the first
+    attempt, with no migration under way (`migrating()`, the count of them), raise SettingsError, which
+    stops `serve` (Slack beside it too) with the fix; left running, it answered nobody and said so only in
+    its log. With a migration under way, or a refusal coming on a later attempt (serve has been serving
+    meanwhile), the refusal is an ERROR and serving goes on, as bot.app_sign_in does for the Azure
+    sign-in: stopping would leave the migration's people without their reminders and answers, while the
+    Teams messages only wait for the secret (bot.teams.sender). No answer, a 5xx, a 429, or a refusal not
+    in Entra's words (a proxy's page) say nothing of the credentials: serving goes on, and the sign-in is
+    tried again until Entra gives a verdict."""
     from bot.teams.connector import SignInRefused, TeamsApiError
 
     for attempt in itertools.count():
         try:
             await api.sign_in()
         except SignInRefused as refused:
-            raise SettingsError(refused.advice) from None
+            under_way = await asyncio.to_thread(migrating)
+            if attempt == 0 and not under_way:
+                raise SettingsError(refused.advice) from None
+            log.error(
+                "%s Serving goes on%s; Teams messages wait until the sign-in works again.",
+                refused.advice,
+                f" for the {under_way} migration(s) under way" if under_way else "",
+            )
+            return
         except Exception as error:  # TeamsApiError, or an answer that is no token
             wait = again_after[min(attempt, len(again_after) - 1)]
             if attempt == 0:  # once: an outage of hours would otherwise fill the log
@@ -170,3 +184,14 @@ async def teams_identity(
             continue
         log.info("Teams: app %s signed in to Microsoft Entra ID", api.app_id)
         return
+
+
+def migrations_under_way(database: Database) -> Callable[[], int]:
+    """How many migrations are under way, asked when a refusal comes: what decides whether it stops
+    `serve` (`teams_identity`)."""
+
+    def count() -> int:
+        with database.session() as session:
+            return len(active(session))
+
+    return count

@@ -252,7 +252,10 @@ async def _serve(
         if slack is not None:
             sends = slack.people.closed_after(sends)
         background = [Loop("the connection watch", watch), Loop("the outbox worker", sends, worker.stop)]
-        background.append(Loop("the Teams bot's sign-in", operator_log.teams_identity(surface.api)))
+        under_way = operator_log.migrations_under_way(built.database)
+        background.append(
+            Loop("the Teams bot's sign-in", operator_log.teams_identity(surface.api, under_way))
+        )
         surface.delivery.wake = worker.wake
         if slack is not None:
             background.append(slack.people.refreshing())

@@ -198,8 +198,12 @@ class TeamsApi:
     async def sign_in(self) -> None:
         """The bot's token for the Bot Connector, as the first send would get it: at start, so that a
         refusal (`SignInRefused`) stops `serve` rather than fail every send; it is not logged here, as
-        whoever signs in at start says it."""
-        await self._token(BOT_FRAMEWORK_SCOPE)
+        whoever signs in at start says it, nor again by the sends after it."""
+        try:
+            await self._token(BOT_FRAMEWORK_SCOPE)
+        except SignInRefused:
+            self._refused_said = True
+            raise
 
     # ------------------------------------------------------------ plumbing
 

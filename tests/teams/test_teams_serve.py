@@ -314,8 +314,9 @@ REFUSED_SECRET = {"error": "invalid_client", "error_description": "AADSTS7000215
 def test_credentials_entra_refuses_at_start_stop_serve_naming_the_setting(
     sqlite_database: Database, status: int, error: dict[str, str], said: str
 ) -> None:
-    """Entra's own refusal (an OAuth error code) is a verdict on the settings: `teams_identity` raises
-    SettingsError, which stops serve with exit 2 (bot.cli), naming what to change."""
+    """Entra's own refusal (an OAuth error code) is a verdict on the settings: at the first attempt, no
+    migration under way, `teams_identity` raises SettingsError, which stops serve with exit 2 (bot.cli),
+    naming what to change."""
     from bot import operator_log
     from bot.teams.connector import TeamsApi
 
@@ -324,7 +325,7 @@ def test_credentials_entra_refuses_at_start_stop_serve_naming_the_setting(
 
         async def sign_in() -> None:
             try:
-                await operator_log.teams_identity(api, sleep=_no_wait)
+                await operator_log.teams_identity(api, lambda: 0, sleep=_no_wait)
             finally:
                 await api.aclose()
 
@@ -349,7 +350,8 @@ def test_entra_giving_no_verdict_at_start_warns_and_signs_in_again_until_it_does
     shown: str,
 ) -> None:
     """No verdict on the credentials: one warning, serving goes on, and the sign-in is tried again (Entra
-    answers on the third try here) until it is signed in, or refused, which then stops serve."""
+    answers on the third try here) until it is signed in, or refused
+    (tests/teams/test_teams_refused_sign_in.py)."""
     from bot import operator_log
     from bot.teams.connector import TeamsApi
 
@@ -366,7 +368,7 @@ def test_entra_giving_no_verdict_at_start_warns_and_signs_in_again_until_it_does
 
         async def sign_in() -> None:
             try:
-                await operator_log.teams_identity(api, sleep=wait, again_after=(30.0, 60.0))
+                await operator_log.teams_identity(api, lambda: 0, sleep=wait, again_after=(30.0, 60.0))
             finally:
                 await api.aclose()
 
