@@ -42,7 +42,7 @@ from bot.teams.chats import Chats
 from bot.teams.connector import TeamsApi, TeamsApiError
 from bot.teams.files import FileLinks
 from bot.teams.people import People, mri
-from bot.teams.store import CardCopy, ConversationRef, TeamsStore, channel_of
+from bot.teams.store import REPLY_PREFIX, CardCopy, ConversationRef, TeamsStore, channel_of
 
 logger = logging.getLogger(__name__)
 
@@ -256,7 +256,9 @@ class Delivery:
         """A reply for one person in a channel's thread: read-only for everyone, refreshed into the card
         with its buttons for them alone (Teams has no ephemeral messages); kept as a shared card, the
         store of what a refresh shows whom."""
-        key = f"reply:{uuid.uuid4().hex}"
+        key = (
+            f"{REPLY_PREFIX}{uuid.uuid4().hex}"  # forgotten after a day (`TeamsStore.forget_old_activities`)
+        )
         full = cards.card(message, links=await self._files.links(message, ref))
         await asyncio.to_thread(self._store.share, key, full, [user_id])
         await self._post(ref, message, actions=False, refresh=(key, [mri(user_id)]))

@@ -26,6 +26,12 @@ from storage import (
 
 ACTIVITY_MEMORY = timedelta(hours=1)
 """The Bot Connector redelivers within minutes; an hour covers every redelivery."""
+REPLY_MEMORY = timedelta(days=1)
+"""How long a reply for one person in a channel's thread (`REPLY_PREFIX`: a typo's suggestion, help) keeps
+its card for their refresh: past it, its buttons act on what is a day old, and the row would only pile up,
+one a typo for ever; a refresh then reads "no longer current"."""
+REPLY_PREFIX = "reply:"
+"""The key of such a reply's card among the shared cards (bot.teams.delivery)."""
 CLICK_ANSWER_LIMIT = timedelta(seconds=15)
 """Teams waits this long for a click's answer; a click claimed longer ago and still unanswered will never
 be answered by the process that claimed it (Teams has shown the clicker a failure), so a redelivery may
@@ -64,6 +70,16 @@ def channel_of(address: str) -> str:
 def _past_memory(now: datetime) -> Delete:
     """Deletes the activities no redelivery can come for any more."""
     return delete(TeamsSeenActivity).where(col(TeamsSeenActivity.seen_at) < now - ACTIVITY_MEMORY)
+
+
+def _replies_past_memory(now: datetime) -> Delete:
+    """Deletes the cards of replies for one person older than `REPLY_MEMORY`: the keys from `reply:` up
+    to `reply;` (the next character), a range of the primary key where LIKE may not use it (PostgreSQL)."""
+    key = col(TeamsSharedCard.key)
+    upper = REPLY_PREFIX[:-1] + chr(ord(REPLY_PREFIX[-1]) + 1)
+    return delete(TeamsSharedCard).where(
+        key >= REPLY_PREFIX, key < upper, col(TeamsSharedCard.updated_at) < now - REPLY_MEMORY
+    )
 
 
 def _no_answer() -> ColumnElement[bool]:
@@ -114,9 +130,11 @@ class TeamsStore:
     def forget_old_activities(self) -> None:
         """Forget activities past every redelivery, with the clicks' kept answers (a private list card
         among them): claiming does too, but a quiet bot claims nothing for days (`serve`'s watch calls
-        this)."""
+        this). And the cards of replies for one person past `REPLY_MEMORY`."""
+        now = self._clock()
         with self._database.session() as session:
-            session.execute(_past_memory(self._clock()))
+            session.execute(_past_memory(now))
+            session.execute(_replies_past_memory(now))
             session.commit()
 
     def keep_answer(self, key: str, answer: dict[str, Any]) -> None:

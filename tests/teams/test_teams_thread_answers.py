@@ -4,11 +4,14 @@ words, its buttons are the asker's alone, and a click on them acts for the chann
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlmodel import select
 
-from storage import Migration
+from bot.runtime import utc_now
+from bot.teams.store import REPLY_MEMORY, TeamsStore
+from storage import Migration, TeamsSharedCard
 from tests.teams.conftest import ORGANIZATION, Teams, actions_of, texts
 
 DANA, LEE = "dana@fabrikam.com", "lee@fabrikam.com"
@@ -45,3 +48,19 @@ def test_help_in_the_channel_is_answered_in_its_thread(teams: Teams) -> None:
         asked, new = _said(teams, LEE, words)
         where = [(entry["conversation"]["conversationType"], entry["thread"]) for entry in new]
         assert where == [("channel", asked)], words
+
+
+def test_a_reply_s_buttons_are_forgotten_a_day_later_with_its_kept_card(teams: Teams) -> None:
+    """Each typo or help in a channel keeps a card for its asker's refresh: kept a day, not for ever."""
+    _, (typo,) = _said(teams, DANA, f"strat {ORGANIZATION} fabrikam.com")
+    now = [utc_now()]
+    store = TeamsStore(teams.runtime.database, clock=lambda: now[0])  # the watch's, a day on
+    now[0] += REPLY_MEMORY - timedelta(minutes=1)
+    store.forget_old_activities()
+    assert actions_of(teams.view(DANA, typo["id"]))  # still hers to press
+
+    now[0] += timedelta(minutes=2)
+    store.forget_old_activities()
+    assert actions_of(teams.view(DANA, typo["id"])) == []  # read-only, as everyone else reads it
+    with teams.runtime.database.session() as session:
+        assert session.exec(select(TeamsSharedCard)).all() == []
