@@ -255,10 +255,8 @@ class Delivery:
     async def _post_for(self, ref: ConversationRef, message: Message, user_id: str) -> None:
         """A reply for one person in a channel's thread: read-only for everyone, refreshed into the card
         with its buttons for them alone (Teams has no ephemeral messages); kept as a shared card, the
-        store of what a refresh shows whom."""
-        key = (
-            f"{REPLY_PREFIX}{uuid.uuid4().hex}"  # forgotten after a day (`TeamsStore.forget_old_activities`)
-        )
+        store of what a refresh shows whom, for a day (`REPLY_MEMORY`)."""
+        key = f"{REPLY_PREFIX}{uuid.uuid4().hex}"
         full = cards.card(message, links=await self._files.links(message, ref))
         await asyncio.to_thread(self._store.share, key, full, [user_id])
         await self._post(ref, message, actions=False, refresh=(key, [mri(user_id)]))
