@@ -19,6 +19,7 @@ from sandbox._teams import (
     CHANNEL_CONVERSATION,
     SERVICE_URL,
     TEAM_ID,
+    Conversation,
     SentActivity,
     TeamsWorld,
     mri,
@@ -169,6 +170,8 @@ class Control:
             conversation = world.conversations.get(target.conversation_id) if target else None
         if target is None or conversation is None:
             return JSONResponse({"error": f"no activity {body.get('replyToId')!r}"}, status_code=404)
+        if (outsider := _outsider(conversation, user)) is not None:
+            return outsider
         action = body.get("action") or {}
         if not isinstance(action, dict) or action.get("type") != "Action.Execute":
             return JSONResponse({"error": "action must be an Action.Execute object"}, status_code=400)
@@ -221,6 +224,8 @@ class Control:
             conversation = world.conversations.get(target.conversation_id) if target else None
         if user is None or target is None or conversation is None:
             return JSONResponse({"error": "unknown user or activity"}, status_code=404)
+        if (outsider := _outsider(conversation, user)) is not None:
+            return outsider
         card = _card(target.body)
         if card is None:
             return JSONResponse({"error": "that activity carries no Adaptive Card"}, status_code=400)
@@ -330,6 +335,18 @@ class Control:
         except ValueError:
             answer = response.text
         return response.status_code, answer
+
+
+def _outsider(conversation: Conversation, user: dict[str, Any]) -> Response | None:
+    """403 for someone who is not in the conversation: Teams shows a personal chat's cards to its one
+    person only, so nobody else may see or press them (the channel is everyone's here)."""
+    upn = str(user["userPrincipalName"])
+    if conversation.kind != "personal" or (conversation.user or "").casefold() == upn.casefold():
+        return None
+    return JSONResponse(
+        {"error": f"{upn!r} is not in that conversation (another person's chat with the bot)"},
+        status_code=403,
+    )
 
 
 def _client_info(world: TeamsWorld, user: dict[str, Any]) -> dict[str, Any]:

@@ -5,16 +5,16 @@ contains `Approve` and `Reject`", in Teams "`Action.Execute` actions with the sa
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import httpx
 from sqlmodel import select
 
 from bot.teams import cards
 from storage import Approval
 from tests.teams.conftest import Teams, actions_of, approval_requested, latest_card, texts
 
-DANA, LEE, IVAN = (f"{name}@fabrikam.com" for name in ("dana", "lee", "ivan"))
+DANA, LEE, ANN = (f"{name}@fabrikam.com" for name in ("dana", "lee", "ann"))
 
 
 def _prompt_to(teams: Teams, upn: str) -> dict[str, Any]:
@@ -35,10 +35,14 @@ def _as_sent(prompt: dict[str, Any], title: str) -> dict[str, Any]:
 
 
 def _press(teams: Teams, upn: str, prompt: dict[str, Any], action: dict[str, Any]) -> dict[str, Any]:
-    body = {"from": upn, "replyToId": prompt["id"], "action": action}
-    answer = teams.http.post(f"{teams.url}/_sandbox/teams/invoke", json=body, timeout=60)
+    answer = _invoke(teams, upn, prompt, action)
     assert answer.status_code == 200, answer.text
     return dict(answer.json())
+
+
+def _invoke(teams: Teams, upn: str, card: dict[str, Any], action: dict[str, Any]) -> httpx.Response:
+    body = {"from": upn, "replyToId": card["id"], "action": action}
+    return teams.http.post(f"{teams.url}/_sandbox/teams/invoke", json=body, timeout=60)
 
 
 def _status(teams: Teams) -> str:
@@ -84,21 +88,23 @@ def test_the_approvers_prompt_as_sent_rejects_when_pressed(teams: Teams) -> None
     _settled_everywhere(teams, "Rejected by Lee Admin")
 
 
-def test_the_requester_and_a_bystander_pressing_the_buttons_as_sent_are_refused_as_on_slack(
+def test_the_requester_and_a_bystander_holding_the_buttons_as_sent_are_refused_as_on_slack(
     teams: Teams,
 ) -> None:
-    """The buttons are on the approver's copy as sent: whoever else sends them (the action object in hand)
-    is refused by the bot itself, as on Slack, where the channel's prompt shows them to everyone. Teams
-    shows nobody else Lee's personal chat; the sandbox lets them press in it, which reaches the bot's own
-    check (in the channel, the copy is read-only for them: tests/teams/test_teams_migration.py)."""
-    approval_requested(teams, DANA)
+    """The buttons are on the approver's copy as sent. Whoever else holds the action object cannot press
+    it in Lee's personal chat, which Teams shows nobody else (403), nor on the channel's copy, read-only
+    for them (409: Teams never shows them the buttons); asking for the same decision where they are, the
+    channel, reaches the bot's own check, which refuses them as on Slack."""
+    channel_copy = approval_requested(teams, DANA)
     prompt = _prompt_to(teams, LEE)
     approve = _as_sent(prompt, "Approve")
 
-    for upn, refusal in ((DANA, "another admin must approve"), (IVAN, "is for the organization's admins")):
-        before = len(teams.activities())
-        pressed = _press(teams, upn, prompt, approve)
-        said = json.dumps(pressed["body"]) + "\n".join(texts(e) for e in teams.activities()[before:])
+    for upn, refusal in ((DANA, "another admin must approve"), (ANN, "is for the organization's admins")):
+        in_lees_chat = _invoke(teams, upn, prompt, approve)
+        assert in_lees_chat.status_code == 403, in_lees_chat.text
+        assert "not in that conversation" in in_lees_chat.json()["error"]
+        assert _invoke(teams, upn, channel_copy, approve).status_code == 409
+        said = teams.said(upn, f"{approve['verb']} {approve['data']['value']}")
         assert refusal in said.lower(), said
     assert _status(teams) == "pending"
 
