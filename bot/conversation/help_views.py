@@ -43,12 +43,18 @@ def help_now(
     approvable: Collection[int] = (),
     *,
     intro: str = "",
+    channel: str | None = None,
 ) -> Outgoing:
     """What this person can do next in the migrations they are part of, one line each, then the rest.
     `approvable`: the pending requests they may still decide (not their own); `intro`: said first (why
-    this answers them)."""
+    this answers them). Asked in `channel`, only the migrations run from it: a Teams channel's thread
+    shows the answer to everyone there, who have no business with the admin's other organizations."""
     lines: list[str] = []
     buttons: list[Button] = []
+    elsewhere = 0
+    if channel is not None:
+        here = [status for status in administered if status.channel_id == channel]
+        elsewhere, administered = len(administered) - len(here), here
     for status in administered:
         step = next_step(status, approves=status.pending_approval_id in approvable)
         stage = status.state.replace("_", " ")
@@ -85,6 +91,11 @@ def help_now(
             " `todo` shows them, `done N` ticks item N off."
         )
         buttons.append(Button("My to-do list", "todo", "", "primary" if not administered else "default"))
+    if elsewhere:
+        lines.append(
+            f"• {elsewhere} more migration(s) you administer run from other channels: `help` in a direct"
+            " message with me lists them all."
+        )
     if not lines:
         lines.append(
             "Nothing is waiting for you in any migration right now. Admins start one with"

@@ -64,3 +64,24 @@ def test_a_reply_s_buttons_are_forgotten_a_day_later_with_its_kept_card(teams: T
     assert actions_of(teams.view(DANA, typo["id"])) == []  # read-only, as everyone else reads it
     with teams.runtime.database.session() as session:
         assert session.exec(select(TeamsSharedCard)).all() == []
+
+
+def test_help_in_a_channel_lists_only_the_migrations_run_from_it() -> None:
+    """Its thread shows the answer to everyone in the channel: an admin's migrations run from other
+    channels are counted, not named (view level: the sandbox holds one organization to migrate)."""
+    from dataclasses import replace
+
+    from bot.conversation.help_views import help_now
+    from bot.conversation.messages import Text
+    from tests.delivery.test_notice_codec import STATUS
+
+    here = replace(STATUS, channel_id="teams:19:here", pending_approval_id=None)
+    elsewhere = replace(here, id=8, organization="contoso-secret", channel_id="teams:19:other")
+    asked_here = help_now([here, elsewhere], (), channel="teams:19:here")
+    shown = "\n".join(block.markdown for block in asked_here.message.blocks if isinstance(block, Text))
+    assert "fabrikam-fiber" in shown and "contoso-secret" not in shown
+    assert "1 more migration(s) you administer run from other channels" in shown
+    assert asked_here.message.impersonal  # so it stays in the thread
+
+    in_a_direct_message = help_now([here, elsewhere], ())
+    assert "contoso-secret" in str(in_a_direct_message.message.blocks)

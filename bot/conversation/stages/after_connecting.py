@@ -56,7 +56,8 @@ class AfterConnecting(Stage):
         if not entries and not lost:  # an admin asking "what's left": what they can do instead
             administered, approvable = self._desk.next_steps(actor)
             if administered:
-                return [help_views.help_now(administered, (), approvable, intro=todo_views.NO_OWN_LIST)]
+                intro = todo_views.NO_OWN_LIST
+                return [help_views.help_now(administered, (), approvable, intro=intro, channel=channel)]
             # what their advance notice asked of them, and when their list comes
             if ahead := self._desk.service.before_the_lists(actor):
                 return [todo_views.before_the_list(ahead[0])]

@@ -76,7 +76,7 @@ class Helping(Stage):
         """`help`: this person's next steps; `help all`: every word; `help WORD`: one word in detail."""
         topic = (command.arg(0) or "").casefold()
         if not topic:
-            return [self._help_now(actor)]
+            return [self._help_now(actor, channel)]
         if topic == "all":
             return [help_views.help_all()]
         if topic in USAGE_OF:
@@ -88,9 +88,10 @@ class Helping(Stage):
             return [help_views.did_you_mean(f"help {topic}", [Suggestion("help", s.word) for s in meant])]
         return [help_views.not_understood(topic)]
 
-    def _help_now(self, actor: Actor) -> Outgoing:
+    def _help_now(self, actor: Actor, channel: str | None) -> Outgoing:
         administered, approvable = self._desk.next_steps(actor)
-        return help_views.help_now(administered, self._desk.service.todo_list(actor), approvable)
+        entries = self._desk.service.todo_list(actor)
+        return help_views.help_now(administered, entries, approvable, channel=channel)
 
     def _ask(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         context = self._asker_context(actor, channel)
