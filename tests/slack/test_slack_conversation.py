@@ -265,3 +265,20 @@ def test_the_plan_mentioned_in_the_channel_sends_the_accounts_to_the_asker_by_di
     assert "the CSV go to Dana Owner in a direct message" in " ".join(texts(public).split())
     assert [account for account in (HANA_GUEST, HANA_MEMBER) if account in json.dumps(public)] == []
     assert HANA_GUEST in texts(private) and HANA_MEMBER in texts(private)
+
+
+def test_help_pressed_in_a_direct_message_lists_the_admins_migrations(migration: Migration) -> None:
+    """fix140 noticed: a button pressed in a DM carries its `D...` channel, which `help` took for a channel
+    where no migration runs ("`help` in a direct message with me lists them all", while in one)."""
+    migration.command("UDANA", f"start {ORGANIZATION} fabrikam.com")
+    fake, send = migration.slack.fake, migration.slack.send
+    dm = {"type": "message", "channel_type": "im", "user": "UDANA", "channel": "DUDANA", "ts": "3.000001"}
+    assert send.event(dm | {"text": "halp"}).status_code == 200
+    fake.wait_for(lambda f: any(c.params["channel"] == "DUDANA" for c in f.calls_of("chat.postMessage")))
+    (answer,) = [c for c in fake.calls_of("chat.postMessage") if c.params["channel"] == "DUDANA"]
+    (offered,) = [b for b in buttons(answer) if b["action_id"].startswith("help")]
+    turns = len(migration.recording.turns)
+    send.click(offered["action_id"], "", user="UDANA", channel="DUDANA")
+    ((helped,),) = migration.recording.wait_for_turns(turns + 1)[turns:]
+    shown = texts({"blocks": render(helped.message)})
+    assert ORGANIZATION in shown and "run from other channels" not in shown, shown

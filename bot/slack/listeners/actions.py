@@ -16,6 +16,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.slack._runtime import Runtime
 from bot.slack.blocks import ACTION_ID, LINK_ACTION_ID, word_of
 from bot.slack.delivery import Origin
+from bot.slack.listeners import shared
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         word = word_of(str(action["action_id"])) or "help"
         value = str(action.get("value") or "")
         origin = _origin(body)
-        channel = origin.channel
+        channel = shared(origin.channel)
         await runtime.handle(
             origin, lambda actor: runtime.conversation.action(actor, word, value, channel=channel), what=word
         )

@@ -14,6 +14,7 @@ from bot.conversation.commands import SLASH_COMMAND, parse
 from bot.slack._runtime import Runtime
 from bot.slack.blocks import escaped, typed
 from bot.slack.delivery import Origin
+from bot.slack.listeners import shared
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
@@ -31,11 +32,9 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         origin = Origin(
             user_id=str(command["user_id"]), channel=channel, response_url=command.get("response_url")
         )
-        # typed in the person's direct messages with the bot (`D...`): no channel, as a direct message is
-        # to the conversation; a migration started there tells every admin what they must see (`start`)
-        shared = None if channel is None or channel.startswith("D") else channel
+        # a migration started in a direct message tells every admin what they must see (`start`)
         await runtime.handle(
             origin,
-            lambda actor: runtime.conversation.command(actor, text, channel=shared),
+            lambda actor: runtime.conversation.command(actor, text, channel=shared(channel)),
             what=f"{SLASH_COMMAND} {text}".strip(),
         )
