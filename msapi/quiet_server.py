@@ -5,6 +5,7 @@ msapi calls, and takes its TLS context); `msapi` itself does not import this, no
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
@@ -24,6 +25,11 @@ class QuietServer(uvicorn.Server):
 
     _loop: asyncio.AbstractEventLoop | None = None
     _stopping: asyncio.Event | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        for listening in sockets or ():
+            _answer_at_once(listening)
+        await super().startup(sockets)
 
     def stop(self) -> None:
         """Stops taking connections and ends the requests under way, as uvicorn does on a signal."""
@@ -47,3 +53,14 @@ class QuietServer(uvicorn.Server):
         # would raise the signal again once stopped and the process would end killed by it (status -15, or
         # 130 for Ctrl-C) instead of with 0; in a thread (the sandbox, the fakes) uvicorn installs none.
         yield
+
+
+def _answer_at_once(listening: socket.socket) -> None:
+    """Turns Nagle's algorithm off for every connection `listening` accepts (they inherit the option, on Linux
+    as on BSD). asyncio turns it off itself only for sockets it made or whose `proto` says TCP, and a socket
+    made by `socket.create_server` (`serve`'s) or `socket.socket(AF_INET, SOCK_STREAM)` (the tests' fakes')
+    says 0: uvicorn writes an answer's head and its body apart, the body then waits for the client to
+    acknowledge the head, and clients delay that acknowledgement 40 ms. Every request after the first on a
+    kept connection (Slack's and Teams' to `serve`, `serve`'s to a fake Slack) waited so."""
+    if listening.family in (socket.AF_INET, socket.AF_INET6) and listening.type == socket.SOCK_STREAM:
+        listening.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -36,6 +37,11 @@ def looks(monkeypatch: pytest.MonkeyPatch) -> Looks:
 
     monkeypatch.setattr(uvicorn.Server, "on_tick", counted)
     return seen
+
+
+def _bound(listening: socket.socket) -> socket.socket:
+    listening.bind(("127.0.0.1", 0))
+    return listening
 
 
 def _of(looks: Looks, serving: threading.Thread) -> list[int]:
@@ -71,3 +77,39 @@ def test_an_idle_sandbox_looks_only_when_stopped(looks: Looks, fabrikam: dict[st
         (serving,) = set(threading.enumerate()) - before
         time.sleep(0.5)
     assert _of(looks, serving) == [0, 0]
+
+
+@pytest.mark.parametrize(
+    "listener",
+    [
+        pytest.param(lambda: socket.create_server(("127.0.0.1", 0)), id="as-serve-binds"),
+        pytest.param(lambda: _bound(socket.socket(socket.AF_INET, socket.SOCK_STREAM)), id="as-fakes-bind"),
+    ],
+)
+def test_a_kept_connection_is_answered_without_waiting_for_the_clients_acknowledgement(
+    listener: Callable[[], socket.socket],
+) -> None:
+    """uvicorn writes an answer's head and body apart: with Nagle's algorithm on, the body waited for the
+    client's delayed acknowledgement of the head, at least 40 ms (the kernel's own timer, nothing a test can
+    inject), on every request after a connection's first. The fastest of eight is timed, so that a loaded
+    host cannot fail it: without the stall, each takes about a millisecond here."""
+    listening = listener()
+    server = QuietServer(uvicorn.Config(PlainTextResponse("ok"), log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
+    thread.start()
+    try:
+        while not server.started and thread.is_alive():
+            thread.join(0.01)
+        url = f"http://127.0.0.1:{listening.getsockname()[1]}/"
+        with httpx.Client(timeout=10) as client:
+            client.get(url).raise_for_status()  # the connection's first: never delayed
+            times = []
+            for _ in range(8):
+                started = time.perf_counter()
+                client.get(url).raise_for_status()
+                times.append(time.perf_counter() - started)
+        assert min(times) < 0.030, f"every answer on the kept connection took 40 ms or more: {times}"
+    finally:
+        server.stop()
+        thread.join(10)
+        listening.close()
