@@ -141,10 +141,12 @@ def sign_in_refusal(
     else:
         meaning = _MEANINGS[known]
     names = {"client": client_id, "tenant": tenant, "resource": resource}
-    return SignInRefused(
+    refused = SignInRefused(
         known,
         meaning.what.format(**names),
         meaning.fix.format(**names),
         whole_app=meaning.whole_app,
         by_tenant=meaning.by_tenant,
     )
+    refused.lacks_resource_manager = meaning is _MISSING_ARM
+    return refused

@@ -143,6 +143,9 @@ class MicrosoftError(Exception):
     needs_change = False
     """True when the message says what an admin must change first (a setting, a portal page): trying again
     fails alike until then, however soon the service answers."""
+    lacks_resource_manager = False
+    """True when the tenant has no Azure Resource Manager (Entra's AADSTS500011 naming it): it holds no Azure
+    subscription, so the one billing the organization is not in it yet."""
 
 
 class Unanswered(MicrosoftError):

@@ -27,16 +27,21 @@ def check_billing(ctx: Context, organization: str | None, actor: Actor) -> Billi
         with step(ctx, session, organization, actor, "billing_confirmed") as unit:
             row = unit.row
             unit.flow.require("billing_confirmed", command="check-billing")
+            unheld = False
             try:
                 subscription_id = ctx.microsoft.billing_subscription_id(row.organization)
                 subscription = (
                     ctx.microsoft.subscription(subscription_id, row.tenant_id) if subscription_id else None
                 )
             except MicrosoftError as error:
-                raise WorkflowError(
-                    "I could not read the billing subscription, so nothing changed:"
-                    f" {str(error).rstrip('.')}. Try again."
-                ) from None
+                # a tenant without Resource Manager answers alike until a subscription is in it: no read to
+                # try again, but the answer that it is not there yet
+                if not error.lacks_resource_manager:
+                    raise WorkflowError(
+                        "I could not read the billing subscription, so nothing changed:"
+                        f" {str(error).rstrip('.')}. Try again."
+                    ) from None
+                subscription, unheld = None, True
             target = row.directory_name
             ok = subscription_id is None or (
                 subscription is not None and subscription.tenant_id.casefold() == row.tenant_id.casefold()
@@ -50,9 +55,16 @@ def check_billing(ctx: Context, organization: str | None, actor: Actor) -> Billi
     elif ok:
         message = f"Billing subscription {subscription_id} is already in {target}."
     else:
-        where = f"in directory {subscription.tenant_id}" if subscription else "not visible to me"
+        if unheld:
+            where = (
+                f"not in {target}: Microsoft Entra ID says {target} has no Azure Resource Manager, which"
+                " every directory that holds an Azure subscription has"
+            )
+        else:
+            seen = f"in directory {subscription.tenant_id}" if subscription else "not visible to me"
+            where = f"{seen}, not in {target}"
         message = (
-            f"Billing subscription {subscription_id} is {where}, not in {target}."
+            f"Billing subscription {subscription_id} is {where}."
             f" {while_unmoved(row.organization)} To move it:"
         )
         steps = (
