@@ -198,7 +198,8 @@ def renew_claims(
         return set()
     held = (
         col(OutboundMessage.id).in_(message_ids)
-        & (col(OutboundMessage.status) == "pending")
+        # one stopped mid-send too: newer news waits while its send is under way (`outbox_threads.FOLLOWS`)
+        & ((col(OutboundMessage.status) == "pending") | col(OutboundMessage.in_flight))
         & (col(OutboundMessage.claimed_by) == worker)
         & (col(OutboundMessage.claimed_until) > now)
     )

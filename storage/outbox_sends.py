@@ -45,6 +45,19 @@ _MARK_SENT = (
 )
 
 
+_LET_GO = (
+    update(OutboundMessage)
+    .where(col(OutboundMessage.id) == bindparam("message_id"))
+    .where(col(OutboundMessage.status) != "pending")
+    .where(col(OutboundMessage.claimed_by) == bindparam("worker"))
+    .values(claimed_by=None, claimed_until=None, version=col(OutboundMessage.version) + 1)
+    .execution_options(synchronize_session=False)
+)
+"""Ends the claim of a message stopped while this worker was sending it (`workflows.stages.list_messages.
+stop_sending` keeps it, as the sign that the send is still under way, which the newer news waits for):
+nothing is recorded of the send, and the message stays `in_flight`, one that may have reached them."""
+
+
 def begin_send(database: Database, message_id: int, *, worker: str, now: datetime, lease: timedelta) -> bool:
     """Right before a send: renew the claim and mark the message `in_flight`, if the claim still holds.
 
@@ -54,8 +67,11 @@ def begin_send(database: Database, message_id: int, *, worker: str, now: datetim
         renewed = session.execute(
             _BEGIN_SEND, {"message_id": message_id, "worker": worker, "now": now, "until": now + lease}
         )
+        began = bool(renewed.rowcount == 1)  # type: ignore[attr-defined]
+        if not began:  # stopped between two tries (after a 429): the newer news need not wait any longer
+            session.execute(_LET_GO, {"message_id": message_id, "worker": worker})
         session.commit()
-        return bool(renewed.rowcount == 1)  # type: ignore[attr-defined]
+        return began
 
 
 def mark_sent(
@@ -81,8 +97,11 @@ def mark_sent(
                 "code": UNCONFIRMED if unconfirmed else None,
             },
         )
+        done = bool(recorded.rowcount == 1)  # type: ignore[attr-defined]
+        if not done:  # stopped while being sent: its send has ended
+            session.execute(_LET_GO, {"message_id": message_id, "worker": worker})
         session.commit()
-        return bool(recorded.rowcount == 1)  # type: ignore[attr-defined]
+        return done
 
 
 def mark_failed(
@@ -111,6 +130,10 @@ def mark_failed(
     with database.session() as session:
         message = session.get(OutboundMessage, message_id)
         if message is None or message.claimed_by != worker:
+            return None
+        if message.status != "pending":  # stopped while being sent (`_LET_GO`): never tried again
+            message.claimed_by = message.claimed_until = None
+            session.commit()
             return None
         message.last_error = shown_error(error)
         message.error_code = code

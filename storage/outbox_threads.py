@@ -1,5 +1,6 @@
 """Versions of one message on a thread (an approval prompt, then its decision; a progress line as it grows):
-a newer version replaces an older one not sent yet, and waits while an older one is being sent.
+a newer version replaces an older one not sent yet, and waits while an older one is being sent. News to a
+person that takes back older news stopped mid-send (`FOLLOWS`) waits for that send alike.
 """
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, update
+from sqlalchemy import ColumnElement, bindparam, update
 from sqlmodel import Session, col, or_, select
 
 from storage.database import Database
@@ -31,6 +32,35 @@ def failed_on_thread(session: Session, *, recipient: str, thread: str) -> bool:
 WAITS = "older_version_sending"
 """What `thread_turn` says of a message whose older version is being sent (it goes once that one is out),
 and the error code it waits with."""
+
+
+FOLLOWS = "follows"
+"""The payload key of news that takes back older news to the same person which was being sent when it was
+stopped (`workflows.stages.list_messages.stop_sending`): the older messages' ids. That send cannot be called
+back, so the newer news waits (`FOLLOWS_SENDING`) until it ends or its lease runs out: posted first, another
+replica's "you keep access after all" would be followed by the "you lose access" it takes back."""
+FOLLOWS_SENDING = "older_news_sending"
+"""The error code newer news waits with while older news it takes back is still being sent (`FOLLOWS`)."""
+
+
+def still_sending(database: Database, message_ids: Sequence[int], *, now: datetime) -> bool:
+    """Whether any of `message_ids` is being sent under a live claim: its send began and has not ended
+    (`storage.outbox_sends` lets go of a stopped message's claim when its send ends), nor has its lease run
+    out (its process died: it ended as it will)."""
+    with database.reading() as connection:
+        found = connection.execute(_SENDING, {"ids": list(message_ids), "now": now}).first()
+    return found is not None
+
+
+_SENDING = (
+    select(OutboundMessage.id)
+    .where(
+        col(OutboundMessage.id).in_(bindparam("ids", expanding=True)),
+        col(OutboundMessage.in_flight).is_(True),
+        col(OutboundMessage.claimed_until) > bindparam("now"),
+    )
+    .limit(1)
+)
 
 
 message_thread: ColumnElement[str] = col(OutboundMessage.payload)["updates"].as_string()

@@ -22,7 +22,7 @@ from bot.delivery.settings import DeliverySettings
 from storage import Database, OutboundMessage
 from storage.outbox_claims import put_back
 from storage.outbox_sends import begin_send, mark_failed, mark_sent
-from storage.outbox_threads import SUPERSEDED, WAITS, thread_turn
+from storage.outbox_threads import FOLLOWS, FOLLOWS_SENDING, SUPERSEDED, WAITS, still_sending, thread_turn
 from workflows.stages import redeem_links
 
 logger = logging.getLogger("bot.delivery.worker")
@@ -33,6 +33,11 @@ Delivered = Callable[[OutboundMessage, Receipt], None]
 Undeliverable = Callable[[OutboundMessage, DeliveryFailed], None]
 """Called (in a worker thread) after a message is recorded as failed for good: an admin's prompt that
 reached nobody is told to the others."""
+_WAITS_FOR = {
+    WAITS: "waits for the version before it being sent",
+    FOLLOWS_SENDING: "waits for the older news it takes back, still being sent",
+}
+"""What a message given back to wait is waiting for, by its code, as admins and the log read it."""
 Turn = Callable[[str], Awaitable[datetime | None]]
 """The pace's next start for a recipient, or None once the worker is told to stop."""
 
@@ -142,13 +147,22 @@ class Settler:
         self._given_up.clear()
 
     async def _not_its_turn(self, message: OutboundMessage) -> bool:
-        """Whether the message is one version of a message to its recipient that must not go now
-        (`thread_turn`): given up when a newer version is queued or sent, given back while an older one
-        is being sent (by another replica's worker)."""
+        """Whether the message must not go now: one version of a message to its recipient given up as a
+        newer version is queued or sent, or given back while an older one is being sent (by another
+        replica's worker) (`thread_turn`); or news given back while older news it takes back is still being
+        sent (`FOLLOWS`)."""
+        turn = await self._thread_turn(message) or await self._follows_turn(message)
+        if turn == SUPERSEDED:
+            logger.info("outbox message %s not sent: a newer version of it is queued or sent", message.id)
+        elif turn is not None:
+            await self._wait(message, turn)
+        return turn is not None
+
+    async def _thread_turn(self, message: OutboundMessage) -> str | None:
         thread = message.payload.get("updates")
         if not isinstance(thread, str) or not thread or message.id is None:
-            return False
-        turn = await asyncio.to_thread(
+            return None
+        return await asyncio.to_thread(
             thread_turn,
             self._database,
             message.id,
@@ -157,23 +171,30 @@ class Settler:
             kind=message.kind,
             thread=thread,
         )
-        if turn == SUPERSEDED:
-            logger.info("outbox message %s not sent: a newer version of it is queued or sent", message.id)
-        elif turn == WAITS:
-            self.waiting += 1
-            waits = "waits for the version before it being sent"
-            first = await asyncio.to_thread(
-                put_back,
-                self._database,
-                [message.id],
-                worker=self._worker,
-                until=self._clock(),
-                code=WAITS,
-                reason=waits,
-            )
-            if first:  # not again each poll until that send ends
-                logger.info("outbox message %s %s", message.id, waits)
-        return turn is not None
+
+    async def _follows_turn(self, message: OutboundMessage) -> str | None:
+        older = message.payload.get(FOLLOWS)
+        if not isinstance(older, list) or not older:
+            return None
+        sending = await asyncio.to_thread(still_sending, self._database, older, now=self._clock())
+        return FOLLOWS_SENDING if sending else None
+
+    async def _wait(self, message: OutboundMessage, code: str) -> None:
+        """Give the message back, due again at once: the next poll looks again."""
+        assert message.id is not None
+        self.waiting += 1
+        waits = _WAITS_FOR[code]
+        first = await asyncio.to_thread(
+            put_back,
+            self._database,
+            [message.id],
+            worker=self._worker,
+            until=self._clock(),
+            code=code,
+            reason=waits,
+        )
+        if first:  # not again each poll until that send ends
+            logger.info("outbox message %s %s", message.id, waits)
 
     async def _begin_send(self, message_id: int) -> bool:
         return await asyncio.to_thread(

@@ -9,7 +9,7 @@ decision and late invitation updates), and the facts `list_facts` records with t
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any, cast
@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from storage import AffectedUser, OutboundMessage, TodoItem
 from storage.outbox import NOT_IN_CHAT, SENT_AGAIN_KEY
-from storage.outbox_threads import SUPERSEDED
+from storage.outbox_threads import FOLLOWS, SUPERSEDED
 from workflows._views import item_as_it_stands
 from workflows.identities import affected_reach
 from workflows.informing import todo_notes
@@ -269,6 +269,11 @@ class Withdrawn:
     def heard(self) -> bool:
         return bool(self.reached)
 
+    @property
+    def follows(self) -> dict[str, list[int]]:
+        """The payload field of the newer message: those stopped while being sent, which it waits for."""
+        return following(self.stopped)
+
 
 def withdrawn(messages: Sequence[OutboundMessage], kinds: AbstractSet[str]) -> Withdrawn:
     """`withdraw` among messages already read."""
@@ -288,10 +293,20 @@ def stop_sending(message: OutboundMessage) -> bool:
 
     Whatever waits is stopped, a copy queued again or the retry of an attempt that may have landed too:
     sent after the newer news, it would say again what that takes back. One being sent (`in_flight`) may
-    land all the same, but is never tried again: its claim dropped, its outcome is not recorded (it stays
-    one that may have reached them), nor does a process that finds its send cut short claim it again."""
+    land all the same, but is never tried again: its outcome is not recorded (it stays one that may have
+    reached them), nor does a process that finds its send cut short claim it again. Its claim is kept, the
+    sign that its send is under way: the newer news waits for it (`following`)."""
     if message.status != "pending":
         return False
     message.status = SUPERSEDED
-    message.claimed_by = message.claimed_until = None
+    if not message.in_flight:
+        message.claimed_by = message.claimed_until = None
     return True
+
+
+def following(messages: Iterable[OutboundMessage]) -> dict[str, list[int]]:
+    """The payload field (`FOLLOWS`) of newer news to a person, given their older `messages` it takes back
+    or stops: those being sent, which it must not overtake (another replica posting it while such a send is
+    open would have them read the news and then what it takes back). Empty when none is."""
+    sending = [message.id for message in messages if message.in_flight and message.id is not None]
+    return {FOLLOWS: sending} if sending else {}

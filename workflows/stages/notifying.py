@@ -8,7 +8,7 @@ invitation after connecting, or an account made since): the directory, read agai
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -260,12 +260,15 @@ def tell_lost_access(
     key: str,
     subscriber: bool,
     withdraws: bool = False,
+    follows: Mapping[str, object] | None = None,
 ) -> int:
     """Tell someone an admin decided loses access (`user.loses_access`), once (`key`): why, and who
-    decided; that the list they may have had is withdrawn (`withdraws`). Their record says so (`NO_ACCESS`)
-    and holds no items: nothing to remind them of or to wait for. The notice keeps whether they are a
-    Visual Studio `subscriber`, for the list a later decision may give them. The queued message's id."""
+    decided; that the list they may have had is withdrawn (`withdraws`), after the messages being sent that
+    it stops (`follows`: `list_messages.following`). Their record says so (`NO_ACCESS`) and holds no
+    items: nothing to remind them of or to wait for. The notice keeps whether they are a Visual Studio
+    `subscriber`, for the list a later decision may give them. The queued message's id."""
     lost = _lost_access_message(unit, affected, user, key, subscriber, withdraws)
+    lost.payload.update(follows or {})
     (message,) = enqueue_all(unit.session, [lost], now=unit.flow.now)
     unit.session.flush()
     assert message.id is not None

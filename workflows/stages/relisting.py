@@ -103,10 +103,18 @@ def _relisted(
         for item in held:
             session.delete(item)
         # what still waits to hand them a list (or remind them of it) never will
-        had_a_list = withdrawn(messages, LIST_MESSAGES | {REMINDER_MESSAGE}).heard
+        listed = withdrawn(messages, LIST_MESSAGES | {REMINDER_MESSAGE})
         # one per decision: decided back in and out again, they hear it again
         key = decision_key(row.id, "access-lost", affected.id, decision)
-        tell_lost_access(unit, affected, person, key=key, subscriber=subscriber, withdraws=had_a_list)
+        tell_lost_access(
+            unit,
+            affected,
+            person,
+            key=key,
+            subscriber=subscriber,
+            withdraws=listed.heard,
+            follows=listed.follows,
+        )
         return "changed"
     if was_out and account is not None:
         had_a_list = any(may_have_reached(message) for message in of_kinds(messages, LIST_MESSAGES))
@@ -172,6 +180,7 @@ def _relisted(
         dropped=gone,
         # their items as they stood before, for a newer decision that stops this message
         before=list(before.values()),
+        **earlier.follows,
     )
     return "changed"
 
@@ -378,6 +387,7 @@ def _access_kept(
     row, session, now = unit.row, unit.session, unit.flow.now
     assert affected.id is not None
     items = write_items(session, affected.id, _decided_list(row, person, subscriber))
+    lost = withdrawn(messages, {LOST_ACCESS_MESSAGE})
     tell(
         session,
         row,
@@ -387,10 +397,11 @@ def _access_kept(
         now=now,
         account=account.user_principal_name,
         carried_over=person.outcome == "auto",
-        corrects=withdrawn(messages, {LOST_ACCESS_MESSAGE}).heard,
+        corrects=lost.heard,
         items=[item_payload(item) for item in items],
         # a later decision reads it here: a list given back has no notes to tell it by
         facts=list_facts(subscriber=subscriber, after_connecting=False, invited_as=None),
+        **lost.follows,
     )
 
 

@@ -25,6 +25,7 @@ from workflows.stages.announcing import ANNOUNCEMENT, announced_whens, caught_up
 from workflows.stages.list_messages import (
     LOST_ACCESS_MESSAGE,
     decision_key,
+    following,
     may_have_reached,
     stop_sending,
     withdrawn,
@@ -52,7 +53,7 @@ def account_decided(unit: Unit, person: PlannedUser, decision: int) -> Literal["
     heard = [message for message in earlier if may_have_reached(message)]
     last_heard = heard[-1].kind if heard else None
     if person.loses_access:
-        notice, reached = _advance_notice(session, row, person.id)
+        notice, reached, notices = _advance_notice(session, row, person.id)
         if notice is None or last_heard == LOST_ACCESS_MESSAGE:
             return ""  # never told to get ready, or already told they lose access
         fields = {
@@ -61,12 +62,14 @@ def account_decided(unit: Unit, person: PlannedUser, decision: int) -> Literal["
             "case": person.outcome,
             "takes_back": reached,
         }
-        _tell(unit, notice, person, LOST_ACCESS_MESSAGE, fields, decision)
+        _tell(
+            unit, notice, person, LOST_ACCESS_MESSAGE, {**fields, **following([*earlier, *notices])}, decision
+        )
         return "lost" if reached else "stopped"
     if last_heard != LOST_ACCESS_MESSAGE:
         return ""  # a "you lose access" not sent yet was stopped: nothing to take back
     account = directory_account(person)
-    fields = {"account": account.user_principal_name if account else ""}
+    fields = {"account": account.user_principal_name if account else "", **following(earlier)}
     _tell(unit, heard[-1], person, ACCESS_BACK_MESSAGE, fields, decision)
     return "back"
 
@@ -128,9 +131,12 @@ def _told(session: Session, migration_id: int, people: Sequence[str]) -> dict[st
     return told
 
 
-def _advance_notice(session: Session, row: Migration, person: str) -> tuple[OutboundMessage | None, bool]:
+def _advance_notice(
+    session: Session, row: Migration, person: str
+) -> tuple[OutboundMessage | None, bool, Sequence[OutboundMessage]]:
     """The newest advance notice to `person` that may have reached them, else the newest that waited to be
-    sent; and whether it may have reached them. Each one waiting is stopped, a retry too."""
+    sent; whether it may have reached them; and every notice to them. Each one waiting is stopped, a retry
+    too."""
     assert row.id is not None
     firsts = [notice_key(row.id, when, n, person) for when, n in rounds(announced_whens(session, row.id))]
     keys = [key for first in firsts for key in (first, caught_up_key(first))]
@@ -144,8 +150,8 @@ def _advance_notice(session: Session, row: Migration, person: str) -> tuple[Outb
     waiting = [notice for notice in notices if stop_sending(notice)]
     reached = [notice for notice in notices if may_have_reached(notice)]
     if reached:
-        return reached[-1], True
-    return (waiting[-1] if waiting else None), False
+        return reached[-1], True, notices
+    return (waiting[-1] if waiting else None), False, notices
 
 
 def _tell(

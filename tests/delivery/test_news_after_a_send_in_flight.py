@@ -1,0 +1,178 @@
+"""Newer news about someone's access never overtakes the older news it takes back while that is still being
+sent (rev77 3). Replica A is posting "you lose access" to Hana (Slack slow to answer) when Lee gives her
+account back: the older message is stopped (never tried again, counted as one that may have reached her),
+and "you keep access after all" takes it back in words. Replica B must not post that before A's post ends,
+or before A's lease runs out if A died: Hana would read "keep access… I told you that you lose access" and
+then "you lose access"."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlmodel import select
+
+from bot.delivery.sender import Envelope, Receipt
+from bot.delivery.settings import DeliverySettings
+from bot.delivery.worker import OutboxWorker
+from storage import Database, OutboundMessage
+from storage.outbox_threads import FOLLOWS, FOLLOWS_SENDING, SUPERSEDED
+from tests.workflows.fakes import FakeClock
+from tests.workflows.test_lists_given_again import HANA, HANA_AT_WORK, delivered, with_hana
+from workflows.results import Actor
+from workflows.service import MigrationService
+
+__all__ = ["delivered", "with_hana"]
+"""`test_lists_given_again`'s Hana, her list delivered; over both databases here."""
+
+SETTINGS = DeliverySettings.unpaced()
+LOST, KEPT = "access-lost", "access-kept"
+"""What Hana's two messages' idempotency keys say (`list_messages.decision_key`)."""
+
+
+class Slack:
+    """Records what of Hana's access news reached her, in order (the admins' notices are not recorded);
+    "you lose access" is held open until `answer` is set."""
+
+    def __init__(self, posted: list[str]) -> None:
+        self.posted = posted
+        self.holding = asyncio.Event()
+        self.answer = asyncio.Event()
+
+    async def send(self, envelope: Envelope) -> Receipt:
+        if LOST in envelope.key:
+            self.holding.set()
+            await self.answer.wait()
+        if LOST in envelope.key or KEPT in envelope.key:
+            self.posted.append(envelope.key)
+        return Receipt(f"D-HANA/{len(self.posted)}")
+
+
+class Heart:
+    """A worker's heartbeat, beating when the test says: `beats` returns once its renewal is done."""
+
+    def __init__(self) -> None:
+        self._beat = asyncio.Event()
+        self._resting = asyncio.Event()
+
+    async def sleep(self, seconds: float) -> None:
+        self._resting.set()
+        await self._beat.wait()
+        self._beat.clear()
+
+    async def beats(self) -> None:
+        await self._resting.wait()
+        self._resting.clear()
+        self._beat.set()
+        await self._resting.wait()  # back to sleep: the claims it holds are renewed
+
+
+def _worker(database: Database, clock: FakeClock, sender: Slack, name: str) -> OutboxWorker:
+    async def sleep(seconds: float) -> None:
+        clock.advance(seconds=seconds)
+
+    return OutboxWorker(database, sender, clock=clock, sleep=sleep, settings=SETTINGS, name=name)
+
+
+def _hanas(database: Database, marker: str) -> OutboundMessage:
+    with database.session() as session:
+        messages = session.exec(select(OutboundMessage)).all()
+    (found,) = [message for message in messages if marker in message.idempotency_key]
+    return found
+
+
+def test_you_keep_access_waits_for_you_lose_access_being_sent_by_another_replica(
+    delivered: MigrationService, database: Database, clock: FakeClock, lee: Actor
+) -> None:
+    posted: list[str] = []
+
+    async def replicas() -> None:
+        delivered.decide_account(None, HANA, "no-access", lee)
+        slack_a = Slack(posted)
+        batch_a = asyncio.create_task(_worker(database, clock, slack_a, "replica-a").run_once())
+        await slack_a.holding.wait()
+        decided = await asyncio.to_thread(delivered.decide_account, None, HANA, HANA_AT_WORK, lee)
+        assert decided.list_changed
+        lost, kept = _hanas(database, LOST), _hanas(database, KEPT)
+        assert (lost.status, lost.in_flight, lost.claimed_by) == (SUPERSEDED, True, "replica-a")
+        assert kept.payload[FOLLOWS] == [lost.id]
+        replica_b = _worker(database, clock, Slack(posted), "replica-b")
+
+        clock.advance(seconds=5)  # B's next poll, A's post still open
+        await replica_b.run_once()
+
+        assert posted == []
+        waiting = _hanas(database, KEPT)
+        assert (waiting.status, waiting.error_code, waiting.claimed_by) == ("pending", FOLLOWS_SENDING, None)
+        slack_a.answer.set()  # Slack answers A at last
+        await batch_a
+        # nothing recorded of the stopped post, but its claim is let go: it may have reached her, no more
+        ended = _hanas(database, LOST)
+        assert (ended.status, ended.in_flight, ended.claimed_by) == (SUPERSEDED, True, None)
+
+        await replica_b.drain()
+
+        assert len(posted) == 2 and LOST in posted[0] and KEPT in posted[1], posted
+
+    asyncio.run(replicas())
+
+
+def test_you_keep_access_goes_once_the_lease_of_a_replica_killed_mid_send_runs_out(
+    delivered: MigrationService, database: Database, clock: FakeClock, lee: Actor
+) -> None:
+    posted: list[str] = []
+
+    async def replicas() -> None:
+        delivered.decide_account(None, HANA, "no-access", lee)
+        slack_a = Slack(posted)
+        batch_a = asyncio.create_task(_worker(database, clock, slack_a, "replica-a").run_once())
+        await slack_a.holding.wait()
+        await asyncio.to_thread(delivered.decide_account, None, HANA, HANA_AT_WORK, lee)
+        batch_a.cancel()  # replica A is killed mid-post: its claim stays until its lease runs out
+        await asyncio.gather(batch_a, return_exceptions=True)
+        replica_b = _worker(database, clock, Slack(posted), "replica-b")
+        clock.advance(seconds=SETTINGS.lease.total_seconds() - 1)
+
+        await replica_b.run_once()
+
+        assert posted == []
+        clock.advance(seconds=2)
+
+        await replica_b.drain()
+
+        assert len(posted) == 1 and KEPT in posted[0]
+        assert _hanas(database, LOST).status == SUPERSEDED  # never tried again
+
+    asyncio.run(replicas())
+
+
+def test_a_heartbeat_keeps_the_stopped_send_claimed_while_it_is_open(
+    delivered: MigrationService, database: Database, clock: FakeClock, lee: Actor
+) -> None:
+    """A post open longer than a lease (Slack's retries) is still under way: its worker's heartbeat renews
+    the claim, so the newer news still waits, and goes once the post ends."""
+    posted: list[str] = []
+
+    async def replicas() -> None:
+        delivered.decide_account(None, HANA, "no-access", lee)
+        slack_a, heart = Slack(posted), Heart()
+        replica_a = OutboxWorker(
+            database, slack_a, clock=clock, settings=SETTINGS, name="replica-a", heartbeat_sleep=heart.sleep
+        )
+        batch_a = asyncio.create_task(replica_a.run_once())
+        await slack_a.holding.wait()
+        await asyncio.to_thread(delivered.decide_account, None, HANA, HANA_AT_WORK, lee)
+        replica_b = _worker(database, clock, Slack(posted), "replica-b")
+        for _ in range(5):  # a quarter lease at a time, A's heartbeat beating
+            clock.advance(seconds=SETTINGS.renew_every.total_seconds())
+            await heart.beats()
+            await replica_b.run_once()
+        assert clock.now > _hanas(database, KEPT).created_at + SETTINGS.lease
+        assert posted == []
+        slack_a.answer.set()
+        await batch_a
+
+        await replica_b.drain()
+
+        assert len(posted) == 2 and LOST in posted[0] and KEPT in posted[1], posted
+
+    asyncio.run(replicas())
