@@ -17,32 +17,38 @@ from bot.delivery.worker import OutboxWorker
 from storage import Database, OutboundMessage
 from storage.outbox_threads import FOLLOWS, FOLLOWS_SENDING, SUPERSEDED
 from tests.workflows.fakes import FakeClock
-from tests.workflows.test_lists_given_again import HANA, HANA_AT_WORK, delivered, with_hana
+from tests.workflows.test_lists_given_again import HANA, HANA_AT_WORK, announced, delivered, with_hana
 from workflows.results import Actor
 from workflows.service import MigrationService
 
-__all__ = ["delivered", "with_hana"]
-"""`test_lists_given_again`'s Hana, her list delivered; over both databases here."""
+__all__ = ["announced", "delivered", "with_hana"]
+"""`test_lists_given_again`'s Hana, her list delivered or her advance notice queued; over both databases
+here."""
 
 SETTINGS = DeliverySettings.unpaced()
+HANA_ID = "e-hana"
+"""Her entitlement's id, in the keys of her news before the lists (`announcing.notice_key`,
+`list_messages.decision_key`)."""
 LOST, KEPT = "access-lost", "access-kept"
 """What Hana's two messages' idempotency keys say (`list_messages.decision_key`)."""
 
 
 class Slack:
-    """Records what of Hana's access news reached her, in order (the admins' notices are not recorded);
-    "you lose access" is held open until `answer` is set."""
+    """Records what of Hana's news (`hers`: what its idempotency keys hold) reached her, in order; the one
+    whose key holds `held` is held open until `answer` is set."""
 
-    def __init__(self, posted: list[str]) -> None:
+    def __init__(self, posted: list[str], held: str = LOST, hers: tuple[str, ...] = (LOST, KEPT)) -> None:
         self.posted = posted
+        self.held = held
+        self.hers = hers
         self.holding = asyncio.Event()
         self.answer = asyncio.Event()
 
     async def send(self, envelope: Envelope) -> Receipt:
-        if LOST in envelope.key:
+        if self.held in envelope.key:
             self.holding.set()
             await self.answer.wait()
-        if LOST in envelope.key or KEPT in envelope.key:
+        if any(marker in envelope.key for marker in self.hers):
             self.posted.append(envelope.key)
         return Receipt(f"D-HANA/{len(self.posted)}")
 
@@ -174,5 +180,33 @@ def test_a_heartbeat_keeps_the_stopped_send_claimed_while_it_is_open(
         await replica_b.drain()
 
         assert len(posted) == 2 and LOST in posted[0] and KEPT in posted[1], posted
+
+    asyncio.run(replicas())
+
+
+def test_you_lose_access_told_early_waits_for_the_advance_notice_being_sent(
+    announced: MigrationService, database: Database, clock: FakeClock, lee: Actor
+) -> None:
+    """Before the lists: replica A is posting Hana's advance notice ("get ready") when Lee decides that she
+    loses access. "You lose access", which takes the notice back, goes after it."""
+    posted: list[str] = []
+    notice, told = "-notice-", "-told-early-"
+
+    async def replicas() -> None:
+        slack_a = Slack(posted, held=f"-{HANA_ID}", hers=(f"-{HANA_ID}",))
+        batch_a = asyncio.create_task(_worker(database, clock, slack_a, "replica-a").run_once())
+        await slack_a.holding.wait()
+        await asyncio.to_thread(announced.decide_account, None, HANA, "no-access", lee)
+        replica_b = _worker(database, clock, Slack(posted, hers=(f"-{HANA_ID}",)), "replica-b")
+
+        await replica_b.run_once()
+
+        assert posted == []
+        slack_a.answer.set()
+        await batch_a
+
+        await replica_b.drain()
+
+        assert len(posted) == 2 and notice in posted[0] and told in posted[1], posted
 
     asyncio.run(replicas())
