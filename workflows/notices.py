@@ -8,7 +8,7 @@ migration's channel) and the result value it tells about; no chat formatting is 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -262,15 +262,22 @@ def closed(
 
 
 def called_off(
-    session: Session, row: Migration, told: Sequence[tuple[CalledOff, Reach]], now: datetime
+    session: Session,
+    row: Migration,
+    told: Sequence[tuple[CalledOff, Reach]],
+    now: datetime,
+    follows: Mapping[str, Mapping[str, object]] | None = None,
 ) -> None:
-    """Each person who heard of the move (announced, or invited as a guest) hears it is off, once."""
+    """Each person who heard of the move (announced, or invited as a guest) hears it is off, once; after
+    the news to them being sent that it stops (`follows`, by casefolded address: `list_messages.following`
+    gives each)."""
+    after = follows or {}
     notices = [
         NewMessage(
             f"migration-{row.id}-called-off-{person.email.casefold()}",
             reach.recipient,
             CALLED_OFF,
-            {"person": encode(person), **reach.payload()},
+            {"person": encode(person), **reach.payload(), **after.get(person.email.casefold(), {})},
         )
         for person, reach in told
     ]

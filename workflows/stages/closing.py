@@ -31,7 +31,7 @@ from workflows.stages.announcing import ANNOUNCEMENT
 from workflows.stages.approval_lapse import void_pending
 from workflows.stages.billing import check_billing
 from workflows.stages.invited import sent_invitations
-from workflows.stages.list_messages import by_person, may_have_reached, stop_sending
+from workflows.stages.list_messages import by_person, following, may_have_reached, stop_sending
 from workflows.stages.notifying import NO_WAY_IN_ITEMS
 from workflows.stages.reading import current_status
 from workflows.stages.unit import Context, deactivate, status, step
@@ -109,8 +109,8 @@ def cancel(ctx: Context, organization: str | None, actor: Actor, reason: str = "
             row.blocked_reason = reason or None
             row.blocked_fix = None
             closed = status(session, row)
-            told = _told_of_the_move(session, row, reason)
-            notices.called_off(session, row, told, now)
+            told, sending = _told_of_the_move(session, row, reason)
+            notices.called_off(session, row, told, now, sending)
             if connecting:
                 _withdraw_portal_steps(session, row, closed, now)
             people = tuple(person for person, _ in told)
@@ -133,9 +133,12 @@ def called_off_delivery(ctx: Context, migration_id: int) -> CalledOffDelivery:
     return CalledOffDelivery(tuple(reached), tuple(waiting), tuple(unreached))
 
 
-def _told_of_the_move(session: Session, row: Migration, reason: str) -> list[tuple[CalledOff, Reach]]:
+def _told_of_the_move(
+    session: Session, row: Migration, reason: str
+) -> tuple[list[tuple[CalledOff, Reach]], dict[str, dict[str, list[int]]]]:
     """Whoever an announcement may have reached (a stopped retry after an attempt that may have landed too)
-    or Microsoft invited; announcements still waiting to go out never will."""
+    or Microsoft invited; announcements still waiting to go out never will. And, by casefolded address,
+    what "the move is off" must follow: the news to them stopped while being sent (`following`)."""
     assert row.id is not None
     tenant = row.directory_name
     announced: dict[str, tuple[str, Reach, str]] = {}
@@ -144,14 +147,17 @@ def _told_of_the_move(session: Session, row: Migration, reason: str) -> list[tup
         .where(OutboundMessage.migration_id == row.id, OutboundMessage.kind == ANNOUNCEMENT)
         .order_by(col(OutboundMessage.id))
     ).all()
+    stopped: dict[str, list[OutboundMessage]] = {}
     for message in announcements:
         stop_sending(message)  # sent after "the move is off", "get ready" would contradict it
+        stopped.setdefault(str(message.payload["email"]).casefold(), []).append(message)
         if message.status == "failed" or not may_have_reached(message):
             continue  # it never reached them (a decision that they lose access stopped it)
         address = str(message.payload["email"])
         announced[address.casefold()] = (str(message.payload.get("when") or ""), _reach_of(message), address)
     for message in told_early.called_off(session, row.id):  # told before the lists what the decision changes
         address = str(message.payload["email"])
+        stopped.setdefault(address.casefold(), []).append(message)
         announced.setdefault(address.casefold(), ("", _reach_of(message), address))
     plan = _plan_codec.decode(row.plan) if row.plan else None
     invited = sent_invitations(session, row.id)
@@ -170,7 +176,8 @@ def _told_of_the_move(session: Session, row: Migration, reason: str) -> list[tup
         )
     for key, (when, reach, address) in announced.items():  # announced, then gone from a newer plan
         told.setdefault(key, (CalledOff(address, "", row.organization, tenant, reason, when), reach))
-    return list(told.values())
+    sending = {address: following(messages) for address, messages in stopped.items()}
+    return list(told.values()), {address: field for address, field in sending.items() if field}
 
 
 def _reach_of(message: OutboundMessage) -> Reach:
