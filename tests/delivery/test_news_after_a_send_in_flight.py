@@ -8,24 +8,31 @@ then "you lose access"."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
+import pytest
 from sqlmodel import select
 
 from bot.delivery.sender import Envelope, Receipt
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import OutboxWorker
 from storage import Database, OutboundMessage
+from storage.outbox import NewMessage, enqueue_all
+from storage.outbox_claims import claim_due
+from storage.outbox_sends import begin_send, mark_failed
 from storage.outbox_threads import FOLLOWS, FOLLOWS_SENDING, SUPERSEDED
 from tests.workflows.fakes import FakeClock
 from tests.workflows.test_lists_given_again import HANA, HANA_AT_WORK, announced, delivered, with_hana
 from workflows.results import Actor
 from workflows.service import MigrationService
+from workflows.stages.list_messages import stop_sending
 
 __all__ = ["announced", "delivered", "with_hana"]
 """`test_lists_given_again`'s Hana, her list delivered or her advance notice queued; over both databases
 here."""
 
 SETTINGS = DeliverySettings.unpaced()
+LATER = timedelta(seconds=30)
 HANA_ID = "e-hana"
 """Her entitlement's id, in the keys of her news before the lists (`announcing.notice_key`,
 `list_messages.decision_key`)."""
@@ -249,3 +256,48 @@ def _all_sent_but_hanas_notice(database: Database) -> None:
             if not message.idempotency_key.endswith(f"-{HANA_ID}"):
                 message.status = "sent"
         session.commit()
+
+
+@pytest.mark.parametrize("ends", ["failed", "429-then-stopped"])
+def test_a_stopped_send_that_fails_is_never_tried_again_and_lets_go_of_its_claim(
+    database: Database, clock: FakeClock, ends: str
+) -> None:
+    """Its claim kept while it is being sent, a stopped message's failure must not record it as one to try
+    again, nor as failed for good (*Retry failed* would send it after the newer news): its claim goes, and
+    it stays one that may have reached them. Nor does a try after a 429 begin once it is stopped."""
+    with database.session() as session:
+        enqueue_all(session, [NewMessage("lost", "hana@x.com", "access_lost", {})], now=clock.now)
+        session.commit()
+    (message,) = claim_due(database, worker="a", now=clock.now, lease=SETTINGS.lease)
+    clock.advance(seconds=1)
+    assert message.id is not None
+    assert begin_send(database, message.id, worker="a", now=clock.now, lease=SETTINGS.lease)
+    with database.session() as session:  # as a decision stops it
+        stopped = session.get(OutboundMessage, message.id)
+        assert stopped is not None and stop_sending(stopped)
+        session.commit()
+        assert stopped.claimed_by == "a"
+
+    if ends == "failed":
+        left = mark_failed(
+            database,
+            message.id,
+            worker="a",
+            now=clock.now,
+            error="timeout",
+            retry_after=LATER,
+            max_attempts=1,
+        )
+        assert left is None
+    else:
+        assert not begin_send(database, message.id, worker="a", now=clock.now, lease=SETTINGS.lease)
+
+    with database.session() as session:
+        ended = session.get(OutboundMessage, message.id)
+        assert ended is not None
+        assert (ended.status, ended.in_flight, ended.claimed_by, ended.claimed_until) == (
+            SUPERSEDED,
+            True,
+            None,
+            None,
+        )
