@@ -70,19 +70,22 @@ def sign_ins_checked(result: SignInCheck, *, named: bool = True) -> Outgoing:
 
 
 def _told(result: SignInCheck, *, named: bool) -> str:
-    """Whom the check told: not those who had ticked the item themselves, whose list already said so."""
+    """Whom the check told: not those who had ticked the item themselves, whose list already said so. The
+    thanks is queued with the tick, so when the admin reads this it is on its way, not yet with them."""
     before = len(result.ticked_before)
     told = len(result.verified) - before
     if not before:
-        return "I ticked it off their lists and told them."
+        return f"I ticked it off their lists; {_ON_ITS_WAY}."
     if not told:
         return "they had ticked it off themselves already, so I told them nothing new."
     who = f" ({lists.names(result.ticked_before)})" if named else ""
     return (
-        f"I ticked it off the lists of {plan_views.people(told)} and told them; {before:,} had ticked it off"
-        f" already{who},"
-        " so I told them nothing new."
+        f"I ticked it off the lists of {plan_views.people(told)}; {_ON_ITS_WAY}. {before:,} had ticked it"
+        f" off already{who}, so I told them nothing new."
     )
+
+
+_ON_ITS_WAY = "my message telling them is on its way"
 
 
 def _mapped_by_the_check(mapped: Sequence[Mapped]) -> str:
@@ -93,11 +96,14 @@ def _mapped_by_the_check(mapped: Sequence[Mapped]) -> str:
     said = f" {people_counted(len(mapped), 'is', 'are')} now mapped by hand{_elsewhere(mapped)}."
     as_planned = [each for each in mapped if not each.elsewhere]
     if told := sum(each.told for each in as_planned):
-        said += f" I told {_of_them(told, len(as_planned))} they can sign in."
+        said += f" My message telling {_of_them(told, len(as_planned))} they can sign in is on its way."
     if elsewhere := [each for each in mapped if each.elsewhere]:
-        said += " Each admin heard privately of those mapped to another account"
+        said += " Each admin hears privately of those mapped to another account"
         if told := sum(each.told for each in elsewhere):
-            said += f", and I told {_of_them(told, len(elsewhere))} to ask you before signing in with it"
+            said += (
+                f", and my message telling {_of_them(told, len(elsewhere))} to ask you before signing in with"
+                " it is on its way"
+            )
         said += "."
     return said
 
@@ -267,19 +273,33 @@ def identity_mapped_dm(
     return Message(heading, (*blocks, *todo_item_views.open_items(items)))
 
 
-def identity_mapped_elsewhere_dm(*, organization: str, person: str, account: str, planned: str) -> Message:
+def identity_mapped_elsewhere_dm(
+    *, organization: str, person: str, account: str, planned: str, told: bool = True
+) -> Message:
     """To each admin, privately: `person` (their Azure DevOps address) was mapped to another account than
     the plan's, which may attach their history to someone else. Support maps identities after a connection
     (the procedure's FAQ, "Some users are disconnected, but they have matching identities"); nothing
-    Microsoft publishes says whether *Resolve* lists someone already mapped, so it is not offered."""
+    Microsoft publishes says whether *Resolve* lists someone already mapped, so it is not offered. `told`:
+    the person's own message was queued with this one (it is on its way, not yet with them); without it
+    (a late invitee, whose list has no sign-in item, or someone whose sign-in was seen first) only their
+    list says it, which they may not read again: the admins are asked to tell them."""
     heading = f"⚠️ {person} was mapped to another account than planned in {organization}"
+    warn = "to ask you before signing in with an account that is not theirs"
+    if told:
+        them = (
+            f"My message telling them what Azure DevOps shows, and {warn}, is on its way; I tell them again"
+            " once Azure DevOps shows them mapped as planned."
+        )
+    else:
+        them = (
+            "Their to-do list says what Azure DevOps shows, but I sent them no message of it: tell them,"
+            f" and {warn}."
+        )
     text = (
         f"Azure DevOps now shows the identity of {person} in {organization} mapped to {account}, but the plan"
         f" mapped them to {planned}. Their work history goes with that mapping: if {account} is not theirs,"
         " it is attached to someone else's account. Check with them which account is theirs. To correct it,"
-        f" ask Microsoft Support, who map identities after a connection ({SUPPORT}). I told them what Azure"
-        " DevOps shows, and to ask you before signing in with an account that is not theirs; I tell them"
-        " again once Azure DevOps shows them mapped as planned."
+        f" ask Microsoft Support, who map identities after a connection ({SUPPORT}). {them}"
     )
     return Message(heading, (Heading(heading), Text(text)))
 

@@ -216,6 +216,7 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 person=str(payload["principal_name"]),
                 account=str(payload["account"]),
                 planned=str(payload.get("planned") or ""),
+                told=bool(payload.get("told", True)),  # queued before it was said: as it said then
             )
         case "billing_moved":
             rendered = reminder_views.billing_moved(

@@ -75,7 +75,8 @@ def test_a_check_of_the_sign_ins_counts_as_told_only_those_it_told(chat: Chat) -
     in_channel = _flat(text_of(chat.say(DANA, f"check-sign-ins {ORG}")))
     assert in_channel == (
         f"I read 11 users of {ORG}: 2 signed in with their work account since my last look; I ticked it off"
-        " the lists of 1 user and told them; 1 had ticked it off already, so I told them nothing new."
+        " the lists of 1 user; my message telling them is on its way. 1 had ticked it off already, so I told"
+        " them nothing new."
         " `progress` has the details."
     )
 
@@ -87,8 +88,8 @@ def test_a_check_of_the_sign_ins_in_private_names_who_had_ticked_it_already() ->
 
     assert said == (
         f"I read 11 users of {ORG}: 2 signed in with their work account since my last look ({ANN},"
-        f" {IVAN}); I ticked it off the lists of 1 user and told them; 1 had ticked it off already ({ANN}),"
-        " so I told them nothing new. `progress` has the details."
+        f" {IVAN}); I ticked it off the lists of 1 user; my message telling them is on its way. 1 had ticked"
+        f" it off already ({ANN}), so I told them nothing new. `progress` has the details."
     )
 
 

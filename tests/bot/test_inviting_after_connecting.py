@@ -124,7 +124,7 @@ def test_someone_invited_before_a_403_after_connecting_is_told_at_once(chat: Cha
         " not block the guests' domains (Collaboration restrictions), and that External Identities >"
         " Cross-tenant access settings does not block their organizations. Changes take 15-60 minutes to"
         " apply; then run `invite` again. Re-check after HH:MM UTC. I changed the to-do list of 1 person"
-        " invited before the refusal, and told them."
+        " invited before the refusal; my message telling them is on its way."
     )
     assert _raw(replies(refused)).count("External collaboration settings") == 1  # the fix, once
 

@@ -159,3 +159,19 @@ def test_a_late_invitee_mapped_before_she_signs_in_no_longer_reads_that_her_hist
     )
     progress = _flat(chat.say(DANA, f"progress {ORG}"))
     assert f"{ERIN} {ERIN} as planned" in progress, progress
+
+
+def test_the_admins_read_that_a_late_invitee_mapped_elsewhere_was_not_messaged(chat: Chat) -> None:
+    """Erin, invited after connecting, is mapped to Max's account before she signs in. Her list has no
+    sign-in item, so only her invitation item says where Azure DevOps shows her history: she gets no
+    message of it. The admins' warning says so and asks them to tell her, not that I told her."""
+    _lists_out_before_any_invitation(chat)
+    chat.say(DANA, f"invite {ORG}")
+    chat.runtime.conversation.watch()  # her invitation's notice
+    said = _mapped(chat, ERIN, MAX)
+    assert [each for each in said if each.to == DirectMessage(ERIN)] == []
+    (warning,) = [each for each in said if each.to == DirectMessage(LEE)]
+    assert _flat([warning]).endswith(
+        "Their to-do list says what Azure DevOps shows, but I sent them no message of it: tell them, and to ask"
+        " you before signing in with an account that is not theirs."
+    ), _flat([warning])

@@ -449,7 +449,8 @@ def test_invite_after_connecting_says_who_gets_an_email_now_and_whose_came_befor
     assert _summary(chat).startswith(
         "2 invited. 1 gets Microsoft's invitation email now, and 1 already got it before its answer was lost"
         " (I fetched their link again, with no second email): once they accept it and sign in with that"
-        " address, they are back in. I changed 2 to-do lists to say what each now needs, and told them. Their"
+        " address, they are back in. I changed 2 to-do lists to say what each now needs; my message telling"
+        " them is on its way. Their"
         " old work history stays with their Microsoft account: to keep it, map them to the guest account"
         " under Organization settings > Microsoft Entra ID"
     )

@@ -120,9 +120,9 @@ def test_a_mapping_to_another_account_than_planned_goes_to_each_admin_privately(
         f" shows the identity of {KIM_MSA} in {ORG} mapped to {MAX}, but the plan mapped them to {KIM}. Their"
         f" work history goes with that mapping: if {MAX} is not theirs, it is attached to someone else's"
         " account. Check with them which account is theirs. To correct it, ask Microsoft Support, who map"
-        " identities after a connection (https://azure.microsoft.com/support/devops/). I told them what"
-        " Azure DevOps shows, and to ask you before signing in with an account that is not theirs; I tell"
-        " them again once Azure DevOps shows them mapped as planned."
+        " identities after a connection (https://azure.microsoft.com/support/devops/). My message telling"
+        " them what Azure DevOps shows, and to ask you before signing in with an account that is not theirs,"
+        " is on its way; I tell them again once Azure DevOps shows them mapped as planned."
     )
     assert _messages_to(said, "dana@fabrikam.com") == [warning]
     assert _messages_to(said, "lee@fabrikam.com") == [warning]

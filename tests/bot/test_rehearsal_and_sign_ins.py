@@ -92,7 +92,7 @@ def test_an_admin_can_read_the_sign_ins_at_once(chat: Chat) -> None:
     # asked in the channel, the reply counts them: their names are their addresses
     assert reply == (
         f"I read 11 users of {ORG}: 2 signed in with their guest account since my last look; I ticked it off"
-        " their lists and told them. `progress` has the details."
+        " their lists; my message telling them is on its way. `progress` has the details."
     )
     bob = chat.runtime.service.todo_list("bob.builder@outlook.com")
     erin = chat.runtime.service.todo_list("erin.eng@gmail.com")
@@ -127,7 +127,7 @@ def test_the_sign_ins_read_names_work_and_guest_accounts_apart(chat: Chat) -> No
     reply = _raw(chat.say(DANA, "check-sign-ins", in_dm=True))  # asked privately: named
     assert (
         "2 signed in since my last look, with their work account (ann@fabrikam.com) or their guest account"
-        " (erin.eng@gmail.com); I ticked it off their lists and told them."
+        " (erin.eng@gmail.com); I ticked it off their lists; my message telling them is on its way."
     ) in reply
 
 

@@ -67,12 +67,13 @@ def test_check_sign_ins_in_a_channel_counts_who_signed_in_and_names_nobody() -> 
     said = sign_ins_checked(_checked(), named=False)
     assert said.message.summary == (
         f"I read 40 users of {ORG}: 2 signed in since my last look, 1 with their work account and 1 with"
-        " their guest account; I ticked it off their lists and told them. `progress` has the details."
+        " their guest account; I ticked it off their lists; my message telling them is on its way. `progress`"
+        " has the details."
     )
     assert sign_ins_checked(_checked()).message.summary == (
         f"I read 40 users of {ORG}: 2 signed in since my last look, with their work account"
-        " (kim.k@outlook.com) or their guest account (bob@outlook.com); I ticked it off their lists and told"
-        " them. `progress` has the details."
+        " (kim.k@outlook.com) or their guest account (bob@outlook.com); I ticked it off their lists; my"
+        " message telling them is on its way. `progress` has the details."
     )
 
 
@@ -84,7 +85,7 @@ def test_check_sign_ins_says_whom_it_told_of_a_mapping() -> None:
     said = sign_ins_checked(replace(_checked(carol, dan, kim), verified=(), guests=()), named=False)
     assert said.message.summary == (
         f"I read 40 users of {ORG}: no new sign-in with a work account since my last look. 3 people are now"
-        " mapped by hand (1 to another account than planned). I told 1 of them they can sign in. Each admin"
-        " heard privately of those mapped to another account, and I told them to ask you before signing in"
-        " with it."
+        " mapped by hand (1 to another account than planned). My message telling 1 of them they can sign in"
+        " is on its way. Each admin hears privately of those mapped to another account, and my message"
+        " telling them to ask you before signing in with it is on its way."
     )

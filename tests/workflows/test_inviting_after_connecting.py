@@ -145,7 +145,10 @@ def test_an_invitee_already_told_to_ask_for_access_is_told_to_accept_instead(
 
     result = found_connected.invite(None, dana)
     assert result.status.state == "users_notified"
-    assert "I changed 2 to-do lists to say what each now needs, and told them." in result.message
+    assert (
+        "I changed 2 to-do lists to say what each now needs; my message telling them is on its way."
+        in result.message
+    )
     first = found_connected.todo_list("bob@outlook.com")[0]
     assert (first.id, first.key, first.done_at) == (asking.id, "accept-invitation", None)
     assert (
@@ -206,7 +209,10 @@ def test_someone_invite_finds_in_the_directory_after_the_lists_is_told_to_sign_i
     _work_account_made_while_inviting(microsoft)
     result = found_connected.invite(None, dana)
     assert [o.status for o in result.outcomes if o.email == "cy@gmail.com"] == ["found"]
-    assert "I changed 2 to-do lists to say what each now needs, and told them." in result.message
+    assert (
+        "I changed 2 to-do lists to say what each now needs; my message telling them is on its way."
+        in result.message
+    )
     now = found_connected.todo_list("cy@gmail.com")
     assert (now[0].id, now[0].key) == (asking.id, "sign-in-work-account")
     assert (
@@ -257,7 +263,10 @@ def test_an_invitation_before_his_list_went_out_is_on_that_list_and_in_no_messag
             message.claimed_by, message.claimed_until = "worker-1", clock.now + timedelta(minutes=5)
         session.commit()
     result = found_connected.invite(None, dana)
-    assert "I changed 2 to-do lists to say what each now needs, and told them." in result.message
+    assert (
+        "I changed 2 to-do lists to say what each now needs; my message telling them is on its way."
+        in result.message
+    )
 
     (his_list,) = _messages_to(database, "bob@outlook.com")
     assert his_list.kind == "todo_list" and his_list.id is not None

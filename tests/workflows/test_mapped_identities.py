@@ -185,8 +185,8 @@ def test_a_mapping_seen_with_the_sign_in_is_counted_but_not_told_again(
     assert queued(database, "identity_mapped") == []
     assert sign_in_views.sign_ins_checked(check, named=False).message.summary == (
         f"I read {check.read} users of fabrikam: 1 signed in with their work account since my last look;"
-        " I ticked it off their lists and told them. 1 person is now mapped by hand. `progress` has the"
-        " details."
+        " I ticked it off their lists; my message telling them is on its way. 1 person is now mapped by hand."
+        " `progress` has the details."
     )
 
 

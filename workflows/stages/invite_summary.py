@@ -19,8 +19,8 @@ def after_connecting_note(outcomes: Sequence[InvitationOutcome], switched: int, 
     """What the invited still need after connecting: accept, sign in, and (for their history) a mapping;
     and whose lists changed (the invited, and those found already in the directory)."""
     told = (
-        f" I changed {switched} to-do {'list' if switched == 1 else 'lists'} to say what each now needs,"
-        " and told them."
+        f" I changed {switched} to-do {'list' if switched == 1 else 'lists'} to say what each now needs;"
+        f" {ON_ITS_WAY}."
         if switched
         else ""
     )
@@ -45,7 +45,12 @@ def changed_before_refusal(invited: int, found: int) -> str:
     whose = [f"{_people(invited)} invited before the refusal"] if invited else []
     whose += [f"{_people(found)} found in the directory"] if found else []
     lists = "list" if invited + found == 1 else "lists"
-    return f" I changed the to-do {lists} of {' and '.join(whose)}, and told them."
+    return f" I changed the to-do {lists} of {' and '.join(whose)}; {ON_ITS_WAY}."
+
+
+ON_ITS_WAY = "my message telling them is on its way"
+"""The changed lists' news is queued with the change: when the admin reads the answer it has not reached
+them yet."""
 
 
 def _people(count: int) -> str:

@@ -495,7 +495,7 @@ def _record_one(
                 f"migration-{row.id}-identity-mapped-elsewhere-{change}-{admin.casefold()}",
                 admin,
                 ELSEWHERE_MESSAGE,
-                told,
+                {**told, "told": tell},
             )
             for admin in found.admins
         ]
