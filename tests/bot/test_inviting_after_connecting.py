@@ -7,6 +7,7 @@ import re
 import httpx
 
 from bot.conversation.messages import DirectMessage, Outgoing, Reply, Text
+from sandbox import Sandbox
 from tests.bot.conftest import ORG, Chat, started, text_of
 
 DANA, LEE, ERIN = "dana@fabrikam.com", "lee@fabrikam.com", "erin.eng@gmail.com"
@@ -131,3 +132,61 @@ def test_someone_invited_before_a_403_after_connecting_is_told_at_once(chat: Cha
     sandbox.set_faults()
     again = chat.say(DANA, "invite") + chat.runtime.conversation.watch()  # Frank's turn
     assert [m for m in again if m.to == DirectMessage(ERIN)] == []  # Erin is not told twice
+
+
+def _lists_out(chat: Chat) -> Sandbox:
+    """Connected with nobody invited first, and everyone's list out: the sandbox serving it."""
+    started(chat)
+    chat.click(LEE, chat.say(DANA, f"request-approval {ORG} anyway"), "Approve")
+    chat.portal_connect()
+    chat.runtime.conversation.watch()
+    chat.say(DANA, f"notify {ORG}")
+    assert chat.runtime.sandbox is not None
+    return chat.runtime.sandbox
+
+
+def _nobody_may_invite(box: Sandbox) -> None:
+    """The directory's guest invite settings tightened to let nobody invite (allowInvitesFrom: none): the
+    sandbox has no route for them, so its saved world is changed and served again."""
+    tightened = box.save()
+    tightened.state.tenant["authorizationPolicy"]["allowInvitesFrom"] = "none"
+    box.restore(tightened)
+
+
+def test_invite_with_nobody_left_to_invite_is_not_refused_by_a_setting_tightened_since(chat: Chat) -> None:
+    """Dana invites Erin and Frank after the lists went out; minutes later, before Microsoft's directory
+    search shows their guest accounts, the guest invite settings are tightened to let nobody invite. Her
+    next `invite` finds nobody to invite: it says so, and that the setting would refuse a later invitation,
+    not that the directory refused this one, and the migration waits for nothing."""
+    box = _lists_out(chat)
+    box.set_faults(directory_lag=600)  # the search shows a new guest ten minutes after the invitation
+    assert "2 invited." in _raw(chat.say(DANA, f"invite {ORG}"))
+    _nobody_may_invite(box)
+
+    said = re.sub(
+        r"at \d{4}-\d\d-\d\d \d\d:\d\d UTC", "at HH:MM UTC", _raw(replies(chat.say(DANA, f"invite {ORG}")))
+    )
+    assert said.splitlines()[0] == (
+        "Nobody needs an invitation now: you invited 2 people at HH:MM UTC. Should someone need an invitation"
+        " later, the directory would refuse it (allowInvitesFrom: none): In the Microsoft Entra admin center"
+        " open External Identities > External collaboration settings > Guest invite settings and choose"
+        " 'Member users and users assigned to specific admin roles can invite'. Under 'No one in the"
+        " organization can invite guest users' nobody can invite them, admins included, not even in the"
+        " portal."
+    ), said
+    assert chat.state() == "users_notified"
+
+
+def test_a_setting_that_lets_nobody_invite_says_its_fix_once(chat: Chat) -> None:
+    """After connecting, Erin and Frank still need an invitation and the directory lets nobody invite: the
+    answer says what to change once, then when to try again."""
+    box = _lists_out(chat)
+    _nobody_may_invite(box)
+
+    said = _raw(replies(chat.say(DANA, f"invite {ORG}"))).splitlines()[0]
+    assert said.startswith(
+        "2 users need a guest invitation, but the directory lets nobody invite guests, admins included"
+        " (allowInvitesFrom: none). In the Microsoft Entra admin center open External Identities"
+    ), said
+    assert said.count("Guest invite settings") == 1, said
+    assert "Changes take 15-60 minutes to apply; then run `invite` again." in said

@@ -10,6 +10,7 @@ from sqlmodel import col, select
 
 from storage import AuditEntry
 from workflows.mapping import map_by_hand
+from workflows.plan import Check
 from workflows.results import Actor, InvitationOutcome
 from workflows.stages.interrupted_invitations import RECOVERED
 from workflows.stages.unit import Unit, hhmm, same_person
@@ -35,6 +36,14 @@ def after_connecting_note(outcomes: Sequence[InvitationOutcome], switched: int, 
         " are back in." + told + " Their old work history stays with their Microsoft account: to keep it,"
         f" {map_by_hand('them', 'the guest account')}."
     )
+
+
+def permission_still_fails(check: Check) -> str:
+    """A failing invite-permission check when nobody needs an invitation (`inviting`): it barred nobody
+    now, but the next person who needs one meets it. Its fix, not its message, which counts as needing an
+    invitation those just invited whom the directory's search does not show yet."""
+    setting = f" (allowInvitesFrom: {check.policy})" if check.policy else ""
+    return f" Should someone need an invitation later, the directory would refuse it{setting}: {check.fix}"
 
 
 def changed_before_refusal(invited: int, found: int) -> str:
