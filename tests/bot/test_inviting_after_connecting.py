@@ -179,14 +179,16 @@ def test_invite_with_nobody_left_to_invite_is_not_refused_by_a_setting_tightened
 
 def test_a_setting_that_lets_nobody_invite_says_its_fix_once(chat: Chat) -> None:
     """After connecting, Erin and Frank still need an invitation and the directory lets nobody invite: the
-    answer says what to change once, then when to try again."""
+    answer says what to change, once, then when to try again (the bot's app sends the invitations, and its
+    check leaves the fix to invite-permission, which `invite` does not show)."""
     box = _lists_out(chat)
     _nobody_may_invite(box)
 
     said = _raw(replies(chat.say(DANA, f"invite {ORG}"))).splitlines()[0]
     assert said.startswith(
-        "2 users need a guest invitation, but the directory lets nobody invite guests, admins included"
-        " (allowInvitesFrom: none). In the Microsoft Entra admin center open External Identities"
+        "2 users need a guest invitation, which the bot's app may not send either (allowInvitesFrom: none):"
+        " invite-permission says what changes that. In the Microsoft Entra admin center open External"
+        " Identities > External collaboration settings > Guest invite settings"
     ), said
     assert said.count("Guest invite settings") == 1, said
-    assert "Changes take 15-60 minutes to apply; then run `invite` again." in said
+    assert "not even in the portal. Changes take 15-60 minutes to apply; then run `invite` again." in said

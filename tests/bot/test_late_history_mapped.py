@@ -172,6 +172,6 @@ def test_the_admins_read_that_a_late_invitee_mapped_elsewhere_was_not_messaged(c
     assert [each for each in said if each.to == DirectMessage(ERIN)] == []
     (warning,) = [each for each in said if each.to == DirectMessage(LEE)]
     assert _flat([warning]).endswith(
-        "Their to-do list says what Azure DevOps shows, but I sent them no message of it: tell them, and to ask"
-        " you before signing in with an account that is not theirs."
+        "Their to-do list says what Azure DevOps shows, but I sent them no message of it: tell them, and to"
+        " ask you before signing in with an account that is not theirs."
     ), _flat([warning])

@@ -10,7 +10,6 @@ from sqlmodel import col, select
 
 from storage import AuditEntry
 from workflows.mapping import map_by_hand
-from workflows.plan import Check
 from workflows.results import Actor, InvitationOutcome
 from workflows.stages.interrupted_invitations import RECOVERED
 from workflows.stages.unit import Unit, hhmm, same_person
@@ -38,12 +37,12 @@ def after_connecting_note(outcomes: Sequence[InvitationOutcome], switched: int, 
     )
 
 
-def permission_still_fails(check: Check) -> str:
-    """A failing invite-permission check when nobody needs an invitation (`inviting`): it barred nobody
-    now, but the next person who needs one meets it. Its fix, not its message, which counts as needing an
-    invitation those just invited whom the directory's search does not show yet."""
-    setting = f" (allowInvitesFrom: {check.policy})" if check.policy else ""
-    return f" Should someone need an invitation later, the directory would refuse it{setting}: {check.fix}"
+def permission_still_fails(policy: str, fix: str) -> str:
+    """A failing invitation check when nobody needs an invitation (`inviting`): it barred nobody now, but
+    the next person who needs one meets it. Its fix, not its message, which counts as needing an invitation
+    those just invited whom the directory's search does not show yet."""
+    setting = f" (allowInvitesFrom: {policy})" if policy else ""
+    return f" Should someone need an invitation later, the directory would refuse it{setting}: {fix}"
 
 
 def changed_before_refusal(invited: int, found: int) -> str:

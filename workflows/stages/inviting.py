@@ -26,7 +26,7 @@ from workflows.directory import (
 from workflows.errors import as_sentence
 from workflows.machine import INVITING_AFTER_CONNECTING
 from workflows.plan import Check, Plan, PlannedUser
-from workflows.plan_invitations import APP_INVITE_PERMISSION, INVITE_PERMISSION
+from workflows.plan_invitations import APP_INVITE_PERMISSION, INVITE_PERMISSION, invitation_policy_fix
 from workflows.plan_matching import build_plan
 from workflows.results import Actor, InvitationOutcome, InviteResult
 from workflows.stages import interrupted_invitations, invite_summary, late_invitees
@@ -143,7 +143,7 @@ def send_invitations(
         else:
             check_prerequisites(unit)
         if unneeded is not None:
-            message += invite_summary.permission_still_fails(unneeded)
+            message += invite_summary.permission_still_fails(unneeded.policy, _fix(unneeded))
     return InviteResult(
         status=status(unit.session, row),
         outcomes=tuple(outcomes),
@@ -241,7 +241,7 @@ def _refusal(
     if missing is not None:  # missing consent, not the invitation policy: name the permission
         return missing.reason, f"{missing.fix}. Then run `invite` again."
     if refused is not None:  # its message ends with its fix (`Check`): said once, with when it applies
-        return refused.message.removesuffix(refused.fix).rstrip(), f"{refused.fix} {settle}"
+        return refused.message.removesuffix(refused.fix).rstrip(), f"{_fix(refused)} {settle}"
     if by_app:
         # invitation-post.md: an app needs User.Invite.All, and its invitations fail when the directory lets
         # only admins (or nobody) invite; External collaboration and cross-tenant access settings can block a
@@ -261,6 +261,12 @@ def _refusal(
         "In the Microsoft Entra admin center open External Identities > External collaboration"
         " settings and let members invite guests (or give the inviter the Guest Inviter role). " + settle,
     )
+
+
+def _fix(check: Check) -> str:
+    """What lets the invitations out: the failing check's fix, or (the app's check under `none`, which
+    leaves it to invite-permission, a check `invite` does not show) the setting's."""
+    return check.fix or invitation_policy_fix(check.policy)
 
 
 def _switch_lists(unit: Unit, outcomes: Sequence[InvitationOutcome]) -> tuple[int, int]:
