@@ -171,6 +171,9 @@ def history_shown(body: str, account: str, *, elsewhere: bool) -> str:
     return f"{before} ⚠️ {shown}{theirs}: {_CHECKED_WITH_YOU}. {not_yours}{after}"
 
 
+HISTORY_WORDS = "earlier work history"
+"""What every body that says anything of earlier history holds (`_HISTORY_SAID`, `_HISTORY_ON_THAT_ACCOUNT`):
+only the items of someone whose way in came after the connection say it (`history_advice`)."""
 _EARLIER_HISTORY = "Your earlier work history stays with your Microsoft account"
 _HISTORY_SHOWN = "Azure DevOps shows your old identity, with your earlier work history, mapped to"
 _STAYS_YOURS = "it stays yours."

@@ -6,13 +6,14 @@ test_done_invitation_items."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import httpx
 import pytest
 
 from bot.conversation.messages import DirectMessage, Outgoing
 from msapi import MicrosoftClients
-from sandbox import Sandbox
+from sandbox import Sandbox, parse_scenario
 from tests.bot.conftest import ORG, Chat, started, text_of
 from workflows.directory import DirectorySnapshot
 
@@ -175,3 +176,53 @@ def test_the_admins_read_that_a_late_invitee_mapped_elsewhere_was_not_messaged(c
         "Their to-do list says what Azure DevOps shows, but I sent them no message of it: tell them, and to"
         " ask you before signing in with an account that is not theirs."
     ), _flat([warning])
+
+
+IVAN = "ivan@fabrikam.com"
+
+
+def _sign_in_item(chat: Chat, address: str) -> str:
+    """The body of `address`'s *Sign in with your work account*, unwrapped, to its link."""
+    todo = _flat(chat.say(address, "todo", in_dm=True))
+    found = re.search(r" 1\. Sign in with your work account (.*?) More: ", todo)
+    assert found is not None, todo
+    return found.group(1)
+
+
+def test_an_account_made_after_the_connection_is_followed_until_its_history_is_mapped(
+    chat: Chat, box: Sandbox, fabrikam: dict[str, Any]
+) -> None:
+    """Ivan had no directory account when the organization was connected; the directory admins make one
+    with his own address before `notify`, so his list has him sign in with it (nothing to map by plan)
+    and advises the admins to map his earlier history to it. An admin does (*Resolve*): the watch sees it
+    as it sees those the plan had to map, his item says where Azure DevOps shows that history, he hears
+    it, and the admins count him among those mapped by hand."""
+    users = fabrikam["tenant"]["users"]
+    (his,) = [user for user in users if user["userPrincipalName"] == IVAN]
+    users.remove(his)
+    box.reset(parse_scenario(fabrikam))
+    started(chat)
+    chat.click(LEE, chat.say(DANA, f"request-approval {ORG} anyway"), "Approve")
+    chat.portal_connect()
+    chat.runtime.conversation.watch()
+    made = box.save()  # the sandbox has no route for a new directory user: its saved world is changed
+    made.state.tenant["users"].append(his)
+    box.restore(made)
+    chat.say(DANA, f"notify {ORG}")
+    chat.runtime.conversation.watch()
+    advice = (
+        "Your earlier work history stays with your Microsoft account: to keep it yours, the migration"
+        f" admins can map it to {IVAN} (Organization settings > Microsoft Entra ID > Resolve, or Microsoft"
+        " Support if that fails); press I need help to ask them."
+    )
+    assert _sign_in_item(chat, IVAN).endswith(advice)
+
+    said = _mapped(chat, IVAN, IVAN)
+    assert "1 person is now mapped by hand." in _flat(said), _flat(said)
+    assert _sign_in_item(chat, IVAN).endswith(
+        f"✅ Azure DevOps shows your old identity, with your earlier work history, mapped to {IVAN}: it stays"
+        " yours."
+    )
+    assert [each.message.summary for each in said if each.to == DirectMessage(IVAN)] != []
+    progress = _flat(chat.say(DANA, f"progress {ORG}"))
+    assert f"{IVAN} {IVAN} as planned" in progress, progress

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 
-from sqlalchemy import exists
+from sqlalchemy import ColumnElement, exists
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -56,7 +56,7 @@ from storage.outbox import NewMessage, enqueue_all
 from workflows._views import item_payload
 from workflows.directory import MicrosoftError, OrgUser
 from workflows.identities import affected_reach
-from workflows.item_rewording import history_shown, mapping_seen
+from workflows.item_rewording import HISTORY_WORDS, history_shown, mapping_seen
 from workflows.results import BOT
 from workflows.stages.list_messages import items_of
 from workflows.stages.unit import Context, audit
@@ -157,25 +157,44 @@ _RECORDED = (
 
 
 _PLANNED = col(AffectedUser.outcome) == "map"
-_BY_HAND = _PLANNED | (
-    (col(AffectedUser.outcome) == "invite")
-    & col(AffectedUser.directory_id).is_not(None)
-    & exists().where(
+
+
+def _open_item(key: str, *, history: bool = False) -> ColumnElement[bool]:
+    """The person has this item not verified by a sign-in; with `history`, one that speaks of their earlier
+    history (`HISTORY_WORDS`)."""
+    found = exists().where(
         col(TodoItem.affected_user_id) == AffectedUser.id,
-        col(TodoItem.key) == ACCEPT_INVITATION,
+        col(TodoItem.key) == key,
         col(TodoItem.verified_at).is_(None),
     )
+    return found.where(col(TodoItem.body).contains(HISTORY_WORDS)) if history else found
+
+
+_BY_HAND = (
+    _PLANNED
+    | (
+        (col(AffectedUser.outcome) == "invite")
+        & col(AffectedUser.directory_id).is_not(None)
+        & _open_item(ACCEPT_INVITATION)
+    )
+    | ((col(AffectedUser.outcome) == "auto") & _open_item(SIGN_IN_ITEM, history=True))
 )
-"""Who has an identity for the admins to map by hand: the plan's "map", and a late invitee (invited after
+"""Who has an identity for the admins to map by hand: the plan's "map"; a late invitee (invited after
 connecting: `late_invitees.switch_lists` records her guest's object id, which nobody else planned to be
-invited has) not seen signing in, whose item advises mapping her earlier history to her guest account.
-Either may be mapped before signing in: the watch then says where that history is. Her sign-in shows her
-old identity on the directory (`verification` ticks her item, `item_rewording.accepted`), no mapping, so
-from then on she is not followed; nor is she asked for one by one by the short reads (`watched`): they
-return her once she signs in, and a *Resolve* before that waits for the daily full read or `check-sign-ins`.
-The admins count her among those mapped by hand once it is seen (`seen_so_far`)."""
-_COUNTED = _PLANNED | ((col(AffectedUser.outcome) == "invite") & col(AffectedUser.mapped_to).is_not(None))
-"""Whom `seen_so_far` counts: the plan's "map", and the late invitees seen mapped."""
+invited has) not seen signing in, whose item advises mapping her earlier history to her guest account; and
+someone whose directory account, holding their own address, came after the connection (Connect matched
+them to none, `notify` to that account: "auto" by name, yet Connect carried nothing over), not seen signing
+in, whose sign-in item advises the same (or, once seen mapped, says where that history is: the only "auto"
+items that speak of it). Any may be mapped before signing in: the watch then says where that history is. A
+sign-in shows the old identity on the directory (`verification` ticks the item, `item_rewording.accepted`),
+no mapping, so from then on they are not followed; nor are they asked for one by one by the short reads
+(`watched`): those return them once they sign in, and a *Resolve* before that waits for the daily full read
+or `check-sign-ins`. The admins count them among those mapped by hand once it is seen (`seen_so_far`)."""
+_COUNTED = _PLANNED | (
+    col(AffectedUser.outcome).in_(("invite", "auto")) & col(AffectedUser.mapped_to).is_not(None)
+)
+"""Whom `seen_so_far` counts: the plan's "map", and the late invitees and late accounts seen mapped (nobody
+else is followed, so nobody else has a mapping recorded)."""
 
 
 def watched(session: Session, migration_id: int, *, everyone: bool) -> dict[str, Watched]:
