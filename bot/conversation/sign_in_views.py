@@ -118,9 +118,16 @@ _NEXT_STEPS = {
     f" {map_by_hand('them', 'it')}",
     "decide": "decide which directory account is theirs (`decide`, or have it enabled), then"
     f" {map_by_hand()}",
+    "accept": "invited after the connection, they accept the invitation as their list says; to keep their"
+    f" earlier history, {map_by_hand('them', 'their guest account')}",
 }
 """In full, once under the table and in each row of its CSV."""
-_STEP_CELLS = {"map": "map by hand", "invite": "invite, then map", "decide": "decide, then map"}
+_STEP_CELLS = {
+    "map": "map by hand",
+    "invite": "invite, then map",
+    "decide": "decide, then map",
+    "accept": "accept, then map",
+}
 """A table cell: each of a few hundred characters would make every line of the table that long."""
 
 
@@ -159,8 +166,8 @@ def still_personal_blocks(
     blocks: list[Block] = [
         Text(
             f"{people_counted(len(people), 'is', 'are')} still on their Microsoft account after the"
-            f" connection and {'needs' if len(people) == 1 else 'need'} you: they cannot sign in until you"
-            " act."
+            f" connection and {'needs' if len(people) == 1 else 'need'} you: until you act, they cannot sign"
+            " in or their earlier history stays behind."
         ),
         *(lists.table(("user", "case", "next step"), rows) if named else []),
         Text("\n".join(f"• *{_STEP_CELLS[step]}*: {_NEXT_STEPS[step]}." for step in steps)),

@@ -178,6 +178,23 @@ def test_the_admins_read_that_a_late_invitee_mapped_elsewhere_was_not_messaged(c
     ), _flat([warning])
 
 
+def test_a_late_invitee_still_on_her_microsoft_account_is_listed_with_the_step_her_list_names(
+    chat: Chat,
+) -> None:
+    """Before `invite`, Erin's row among those still on a Microsoft account says to invite her; once
+    invited after connecting, not again: she accepts the invitation, as her list says, and the admins map
+    her earlier history to her guest account, as her item advises. Nor does it vanish from their list."""
+    _lists_out_before_any_invitation(chat)
+    chat.say(DANA, f"invite {ORG}")
+    progress = _flat(chat.say(DANA, "check-sign-ins") + chat.say(DANA, f"progress {ORG}"))
+    assert f"{ERIN} invite accept, then map" in progress, progress
+    assert (
+        "accept, then map: invited after the connection, they accept the invitation as their list says; to"
+        " keep their earlier history, map them to their guest account under Organization settings"
+    ) in progress, progress
+    assert "cannot sign in or their earlier history stays behind." in progress
+
+
 IVAN = "ivan@fabrikam.com"
 
 
@@ -216,6 +233,8 @@ def test_an_account_made_after_the_connection_is_followed_until_its_history_is_m
         " Support if that fails); press I need help to ask them."
     )
     assert _sign_in_item(chat, IVAN).endswith(advice)
+    progress = _flat(chat.say(DANA, "check-sign-ins") + chat.say(DANA, f"progress {ORG}"))
+    assert f"{IVAN} auto map by hand" in progress, progress  # as his item advises
 
     said = _mapped(chat, IVAN, IVAN)
     assert "1 person is now mapped by hand." in _flat(said), _flat(said)

@@ -53,10 +53,10 @@ def test_progress_counts_one_person_left_on_a_microsoft_account_in_the_singular(
     [one] = [b.markdown for b in sign_in_views.still_personal_blocks([kim], STATUS.organization)[:1]]
     [two] = [b.markdown for b in sign_in_views.still_personal_blocks([kim, lee], STATUS.organization)[:1]]
     assert one == (
-        "1 person is still on their Microsoft account after the connection and needs you: they cannot sign"
-        " in until you act."
+        "1 person is still on their Microsoft account after the connection and needs you: until you act, they"
+        " cannot sign in or their earlier history stays behind."
     )
     assert two == (
-        "2 people are still on their Microsoft account after the connection and need you: they cannot sign"
-        " in until you act."
+        "2 people are still on their Microsoft account after the connection and need you: until you act, they"
+        " cannot sign in or their earlier history stays behind."
     )

@@ -175,13 +175,15 @@ _BY_HAND = (
     | (
         (col(AffectedUser.outcome) == "invite")
         & col(AffectedUser.directory_id).is_not(None)
-        & _open_item(ACCEPT_INVITATION)
+        & _open_item(ACCEPT_INVITATION, history=True)
     )
     | ((col(AffectedUser.outcome) == "auto") & _open_item(SIGN_IN_ITEM, history=True))
 )
 """Who has an identity for the admins to map by hand: the plan's "map"; a late invitee (invited after
-connecting: `late_invitees.switch_lists` records her guest's object id, which nobody else planned to be
-invited has) not seen signing in, whose item advises mapping her earlier history to her guest account; and
+connecting: `late_invitees.switch_lists` records her guest's object id) not seen signing in, whose item
+advises mapping her earlier history to her guest account (what tells her apart from a guest invited before
+the connection and still to accept, whose object id the plan records too, and whose item says nothing of
+it: `HISTORY_WORDS`); and
 someone whose directory account, holding their own address, came after the connection (Connect matched
 them to none, `notify` to that account: "auto" by name, yet Connect carried nothing over), not seen signing
 in, whose sign-in item advises the same (or, once seen mapped, says where that history is: the only "auto"
@@ -195,6 +197,27 @@ _COUNTED = _PLANNED | (
 )
 """Whom `seen_so_far` counts: the plan's "map", and the late invitees and late accounts seen mapped (nobody
 else is followed, so nobody else has a mapping recorded)."""
+
+
+def late_steps(session: Session, migration_id: int) -> dict[str, str]:
+    """By entitlement id, those whose way in came after the connection (`_BY_HAND`, not the plan's "map")
+    not seen mapped, with the admins' next step their own list names: "accept" for a late invitee who has
+    not said she accepted (she accepts, then they map her history to her guest account), else "map"."""
+    rows = session.execute(
+        select_columns(col(AffectedUser.entitlement_id), _ACCEPTING.label("accepting")).where(
+            col(AffectedUser.migration_id) == migration_id,
+            _BY_HAND & ~_PLANNED,
+            col(AffectedUser.mapped_to).is_(None),
+        )
+    )
+    return {entitlement_id: "accept" if accepting else "map" for entitlement_id, accepting in rows}
+
+
+_ACCEPTING = exists().where(
+    col(TodoItem.affected_user_id) == AffectedUser.id,
+    col(TodoItem.key) == ACCEPT_INVITATION,
+    col(TodoItem.done_at).is_(None),
+)
 
 
 def watched(session: Session, migration_id: int, *, everyone: bool) -> dict[str, Watched]:

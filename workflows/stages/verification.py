@@ -80,7 +80,7 @@ class StillPersonal:
     principal_name: str
     outcome: str
     next_step: str
-    """map, invite or decide."""
+    """map, invite, decide or accept (a late invitee's: she accepts, then they map her history)."""
 
 
 def check_due(ctx: Context) -> list[SignInCheck]:
@@ -170,7 +170,9 @@ def check_now(ctx: Context, organization: str | None) -> SignInCheck:
 
 def still_personal(session: Session, row: Migration) -> tuple[StillPersonal, ...]:
     """Who the last full read found still on a Microsoft account, neither mapped nor invited: by this
-    migration, or by whichever (or an admin) sent the invitation the plan has them still to accept."""
+    migration, or by whichever (or an admin) sent the invitation the plan has them still to accept. And
+    those whose way in came after the connection, whose history their list advises the admins to map
+    (`mapped_identities.late_steps`), with that step: an invitation is no step for a late invitee."""
     watch = session.get(SignInWatch, row.id)
     if watch is None or not watch.still_personal:
         return ()
@@ -188,11 +190,13 @@ def still_personal(session: Session, row: Migration) -> tuple[StillPersonal, ...
             )
         ).all()
     ) | (_plan_codec.to_accept(row.plan) if row.plan else frozenset())
+    assert row.id is not None
+    late = mapped_identities.late_steps(session, row.id)
     left = []
     for entitlement_id, principal_name in watch.still_personal:
         outcome = outcomes.get(entitlement_id, "invite")  # joined after the plan: nobody planned for them
-        step = _NEXT_STEP.get(outcome)
-        if step is not None and entitlement_id not in invited:
+        step = late.get(entitlement_id) or _NEXT_STEP.get(outcome)
+        if step is not None and (entitlement_id in late or entitlement_id not in invited):
             left.append(StillPersonal(entitlement_id, principal_name, outcome, step))
     return tuple(left)
 
