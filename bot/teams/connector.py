@@ -15,6 +15,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -34,6 +35,10 @@ GRAPH = "https://graph.microsoft.com/v1.0"
 TIMEOUT_SECONDS = 10.0
 TOKEN_MARGIN_SECONDS = 300.0
 RETRY_AFTER_AT_MOST = 900.0
+SIGN_IN_AGAIN_SECONDS = 300.0
+"""How long a refusal of the bot's sign-in stands before Entra is asked again: the messages go within
+minutes of the secret working again, and meanwhile no send, look-up or click asks Entra once more (one
+token request per queued message would flood the sign-in logs and meet Entra's throttling)."""
 
 
 class TeamsApiError(Exception):
@@ -54,9 +59,37 @@ class SignInRefused(TeamsApiError):
     """Entra refused the bot's own credentials (an OAuth error code in a 400 or 401): no retry helps until
     a setting changes; `advice` tells the operator which one, and how."""
 
+    TOLD = (
+        "I can't send messages: Microsoft refused the bot's secret, so I cannot sign in. Please tell whoever"
+        " runs the bot; my log says what to change."
+    )
+    """What someone pressing a button is told in its answer, which needs no token."""
+
     def __init__(self, status: int, code: str, advice: str) -> None:
         super().__init__(status, code, "the bot's token")
         self.advice = advice
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Entra refusing the bot's sign-in, as it stands (`TeamsApi.refusal`)."""
+
+    advice: str
+    since: datetime
+    """When the first refusal of this run of them came (UTC): no sign-in has worked since."""
+    left: float
+    """Seconds until Entra is asked again (0: the next call asks)."""
+    lasted: float
+    """Seconds since the first refusal of this run."""
+
+
+@dataclass(frozen=True)
+class _Refused:
+    error: SignInRefused
+    at: float
+    """The latest refusal (the connector's clock)."""
+    first: float
+    since: datetime
 
 
 @dataclass(frozen=True)
@@ -78,14 +111,18 @@ class TeamsApi:
         *,
         client: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
         paced: bool = True,
     ) -> None:
         """`paced`: keep Teams' documented limits on this side (off only to measure the service's own);
-        the per-tenant ones are shared through `database` with every process of this bot."""
+        the per-tenant ones are shared through `database` with every process of this bot. `wall`: the
+        time of day a refusal began, for the operator."""
         self._settings = settings
         self._router = Router(settings.sandbox_url)
         self._client = client or CookielessAsyncClient(timeout=TIMEOUT_SECONDS, verify=tls_context())
         self._clock = clock
+        self._wall = wall
+        self._refused: _Refused | None = None
         self._tokens: dict[str, tuple[float, str]] = {}
         self._token_lock = asyncio.Lock()
         self._paced = paced
@@ -205,6 +242,15 @@ class TeamsApi:
             self._refused_said = True
             raise
 
+    def refusal(self) -> Refusal | None:
+        """Entra's refusal of the bot's sign-in while no sign-in has worked since, or None."""
+        refused = self._refused
+        if refused is None:
+            return None
+        now = self._clock()
+        left = max(SIGN_IN_AGAIN_SECONDS - (now - refused.at), 0.0)
+        return Refusal(refused.error.advice, refused.since, left, now - refused.first)
+
     # ------------------------------------------------------------ plumbing
 
     async def _connector(
@@ -263,6 +309,10 @@ class TeamsApi:
             cached = self._tokens.get(scope)
             if cached is not None and self._clock() < cached[0]:
                 return cached[1]
+            refused = self._refused
+            if refused is not None and self._clock() - refused.at < SIGN_IN_AGAIN_SECONDS:
+                # the sends and look-ups waiting on the lock behind the one refused: the same verdict
+                raise refused.error
             url = f"https://login.microsoftonline.com/{self._settings.tenant_id}/oauth2/v2.0/token"
             form = {
                 "grant_type": "client_credentials",
@@ -277,9 +327,11 @@ class TeamsApi:
             if response.status_code != 200:
                 code = error_code(response)
                 if response.status_code in (400, 401) and code:  # Entra's own verdict, not a proxy's page
-                    raise SignInRefused(response.status_code, code, self._refusal(code, response))
+                    refusal = SignInRefused(response.status_code, code, self._refusal(code, response))
+                    raise self._note_refused(refusal)
                 raise TeamsApiError(response.status_code, code, "the bot's token")
             self._refused_said = False
+            self._refused = None
             answer = response.json()
             lifetime = float(answer.get("expires_in") or 3599)
             self._tokens[scope] = (
@@ -287,6 +339,13 @@ class TeamsApi:
                 str(answer["access_token"]),
             )
             return str(answer["access_token"])
+
+    def _note_refused(self, refused: SignInRefused) -> SignInRefused:
+        """Remember the refusal (`refusal`), keeping when the first of a run of them came."""
+        now, before = self._clock(), self._refused
+        first, since = (before.first, before.since) if before else (now, self._wall())
+        self._refused = _Refused(refused, now, first, since)
+        return refused
 
     def _say_refused_once(self, advice: str) -> None:
         """The bot can send nothing to anyone: the operator is told what to change, once until a sign-in

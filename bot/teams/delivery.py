@@ -39,7 +39,7 @@ from bot.conversation.messages import (
 )
 from bot.teams import cards
 from bot.teams.chats import Chats
-from bot.teams.connector import TeamsApi, TeamsApiError
+from bot.teams.connector import SignInRefused, TeamsApi, TeamsApiError
 from bot.teams.files import FileLinks
 from bot.teams.people import People, mri
 from bot.teams.store import REPLY_PREFIX, CardCopy, ConversationRef, TeamsStore, channel_of
@@ -402,6 +402,9 @@ def _undelivered(message: Message, error: TeamsApiError, origin: Origin | None) 
     quoted (its summary may name people, or the asker's own case)."""
     private_in_channel = message.private and _in_channel(origin)
     what = "my answer to you" if private_in_channel else f"“{message.summary}”"
+    if isinstance(error, SignInRefused) and origin is not None and origin.invoke:
+        # shown in the click's answer, which needs no token: no message can go to say it
+        return SignInRefused.TOLD
     if error.status == 413:  # cards are cut to fit (cards.MAX_CARD_BYTES): asking again gets the same refusal
         return (
             f"I could not deliver {what}: Teams refused it as too large ({error.status} {error.code}), so"

@@ -26,7 +26,7 @@ from bot.conversation.messages import Message, Outgoing
 from bot.request_body import BODY_SECONDS, read_body
 from bot.teams import cards
 from bot.teams.auth import ActivityAuthenticator, Unauthorized, check_activity
-from bot.teams.connector import TeamsApiError
+from bot.teams.connector import SignInRefused, TeamsApiError
 from bot.teams.delivery import CHANNEL_PREFIX, Delivery, Origin
 from bot.teams.people import People
 from bot.teams.store import CLICK_ANSWER_LIMIT, ConversationRef, TeamsStore, channel_of
@@ -244,6 +244,8 @@ class TeamsEndpoint:
         sign-in refused) is no verdict on the person, so it never reads as "not in the directory"."""
         try:
             actor = await self._people.actor(origin.user_id)
+        except SignInRefused:  # the connector has told the operator; a message could not carry this
+            return SignInRefused.TOLD
         except TeamsApiError as error:
             logger.warning("looking up %s failed: %s", origin.user_id, error)
             return LOOKUP_FAILED

@@ -11,8 +11,10 @@
 - 412, 502, 504: Microsoft asks for a retry with back-off.
 - Entra refusing the bot's own sign-in (`SignInRefused`: its secret expired or was removed while serving):
   no message can go until the operator sets a new one (or the app's is restored), then every one can, so
-  each waits uncounted and is tried again every `SIGN_IN_AGAIN_SECONDS`, never spent into "failed for
-  good" (the connector logs what to change once, not once per message).
+  each waits uncounted, never spent into "failed for good". While the refusal is fresh (under
+  `SIGN_IN_AGAIN_SECONDS`) the sender is not ready (`not_ready`): the outbox puts every claimed message
+  back before its send, so a drain asks Entra once, not once per queued message. The connector logs what
+  to change at the first refusal; the sender repeats it hourly with how many messages wait, and since when.
 - 413 (`MessageSizeTooBig`): the same message would be refused again, so it fails for good, saying so.
 - A timeout: the message may have arrived. Teams keeps no history a bot could search, so it is recorded
   as possibly delivered rather than sent again.
@@ -29,26 +31,32 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from bot.conversation.messages import Channel
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from bot.conversation.messages import Channel, DirectMessage
 from bot.delivery.sender import DeliveryFailed, Envelope, NotHandedOver, Receipt
 from bot.teams import cards
 from bot.teams.chats import DEFAULT_SERVICE_URL, Chats
-from bot.teams.connector import SignInRefused, TeamsApi, TeamsApiError
+from bot.teams.connector import SIGN_IN_AGAIN_SECONDS, Refusal, SignInRefused, TeamsApi, TeamsApiError
 from bot.teams.delivery import CHANNEL_PREFIX, Delivery
 from bot.teams.files import FileLinks
 from bot.teams.people import People
 from bot.teams.store import ConversationRef, Dispatches, TeamsStore
+from storage import Database, OutboundMessage
 from storage.outbox import NOT_IN_CHAT
 
 logger = logging.getLogger(__name__)
 
 POSSIBLY_DELIVERED = "possibly-delivered"
 """In place of an activity id in the receipt of a send that timed out."""
-SIGN_IN_AGAIN_SECONDS = 300.0
-"""How long a message waits, uncounted, while Entra refuses the bot's sign-in: the messages go within
-minutes of the secret working again, without a sign-in attempt per queued message meanwhile."""
+SIGN_IN_REFUSED = "teams_sign_in_refused"
+"""The error code of a message waiting for Entra to accept the bot's sign-in again."""
+REMIND_EVERY_SECONDS = 3600.0
+"""How often the operator's log repeats a refusal that lasts: once was easy to miss in hours of lines."""
 REFUSALS = {
     "ConversationBlockedByUser": "they blocked the bot in Teams",
     "MessageWritesBlocked": "they blocked the bot in Teams",
@@ -76,7 +84,12 @@ class TeamsSender:
         dispatches: Dispatches,
         delivery: Delivery,
         files: FileLinks,
+        database: Database,
     ) -> None:
+        """`database`: the outbox, counted for the operator while a refused sign-in holds it back."""
+        self._database = database
+        self._reminded: tuple[datetime, float] | None = None
+        """The refusal last repeated in the log (when it began) and how long it had lasted then."""
         self._delivery = delivery
         self._files = files
         self._api = api
@@ -88,6 +101,37 @@ class TeamsSender:
 
     def stop_handing_over(self) -> None:
         self._handing_over = False
+
+    async def not_ready(self, migration_id: int | None, to: DirectMessage | Channel) -> DeliveryFailed | None:
+        """Not ready for any message while Entra's refusal of the bot's sign-in is fresh: each would ask
+        Entra for a token in turn, one request per queued message, to hear the same refusal."""
+        refusal = self._api.refusal()
+        if refusal is None:
+            return None
+        await self._remind(refusal)
+        if refusal.left <= 0:  # the next send asks Entra again
+            return None
+        return DeliveryFailed(SIGN_IN_REFUSED, refusal.advice, later=refusal.left)
+
+    async def _remind(self, refusal: Refusal) -> None:
+        """Repeat the refusal in the log hourly while it lasts (the connector said it at its first), with
+        how many messages it holds back."""
+        began, said = self._reminded or (refusal.since, 0.0)
+        if began != refusal.since:  # a new run of refusals: the connector has said its first
+            said = 0.0
+        if refusal.lasted - said < REMIND_EVERY_SECONDS:
+            self._reminded = (refusal.since, said)
+            return
+        self._reminded = (refusal.since, refusal.lasted)
+        waiting = await asyncio.to_thread(_waiting, self._database)
+        logger.error(
+            "Microsoft Entra ID has refused the Teams bot's sign-in since %s UTC (%.1f h): %d Teams"
+            " message(s) wait for it. %s",
+            refusal.since.strftime("%Y-%m-%d %H:%M"),
+            refusal.lasted / 3600,
+            waiting,
+            refusal.advice,
+        )
 
     async def send(self, envelope: Envelope) -> Receipt:
         if envelope.check_first:
@@ -175,6 +219,17 @@ class TeamsSender:
             raise
 
 
+def _waiting(database: Database) -> int:
+    """How many outbox messages wait for the bot's sign-in to work again."""
+    with database.session() as session:
+        return session.exec(
+            select(func.count())
+            .select_from(OutboundMessage)
+            .where(OutboundMessage.status == "pending")
+            .where(col(OutboundMessage.error_code) == SIGN_IN_REFUSED)
+        ).one()
+
+
 def _not_in_directory(addresses: Sequence[str]) -> str:
     return f"no directory user with the sign-in name {' or '.join(addresses)}"
 
@@ -204,7 +259,7 @@ def _app_refused(code: str) -> str:
 
 def _failure(error: TeamsApiError, envelope: Envelope) -> DeliveryFailed:
     if isinstance(error, SignInRefused):
-        return DeliveryFailed("teams_sign_in_refused", error.advice, later=SIGN_IN_AGAIN_SECONDS)
+        return DeliveryFailed(SIGN_IN_REFUSED, error.advice, later=SIGN_IN_AGAIN_SECONDS)
     status = error.status
     if status == 429:
         return DeliveryFailed("ratelimited", "Teams is rate limiting", retry_after=error.retry_after or 1.0)

@@ -137,5 +137,7 @@ def build_surface(
         store=store,
         tenant_id=settings.tenant_id,
     )
-    sender = TeamsSender(api, store, people, chats, Dispatches(database, clock=clock), delivery, files)
+    sender = TeamsSender(
+        api, store, people, chats, Dispatches(database, clock=clock), delivery, files, database
+    )
     return TeamsSurface(settings, api, store, people, chats, delivery, endpoint, sender, files)

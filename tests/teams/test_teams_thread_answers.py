@@ -13,6 +13,7 @@ from bot.runtime import utc_now
 from bot.teams.store import REPLY_MEMORY, TeamsStore
 from storage import Migration, TeamsSharedCard
 from tests.teams.conftest import ORGANIZATION, Teams, actions_of, texts
+from workflows.notices import approval_thread
 
 DANA, LEE = "dana@fabrikam.com", "lee@fabrikam.com"
 
@@ -55,6 +56,8 @@ def test_a_reply_s_buttons_are_forgotten_a_day_later_with_its_kept_card(teams: T
     _, (typo,) = _said(teams, DANA, f"strat {ORGANIZATION} fabrikam.com")
     now = [utc_now()]
     store = TeamsStore(teams.runtime.database, clock=lambda: now[0])  # the watch's, a day on
+    # an approval prompt is kept as long as its approval waits, days if need be: not a reply's card
+    store.share(approval_thread(7), {"type": "AdaptiveCard"}, ["admin-id"])
     now[0] += REPLY_MEMORY - timedelta(minutes=1)
     store.forget_old_activities()
     assert actions_of(teams.view(DANA, typo["id"]))  # still hers to press
@@ -63,7 +66,7 @@ def test_a_reply_s_buttons_are_forgotten_a_day_later_with_its_kept_card(teams: T
     store.forget_old_activities()
     assert actions_of(teams.view(DANA, typo["id"])) == []  # read-only, as everyone else reads it
     with teams.runtime.database.session() as session:
-        assert session.exec(select(TeamsSharedCard)).all() == []
+        assert [card.key for card in session.exec(select(TeamsSharedCard))] == [approval_thread(7)]
 
 
 def test_help_in_a_channel_lists_only_the_migrations_run_from_it() -> None:
