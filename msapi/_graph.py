@@ -47,8 +47,8 @@ class Overview:
     allow_invites_from: str
     roles: tuple[str, ...]
     users: tuple[DirectoryUser, ...]
-    roles_unread: str = ""
-    """Why `roles` could not be read, if so (`Graph._inviter_roles`)."""
+    roles_unread: tuple[str, str] | None = None
+    """Why `roles` could not be read and how to grant that, if so (`Graph._inviter_roles`)."""
 
 
 class Graph:
@@ -118,21 +118,23 @@ class Graph:
             roles_unread=unread,
         )
 
-    def _inviter_roles(self, allow: str, user: DirectoryUser | None) -> tuple[tuple[str, ...], str]:
+    def _inviter_roles(
+        self, allow: str, user: DirectoryUser | None
+    ) -> tuple[tuple[str, ...], tuple[str, str] | None]:
         """The connector's directory roles when they decide whether they may invite guests (the plan's
         `invite-permission`): under `adminsAndGuestInviters`, or a guest under
         `adminsGuestInvitersAndAllMembers`; else none are read. An app is often not granted reading roles,
         and needs them for no step of its own (it invites under the setting alone): a refusal leaves them
-        unknown (the reason, second), which that check says, rather than failing the whole plan."""
+        unknown (the reason and the fix, second), which that check says, rather than failing the plan."""
         if user is None or not (
             allow == "adminsAndGuestInviters"
             or (allow == "adminsGuestInvitersAndAllMembers" and user.user_type.casefold() != "member")
         ):
-            return (), ""
+            return (), None
         try:
-            return tuple(self.roles(user.id)), ""
+            return tuple(self.roles(user.id)), None
         except MissingPermission as error:
-            return (), error.reason
+            return (), (error.reason, error.fix)
 
     def users(self, progress: Progress | None = None) -> list[DirectoryUser]:
         params = urlencode({"$select": USER_FIELDS, "$top": str(PAGE_SIZE)})

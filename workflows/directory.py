@@ -117,9 +117,9 @@ class DirectorySnapshot:
     directory_users: tuple[DirectoryUser, ...]
     allow_invites_from: str
     connector_roles: tuple[str, ...] = ()
-    connector_roles_unread: str = ""
-    """Why the connector's directory roles could not be read (the app may lack the permission), if so:
-    `invite-permission` then judges them as holding none, and says so."""
+    connector_roles_unread: tuple[str, str] | None = None
+    """Why the connector's directory roles could not be read (the app may lack the permission), and how to
+    grant it, when they decide whether the connector may invite: `invite-permission` then cannot tell."""
     billing_subscription: Subscription | None = None
     billing_unread: tuple[str, str] | None = None
     """Why the billing subscription could not be read, and what to do, when Microsoft refused that read

@@ -98,6 +98,17 @@ def invite_permission(
             fix=invitation_policy_fix(policy),
             policy=policy,
         )
+    if user is None or not user.account_enabled:
+        # connector-member fails too and says what to do: neither a role nor the setting would help
+        state = "is not a user of" if user is None else "has a disabled account in"
+        return Check(
+            INVITE_PERMISSION,
+            "fail",
+            f"{users_need} a guest invitation but {connector} {state} the directory, so cannot invite"
+            " anyone.",
+            fix="Connect as an enabled Member of the directory (see connector-member).",
+            policy=policy,
+        )
     if may_invite(policy, user, snapshot.connector_roles):
         return Check(
             INVITE_PERMISSION,
@@ -106,20 +117,36 @@ def invite_permission(
             f" (allowInvitesFrom: {policy}).",
             policy=policy,
         )
-    unread = (
-        f" Their directory roles could not be read ({snapshot.connector_roles_unread.rstrip('.')})."
-        if snapshot.connector_roles_unread
-        else ""
-    )
+    if snapshot.connector_roles_unread is not None:
+        # the roles were read because they decide (`Graph._inviter_roles`): unread, the answer is unknown,
+        # and reading them is what settles it (a Guest Inviter needs nothing else)
+        reason, grant = snapshot.connector_roles_unread
+        return Check(
+            INVITE_PERMISSION,
+            "fail",
+            f"{users_need} a guest invitation, and I cannot tell whether {connector} may invite guests"
+            f" (allowInvitesFrom: {policy}): the bot may not read their directory roles"
+            f" ({reason.rstrip('.')}).",
+            fix=f"Let the bot read directory roles: {grant.rstrip('.')}. Should {connector} hold none of"
+            f" Guest Inviter, User Administrator or Global Administrator, give {_a_role(connector)}",
+            policy=policy,
+        )
     return Check(
         INVITE_PERMISSION,
         "fail",
-        f"{users_need} a guest invitation but {connector} may not invite guests "
-        f"(allowInvitesFrom: {policy}).{unread}",
-        fix=f"Give {connector} the Guest Inviter role (Microsoft Entra admin center > Roles & admins > Guest"
-        " Inviter), or relax the guest invite settings (External Identities > External collaboration"
-        " settings).",
+        f"{users_need} a guest invitation but {connector} may not invite guests"
+        f" (allowInvitesFrom: {policy}).",
+        fix=f"Give {_a_role(connector)}",
         policy=policy,
+    )
+
+
+def _a_role(connector: str) -> str:
+    """The fix when the connector's rights bar the invitations, after "give": a role that may invite, or
+    a setting that lets them."""
+    return (
+        f"{connector} the Guest Inviter role (Microsoft Entra admin center > Roles & admins > Guest Inviter),"
+        " or relax the guest invite settings (External Identities > External collaboration settings)."
     )
 
 

@@ -28,6 +28,14 @@ ROLE_FIX = (
     "Give admin@a.com the Guest Inviter role (Microsoft Entra admin center > Roles & admins > Guest Inviter),"
     " or relax the guest invite settings (External Identities > External collaboration settings)."
 )
+GRANT_ROLES = "App registrations > the bot's app > RoleManagement.Read.Directory, then Grant admin consent"
+UNREAD_ROLES_FIX = (
+    f"Let the bot read directory roles: {GRANT_ROLES}. Should admin@a.com hold none of Guest Inviter, User"
+    " Administrator or Global Administrator, give admin@a.com the Guest Inviter role (Microsoft Entra admin"
+    " center > Roles & admins > Guest Inviter), or relax the guest invite settings (External Identities >"
+    " External collaboration settings)."
+)
+CONNECTOR_FIX = "Connect as an enabled Member of the directory (see connector-member)."
 
 # A failing connector check names the admins able to connect instead (`connect-as-me`), the connector and
 # those who could not connect themselves left out.
@@ -325,19 +333,39 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str, str]]] = {
             "",
         ),
     ),
-    "invite-roles-unread": (
+    "invite-roles-unread": (  # unread roles are unknown, not none: granting the read settles it
         "invite-permission",
         {
             "users": ["x@b.com"],
             "allow_invites_from": "adminsAndGuestInviters",
-            "connector_roles_unread": "Microsoft Graph refused reading the directory roles.",
+            "connector_roles_unread": ("Microsoft Graph refused reading the directory roles.", GRANT_ROLES),
         },
         (
             "fail",
-            "1 user needs a guest invitation but admin@a.com may not invite guests (allowInvitesFrom:"
-            " adminsAndGuestInviters). Their directory roles could not be read (Microsoft Graph refused"
-            " reading the directory roles). " + ROLE_FIX,
-            ROLE_FIX,
+            "1 user needs a guest invitation, and I cannot tell whether admin@a.com may invite guests"
+            " (allowInvitesFrom: adminsAndGuestInviters): the bot may not read their directory roles"
+            " (Microsoft Graph refused reading the directory roles). " + UNREAD_ROLES_FIX,
+            UNREAD_ROLES_FIX,
+        ),
+    ),
+    "invite-connector-absent": (  # no role or setting helps someone who is not in the directory
+        "invite-permission",
+        {"users": ["x@b.com"], "connector": "nobody@a.com"},
+        (
+            "fail",
+            "1 user needs a guest invitation but nobody@a.com is not a user of the directory, so cannot"
+            " invite anyone. " + CONNECTOR_FIX,
+            CONNECTOR_FIX,
+        ),
+    ),
+    "invite-connector-disabled": (
+        "invite-permission",
+        {"users": ["x@b.com"], "directory": [member("1", "admin@a.com", account_enabled=False)]},
+        (
+            "fail",
+            "1 user needs a guest invitation but admin@a.com has a disabled account in the directory, so"
+            " cannot invite anyone. " + CONNECTOR_FIX,
+            CONNECTOR_FIX,
         ),
     ),
     "count-pass": (

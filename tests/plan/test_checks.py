@@ -74,7 +74,6 @@ def test_duplicate_principal_names() -> None:
         ("adminsAndGuestInviters", member("1", "admin@a.com"), ("User Administrator",), "pass"),
         ("adminsAndGuestInviters", member("1", "admin@a.com"), ("global administrator",), "pass"),
         ("none", member("1", "admin@a.com"), ("Global Administrator",), "fail"),
-        ("everyone", member("1", "admin@a.com", account_enabled=False), (), "fail"),
     ],
 )
 def test_invite_permission(policy: str, connector: object, roles: tuple[str, ...], status: str) -> None:

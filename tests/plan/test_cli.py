@@ -242,5 +242,13 @@ def test_an_app_not_granted_reading_roles_still_gets_a_plan_which_says_the_roles
     )
     assert _run("--scenario", path, "--connector", "dana@fabrikam.com", "--json") == 0
     status, message = _invitation_checks(capsys)["invite-permission"]
-    assert status == "fail" and "Their directory roles could not be read (" in message
-    assert "RoleManagement.Read.Directory" in message
+    assert status == "fail" and message.startswith(
+        "2 users need a guest invitation, and I cannot tell whether dana@fabrikam.com may invite guests"
+        " (allowInvitesFrom: adminsAndGuestInviters): the bot may not read their directory roles (Microsoft"
+        " Graph refused reading the directory roles (HTTP 403): the app registration lacks the Microsoft"
+        " Graph application permission RoleManagement.Read.Directory (Read all directory RBAC settings))."
+        " Let the bot read directory roles: Microsoft Entra admin center > App registrations > the bot's app"
+        " > API permissions > Add a permission > Microsoft Graph > Application permissions >"
+        " RoleManagement.Read.Directory, then Grant admin consent; or: az ad app permission add"
+    ), message
+    assert "may not invite guests" not in message
