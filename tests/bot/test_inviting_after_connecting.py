@@ -192,3 +192,19 @@ def test_a_setting_that_lets_nobody_invite_says_its_fix_once(chat: Chat) -> None
     ), said
     assert said.count("Guest invite settings") == 1, said
     assert "not even in the portal. Changes take 15-60 minutes to apply; then run `invite` again." in said
+
+
+def test_status_after_a_setting_that_lets_nobody_invite_names_the_setting_as_the_fix(chat: Chat) -> None:
+    """The refusal above, read later in `status`: its fix line names the setting to change, not only when
+    a change applies (the bot's app's check leaves its fix to invite-permission)."""
+    box = _lists_out(chat)
+    _nobody_may_invite(box)
+    chat.say(DANA, f"invite {ORG}")
+
+    shown = _raw(replies(chat.say(DANA, f"status {ORG}")))
+    (fix,) = [line for line in shown.splitlines() if line.startswith("Fix: ")]
+    assert fix.startswith(
+        "Fix: In the Microsoft Entra admin center open External Identities > External collaboration settings"
+        " > Guest invite settings"
+    ), fix
+    assert fix.endswith("Changes take 15-60 minutes to apply; then run `invite` again."), fix
