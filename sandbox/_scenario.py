@@ -246,11 +246,20 @@ def _tenant(tenant: dict[str, Any]) -> dict[str, Any]:
     roles = tenant.get("directoryRoles")
     result["directoryRoles"] = {}
     if roles is not None:
+        seen: dict[str, str] = {}
         for upn, names in _object(roles, "tenant.directoryRoles").items():
             path = f"tenant.directoryRoles.{upn}"
+            if names is None:  # the contract allows null: no roles
+                names = []
             if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
-                raise ScenarioError(f"{path}: expected a list of role names")
-            result["directoryRoles"][upn] = names
+                raise ScenarioError(f"{path}: expected a list of role names (or null for none)")
+            # matched to a user as `State.roles_of` matches principal names: without case, and here without
+            # the spaces a hand-written key may carry
+            key = upn.strip()
+            if key.casefold() in seen:
+                raise ScenarioError(f"{path}: the same user as tenant.directoryRoles.{seen[key.casefold()]}")
+            seen[key.casefold()] = upn
+            result["directoryRoles"][key] = names
     return result
 
 

@@ -175,7 +175,7 @@ def test_progress_draws_a_bar_on_a_terminal_only() -> None:
     assert pipe.getvalue() == ""
 
 
-def _variant(tmp_path: Path, policy: str, roles: dict[str, list[str]], **changes: object) -> str:
+def _variant(tmp_path: Path, policy: str, roles: dict[str, list[str] | None], **changes: object) -> str:
     """The bundled scenario under another guest invite setting and directory roles."""
     scenario = json.loads(Path(FABRIKAM).read_text())
     scenario["tenant"]["authorizationPolicy"] = {"allowInvitesFrom": policy}
@@ -210,6 +210,24 @@ def test_a_guest_inviter_passes_invite_permission_though_the_bot_s_app_may_not_i
     assert checks["invite-permission"][0] == "pass"
     assert checks["app-invite-permission"][0] == "fail"
     assert "Microsoft refuses invitations from an app" in checks["app-invite-permission"][1]
+
+
+def test_a_role_keyed_with_spaces_and_another_case_is_the_user_s_own(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A hand-written key is matched to its user as principal names are (spaces and case aside)."""
+    path = _variant(tmp_path, "adminsAndGuestInviters", {" Dana@Fabrikam.com ": ["Guest Inviter"]})
+    assert _run("--scenario", path, "--connector", "dana@fabrikam.com", "--json") == 0
+    assert _invitation_checks(capsys)["invite-permission"][0] == "pass"
+
+
+def test_null_roles_are_no_roles_as_the_contract_allows_null(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _variant(tmp_path, "adminsAndGuestInviters", {"dana@fabrikam.com": None})
+    assert _run("--scenario", path, "--connector", "dana@fabrikam.com", "--json") == 0
+    status, message = _invitation_checks(capsys)["invite-permission"]
+    assert status == "fail" and "dana@fabrikam.com may not invite guests" in message
 
 
 def test_a_guest_without_a_role_fails_invite_permission_though_the_bot_s_app_may_invite(

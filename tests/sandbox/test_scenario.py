@@ -57,6 +57,12 @@ def _break(data: dict[str, Any], path: str, value: object) -> dict[str, Any]:
             "tenant.authorizationPolicy.allowInvitesFrom: 'admins'",
         ),
         ("tenant.directoryRoles", [], "tenant.directoryRoles: expected an object"),
+        (
+            "tenant.directoryRoles",
+            {"dana@fabrikam.com": [], " Dana@Fabrikam.com": ["Guest Inviter"]},
+            "tenant.directoryRoles. Dana@Fabrikam.com: the same user as"
+            " tenant.directoryRoles.dana@fabrikam.com",
+        ),
         ("subscriptions[0].tenantId", ..., "subscriptions[0].tenantId: missing"),
         ("user_entitlements", {}, "user_entitlements: expected a list"),
         ("format", "aadbot-scenario/2", "format: expected 'aadbot-scenario/1'"),
