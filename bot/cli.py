@@ -7,7 +7,7 @@ import importlib
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from bot.settings import SettingsError
 
@@ -29,8 +29,11 @@ up to a second of CPU to import (the database, Slack, Microsoft's libraries), wh
 `aadbot doctor` never use."""
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The parser for `command` alone when it is known, else for all (help, mistyped commands)."""
+def build_parser(
+    command: str | None = None,
+) -> tuple[argparse.ArgumentParser, Mapping[str, argparse.ArgumentParser]]:
+    """The parser for `command` alone when it is known, else for all (help, mistyped commands), and each
+    sub-command's own parser by name (its usage is the one to show for an option it does not know)."""
     parser = argparse.ArgumentParser(
         prog="aadbot",
         description="Move an Azure DevOps organization from Microsoft accounts to Entra ID, in chat.",
@@ -39,24 +42,32 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     owners = [REGISTERED_BY[command]] if command in REGISTERED_BY else REGISTERED_BY.values()
     for module in dict.fromkeys(owners):
         importlib.import_module(module).register(subparsers)
-    return parser
+    return parser, subparsers.choices
 
 
-def _command_parser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
-    """The sub-command's own parser (`aadbot ask`'s for `ask`)."""
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return action.choices[command]  # type: ignore[no-any-return]
-    return parser
+def _refuse_unknown(
+    parser: argparse.ArgumentParser,
+    commands: Mapping[str, argparse.ArgumentParser],
+    arguments: Sequence[str],
+    command: str,
+    unknown: Sequence[str],
+) -> None:
+    """Exits naming what was not understood, with the usage of whoever should have understood it: the top
+    level's for what comes before the command (it knows only --help), else the command's own (argparse
+    would give the top level's for both)."""
+    early = [argument for argument in arguments[: arguments.index(command)] if argument in unknown]
+    if early:
+        parser.error(f"unrecognized arguments: {' '.join(early)}")
+    commands[command].error(f"unrecognized arguments: {' '.join(unknown)}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     arguments = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(arguments[0] if arguments else None)
+    parser, commands = build_parser(arguments[0] if arguments else None)
     args, unknown = parser.parse_known_args(arguments)
-    if unknown:  # said with the command's own usage, which argparse would give the top level's
-        _command_parser(parser, args.command).error(f"unrecognized arguments: {' '.join(unknown)}")
+    if unknown:
+        _refuse_unknown(parser, commands, arguments, args.command, unknown)
     try:
         code = int(args.run(args))
         sys.stdout.flush()  # here, where a reader that left (`| head`) can still be answered quietly
