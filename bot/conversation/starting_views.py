@@ -202,7 +202,7 @@ def _plan_people(plan: Plan, status: MigrationStatus) -> list[Block]:
 
 
 def _plan_summary(plan: Plan) -> str:
-    return f"Plan for {plan.organization}: {counts_sentence(plan.groups)}"
+    return f"Plan for {plan.organization}: {counts_sentence(plan.groups, plan.checks)}"
 
 
 def _plan_dated(made: AuditEntry | None) -> str:

@@ -4,7 +4,7 @@ and the App Home, every migration its reader administers.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from bot.conversation import closing_views, plan_views, progress_views, sign_in_views, todo_views
 from bot.conversation.dates import clock_time, day, day_and_time
@@ -12,6 +12,8 @@ from bot.conversation.messages import Block, Facts, Heading, Message, Outgoing, 
 from bot.conversation.next_actions import decision_buttons, everyone_told, with_next
 from bot.conversation.unreached_views import admin_unreached_line, told_blocks
 from workflows.machine import CONNECTED_STEPS
+from workflows.plan import Check
+from workflows.plan_invitations import invitation_bar
 from workflows.progress import Progress
 from workflows.results import (
     Actor,
@@ -239,7 +241,7 @@ def home(statuses: Sequence[MigrationStatus], entries: Sequence[TodoEntry]) -> M
             (
                 status.organization,
                 status.state.replace("_", " "),
-                counts_sentence(status.counts),
+                counts_sentence(status.counts, status.checks),
                 f"#{status.pending_approval_id}" if status.pending_approval_id else "-",
             )
             for status in statuses
@@ -268,8 +270,13 @@ _GROUP_LABELS = {
 message read "5 auto, 2 map, 2 invite, 1 ambiguous"); `plan_views.OUTCOME_WORDS` says them in full."""
 
 
-def counts_sentence(counts: dict[str, int]) -> str:
+def counts_sentence(counts: Mapping[str, int], checks: Sequence[Check]) -> str:
+    """Each group counted in its few words (`_GROUP_LABELS`); those to invite as `plan_views.outcome_words`
+    says while nobody may invite them (`invitation_bar`): "to invite" would promise a way in there is not."""
+    labels = _GROUP_LABELS
+    if invitation_bar(checks):
+        labels = {**labels, "invite": plan_views.outcome_words(checks)["invite"][0]}
     return (
-        ", ".join(f"{count:,} {_GROUP_LABELS.get(group, group)}" for group, count in counts.items() if count)
+        ", ".join(f"{count:,} {labels.get(group, group)}" for group, count in counts.items() if count)
         or "no users"
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from bot.console.render import render
 from bot.conversation import unreached_views
 from bot.conversation.messages import DirectMessage
 from sandbox import Sandbox, parse_scenario
@@ -163,6 +164,27 @@ def test_nobody_may_invite_so_request_approval_anyway_connects_without_the_two_a
     assert "❌ invite-permission: 2 users need a guest invitation" in prompt
     approved = chat.click("lee@fabrikam.com", anyway, "Approve")
     assert chat.state() == "connecting", text_of(approved)
+
+
+@pytest.mark.parametrize(
+    ("policy", "words"),
+    [
+        ("everyone", "2 to invite"),
+        ("none", "2 lose access unless the directory's invitation settings change"),  # no way in to promise
+    ],
+)
+def test_the_line_counting_the_groups_says_inviting_is_no_way_in_while_nobody_may_invite(
+    chat: Chat, box: Sandbox, fabrikam: dict[str, Any], policy: str, words: str
+) -> None:
+    """The plan's one-line summary (notifications) and the App Home's row word those to invite as the plan
+    does (`plan_views.outcome_words`)."""
+    _serve(box, fabrikam, policy)
+    chat.say(DANA, f"start {ORG} fabrikam.com")
+    (plan,) = [m for m in chat.say(DANA, f"plan {ORG}") if m.message.summary.startswith("Plan for")]
+    home = " ".join(render(chat.runtime.conversation.home(chat.person(DANA))).split())
+    for line in (plan.message.summary, home):
+        assert f", {words}" in line, line
+        assert ("to invite" in line) == (policy == "everyone"), line
 
 
 def _notice_to_erin(chat: Chat) -> str:
