@@ -214,6 +214,17 @@ def text_of(outgoing: list[Outgoing]) -> str:
     return "\n".join(render(message.message) for message in outgoing)
 
 
+def invitation_emails(chat: Chat) -> dict[str, int]:
+    """How many invitation emails the sandbox's Microsoft sent to each address."""
+    assert chat.runtime.sandbox is not None
+    sent: dict[str, int] = {}
+    for invitation in chat.runtime.sandbox.state()["tenant"].get("invitations", []):
+        if invitation["sendInvitationMessage"]:
+            address = invitation["invitedUserEmailAddress"]
+            sent[address] = sent.get(address, 0) + 1
+    return sent
+
+
 def may_restore(request: pytest.FixtureRequest) -> bool:
     """Whether the test's chat may restore the steps before the one under test (`Chat`)."""
     return request.node.get_closest_marker("replays_for_real") is None

@@ -18,7 +18,7 @@ from sandbox import Sandbox
 from storage import AuditEntry, Database, Invitation, Migration, OutboundMessage, Reminder
 from storage.outbox_claims import claim_due
 from storage.outbox_sends import UNCONFIRMED, begin_send
-from tests.bot.conftest import DANA, LEE, ORG, Chat, started_on_clock, text_of
+from tests.bot.conftest import DANA, LEE, ORG, Chat, invitation_emails, started_on_clock, text_of
 from workflows import invitation_wait
 from workflows.results import BOT
 
@@ -57,16 +57,6 @@ def _box(chat: Chat) -> Sandbox:
     return chat.runtime.sandbox
 
 
-def _emails(chat: Chat) -> dict[str, int]:
-    """How many invitation emails Microsoft sent to each address."""
-    sent: dict[str, int] = {}
-    for invitation in _box(chat).state()["tenant"].get("invitations", []):
-        if invitation["sendInvitationMessage"]:
-            address = invitation["invitedUserEmailAddress"]
-            sent[address] = sent.get(address, 0) + 1
-    return sent
-
-
 def _claim(chat: Chat, address: str) -> Invitation:
     with chat.runtime.database.session() as session:
         return session.exec(select(Invitation).where(Invitation.email == address)).one()
@@ -84,10 +74,10 @@ def test_a_504_after_the_invitation_went_out_is_no_refusal_and_no_second_email(
 ) -> None:
     _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504 after"])
     first = _summary(chat)
-    assert _emails(chat) == {ERIN: 1, FRANK: 1}  # Microsoft did invite Erin
+    assert invitation_emails(chat) == {ERIN: 1, FRANK: 1}  # Microsoft did invite Erin
     moment.now += timedelta(minutes=1)  # at once: the search does not show Erin's guest yet
     again = _summary(chat)
-    assert _emails(chat) == {ERIN: 1, FRANK: 1}
+    assert invitation_emails(chat) == {ERIN: 1, FRANK: 1}
 
     assert first == (
         f"1 invited, 1 with no answer from Microsoft. No answer: {ERIN}: no answer came, so the invitation"
@@ -105,7 +95,7 @@ def test_a_504_after_the_invitation_went_out_is_no_refusal_and_no_second_email(
 
     moment.now += timedelta(minutes=10)  # the search shows her guest, still to accept
     assert _summary(chat) == "1 invited, 1 invited earlier."  # hers with her link alone, his kept
-    assert _emails(chat) == {ERIN: 1, FRANK: 1}
+    assert invitation_emails(chat) == {ERIN: 1, FRANK: 1}
     erin = _claim(chat, ERIN)
     assert (erin.status, erin.result) == ("sent", "invited before the interruption; link recovered")
     newest = _box(chat).state()["tenant"]["invitations"][-1]
@@ -118,15 +108,15 @@ def test_a_504_before_anything_was_done_invites_once_the_search_is_believed(
 ) -> None:
     _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504"])
     assert _summary(chat).startswith(f"1 invited, 1 with no answer from Microsoft. No answer: {ERIN}: ")
-    assert _emails(chat) == {FRANK: 1}
+    assert invitation_emails(chat) == {FRANK: 1}
 
     moment.now += timedelta(minutes=9, seconds=59)  # the search could still be behind
     assert _summary(chat).startswith("1 invited earlier, 1 with no answer from Microsoft.")
-    assert _emails(chat) == {FRANK: 1}
+    assert invitation_emails(chat) == {FRANK: 1}
 
     moment.now += timedelta(seconds=1)  # believed: nobody holds her address, so nothing went out
     assert _summary(chat) == "1 invited."
-    assert _emails(chat) == {ERIN: 1, FRANK: 1}
+    assert invitation_emails(chat) == {ERIN: 1, FRANK: 1}
     assert _claim(chat, ERIN).status == "sent"
 
 
@@ -204,7 +194,7 @@ def test_when_the_wait_is_over_the_admin_who_ran_invite_hears_it_once_and_its_bu
     invited = chat.click(DANA, [told], "Invite missing users")
     (answer,) = [m for m in invited if not isinstance(m.to, Channel)]  # the channel reads the count
     assert answer.message.summary == "1 invited, 1 invited earlier."
-    assert _emails(chat) == {ERIN: 1, FRANK: 1}
+    assert invitation_emails(chat) == {ERIN: 1, FRANK: 1}
     assert _claim(chat, ERIN).status == "sent"
 
 
@@ -418,7 +408,7 @@ def test_a_refused_invitation_after_a_lost_answer_asks_for_an_account_again_and_
         f" items of your to-do list are changed: 1. {asking} More: "
     ), _flat(told)
     assert _first_item(" ".join(text_of(chat.say(ERIN, "todo", in_dm=True)).split())) == asking
-    assert _emails(chat) == {FRANK: 1}
+    assert invitation_emails(chat) == {FRANK: 1}
 
 
 def test_request_approval_says_an_invitation_microsoft_never_confirmed_may_have_gone_out(
@@ -454,7 +444,7 @@ def test_invite_after_connecting_says_who_gets_an_email_now_and_whose_came_befor
         " old work history stays with their Microsoft account: to keep it, map them to the guest account"
         " under Organization settings > Microsoft Entra ID"
     )
-    assert _emails(chat) == {ERIN: 1, FRANK: 1}
+    assert invitation_emails(chat) == {ERIN: 1, FRANK: 1}
 
 
 def test_someone_whose_invitation_may_have_gone_out_is_reminded_once_to_look_for_it(
@@ -568,7 +558,7 @@ def test_a_listed_person_whose_link_could_not_be_fetched_reads_that_her_invitati
     _summary(chat)
     (told,) = _to_erin(chat.runtime.conversation.watch())
     assert _first_item(_flat(told)).startswith(ACCEPT), _flat(told)
-    assert _emails(chat) == {ERIN: 1, FRANK: 1}  # one each: none again for her
+    assert invitation_emails(chat) == {ERIN: 1, FRANK: 1}  # one each: none again for her
 
 
 def test_the_person_asking_the_day_after_hears_the_date_the_search_is_believed(
@@ -635,7 +625,7 @@ def test_a_step_that_died_inviting_is_told_with_resume_rather_than_waited_for(
     )
     chat.click(DANA, [told], "Resume")  # the step runs again, and finds her guest
     assert _claim(chat, ERIN).status == "sent"
-    assert _emails(chat) == {ERIN: 1, FRANK: 1}
+    assert invitation_emails(chat) == {ERIN: 1, FRANK: 1}
 
 
 def _link_not_fetched(chat: Chat, moment: Moment) -> None:

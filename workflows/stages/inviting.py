@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -291,8 +291,9 @@ def _invite_one(
     email = address.strip()
     key = _claim_key(email)
     claim = session.exec(_CLAIM, params={"migration": row.id, "email": key}).first()
+    guest_id = claim.invited_user_id if claim is not None else _guest_before(unit, key)
     try:
-        existing = _in_directory(microsoft, row.tenant_id, email, claim)
+        existing = _in_directory(microsoft, row.tenant_id, email, guest_id)
     except MissingPermission:
         raise
     except MicrosoftError as error:
@@ -384,16 +385,44 @@ _CLAIM = select(Invitation).where(
 """Built once: every person invited is looked up by it, and building it and its cache key anew cost about as
 much as running it."""
 
+_SAME_DIRECTORY = select(col(Migration.id)).where(
+    func.lower(Migration.organization) == bindparam("organization"),
+    Migration.tenant_id == bindparam("tenant"),
+)
+_GUEST_BEFORE = (
+    select(Invitation.invited_user_id)
+    .where(
+        col(Invitation.migration_id).in_(_SAME_DIRECTORY),
+        Invitation.email == bindparam("email"),
+        col(Invitation.invited_user_id).is_not(None),
+    )
+    .order_by(col(Invitation.updated_at).desc())
+    .limit(1)
+)
+"""Built once, as `_CLAIM` is: asked for each person this migration has not claimed yet. The migrations as a
+list, not a join, so the database reads each one's claim by its unique (migration, address) index rather
+than every claim there is."""
+
+
+def _guest_before(unit: Unit, key: str) -> str | None:
+    """The guest an earlier migration of the organization to the same directory invited or found at this
+    address, by id: a guest belongs to the directory, not to a migration, so after a `cancel` and a new
+    `start` minutes later the search may not show the guest yet, and only this id keeps the new migration
+    from mailing the person a second invitation."""
+    row = unit.row
+    directory = {"organization": row.organization.casefold(), "tenant": row.tenant_id, "email": key}
+    return unit.session.exec(_GUEST_BEFORE, params=directory).first()
+
 
 def _in_directory(
-    microsoft: Microsoft, tenant_id: str, email: str, claim: Invitation | None
+    microsoft: Microsoft, tenant_id: str, email: str, guest_id: str | None
 ) -> DirectoryUser | None:
-    """Whoever holds the address in the directory; failing that, the guest an earlier invitation created,
-    by its id. The search by address is eventually consistent: right after an invitation it may not list
-    the new guest yet, and inviting again on its word would invite twice."""
+    """Whoever holds the address in the directory; failing that, the guest an earlier invitation created
+    (`guest_id`), by its id. The search by address is eventually consistent: right after an invitation it
+    may not list the new guest yet, and inviting again on its word would invite twice."""
     found = microsoft.find_directory_user(tenant_id, email)
-    if found is None and claim is not None and claim.invited_user_id:
-        found = microsoft.directory_user(tenant_id, claim.invited_user_id)
+    if found is None and guest_id:
+        found = microsoft.directory_user(tenant_id, guest_id)
     return found
 
 
