@@ -25,6 +25,9 @@ _INVITE_ORDER = {
 }
 """What needs an admin's eye comes first in the shortened list."""
 
+_SETTLED = frozenset({"sent", "re-invited", "already-invited", "found"})
+"""Outcomes another `invite` would only find again: the person has their invitation or their account."""
+
 
 def invited(result: InviteResult, told: Told | None = None, *, shared: bool = False) -> list[Outgoing]:
     """`told`: how the advance notice went out, while it still may. `shared`: asked in a channel, which
@@ -33,8 +36,16 @@ def invited(result: InviteResult, told: Told | None = None, *, shared: bool = Fa
     organization = result.status.organization
     blocks: list[Block] = [Heading(f"Invitations for {organization}"), Text(result.message)]
     blocks.extend(_invitations_named(result))
-    content = with_next(blocks, result.status, everyone_told=everyone_told(told))
+    content = with_next(
+        blocks, result.status, everyone_told=everyone_told(told), everyone_invited=_everyone_invited(result)
+    )
     return [Outgoing(Message(result.message, content, private=shared))]
+
+
+def _everyone_invited(result: InviteResult) -> bool:
+    """Whether the run went to its end with each person invited or found: run again it invites nobody.
+    Not after a refusal, a stop, or someone Microsoft failed or never answered: `invite` is their retry."""
+    return not result.denied and result.stopped is None and all(o.status in _SETTLED for o in result.outcomes)
 
 
 _STOPPED = {

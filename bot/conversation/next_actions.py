@@ -60,12 +60,16 @@ def decision_buttons(approval_id: int) -> Actions:
     )
 
 
-def next_actions(status: MigrationStatus, *, everyone_told: bool = False) -> Actions | None:
+def next_actions(
+    status: MigrationStatus, *, everyone_told: bool = False, everyone_invited: bool = False
+) -> Actions | None:
     """`everyone_told`: the advance notice went to everyone in the plan, so pressing *Tell users what is
-    coming* would send nothing."""
+    coming* would send nothing. `everyone_invited`: an `invite` just now left nobody to invite, so
+    pressing *Invite missing users* would invite nobody, whatever the plan still counts (after connecting
+    it is the approved one, and Microsoft's search shows a new guest only minutes later)."""
     organization = status.organization
     hidden = {"announce"} if everyone_told else set()
-    if not status.counts.get("invite", 0):  # nobody left to invite
+    if everyone_invited or not status.counts.get("invite", 0):  # nobody left to invite
         hidden.add("invite")
     words = status.next_commands
     if status.counts.get("disabled", 0):  # who left is removed before the notice (status_views._who_left)
@@ -102,7 +106,11 @@ def next_step(status: MigrationStatus, *, approves: bool = False) -> Button | No
 
 
 def with_next(
-    blocks: list[Block], status: MigrationStatus, *, everyone_told: bool = False
+    blocks: list[Block],
+    status: MigrationStatus,
+    *,
+    everyone_told: bool = False,
+    everyone_invited: bool = False,
 ) -> tuple[Block, ...]:
-    actions = next_actions(status, everyone_told=everyone_told)
+    actions = next_actions(status, everyone_told=everyone_told, everyone_invited=everyone_invited)
     return (*blocks, actions) if actions else tuple(blocks)
