@@ -20,6 +20,16 @@ _USE = (
     r"(?:use|sign(?: |-)?in(?: with)?|log(?: |-)?in(?: with)?|login with|pick|choose|select|enter|type"
     r"|use to (?:sign|log)(?: |-)?in)"
 )
+# What may follow "which account should I use": words about signing in only. "…for the service connection",
+# "…for the build agent", "…in the pipeline yaml" ask which identity a tool runs as, no personal sign-in
+# (rev78: those got the asker's own sign-in account).
+_SIGN_IN_TAIL = (
+    r"(?:now|today|then|here|(?:from )?now on|instead"
+    r"|(?:in order )?to (?:sign|log)(?: |-)?in(?: (?:now|with))?"
+    r"|(?:after|for|during|in) (?:the |this )?(?:migration|move|switch|change|connection)"
+    r"|(?:for|with|on|in|to (?:sign|log)(?: |-)?in to) (?:azure devops|devops|ado|dev\.azure\.com)"
+    r"|when (?:it|we|the organi[sz]ation) (?:is|are) (?:connected|moved|migrated))"
+)
 _WHICH_ACCOUNT = re.compile(
     rf"(?i){_OPENING}(?:"
     rf"(?:which|what) {_ACCOUNT} (?:should|do|must|shall|am i supposed to|can|will|would) (?:i )?"
@@ -27,7 +37,7 @@ _WHICH_ACCOUNT = re.compile(
     rf"|(?:which|what) {_ACCOUNT} is (?:mine|my work account|the right one|the one to use)"
     rf"|(?:which|what) (?:work |directory |microsoft )?{_ACCOUNT} (?:is|do i) (?:mine|have)"
     rf"|what (?:should|do|must) i (?:sign|log)(?: |-)?in (?:with|as)"
-    r")\b[^?.!]{0,40}\W*$"
+    rf")\b(?: {_SIGN_IN_TAIL})?\W*$"
 )
 _ABOUT = (
     r"(?:the |this |our |my )?(?:migration|move|switch|change|org(?:ani[sz]ation)?|account|access"
@@ -35,9 +45,9 @@ _ABOUT = (
 )
 _WHATS_GOING_ON = re.compile(
     rf"(?i){_OPENING}(?:"
-    r"what(?:'s| is| are)? (?:happening|going on|up)"
+    r"what(?:'s|s| is| are)? (?:happening|going on|up)"
     rf"(?: (?:here|now|with {_ABOUT}|to {_ABOUT}))?(?: (?:here|now|then|exactly|today))?"
-    r"|what(?:'s| is) the (?:status|situation|news|plan)"
+    r"|what(?:'s|s| is) the (?:status|situation|news|plan)"
     rf"(?: (?:of|with|for|on) {_ABOUT})?"
     r"|where (?:are we|do we stand|is it)(?: (?:at|with|on) {_ABOUT})?"
     r")\W*$"
@@ -67,7 +77,9 @@ def which_account(context: AskerContext) -> str | None:
     """The account the asker signs in with, as their list has it, before and after connecting; None when
     the bot knows no case of theirs in a migration under way."""
     if _off_the_plan_inside(context):
-        return _happening.not_among_users(context)
+        # the same case as "what's going on?" tells them, under this question's title, not that one's
+        _, _, unseen = _happening.not_among_users(context).partition("\n")
+        return "\n".join([TITLE, unseen])
     phase = phase_of(context.stage)
     if context.migration is None or context.outcome is None or phase is None:
         return None
@@ -96,14 +108,16 @@ def _account(context: AskerContext, *, after: bool) -> str | None:
             " list, or say `my-account`). I tell you when they have."
         )
     if context.outcome == _sign_in.DISABLED:
+        when = "" if after else "once connected "
         return (
-            f"{until}The directory account that matches your address is disabled: once connected you cannot"
-            f" sign in until it is enabled or the admins give you another (*{_sign_in.ENABLE_ITEM}* on your"
-            " list)."
+            f"{until}The directory account that matches your address is disabled: {when}you cannot sign in"
+            f" until it is enabled or the admins give you another (*{_sign_in.ENABLE_ITEM}* on your list)."
         )
     invitation = context.invitation
     if context.outcome == "invite" or context.guest:
-        address = invitation.address if invitation else context.account or today
+        # the address they were invited at, else the one they sign in with: never the directory's own name
+        # for a guest (`…_outlook.com#EXT#@…`), which nobody types (rev78)
+        address = invitation.address if invitation else today
         accept = (
             "" if invitation is None or invitation.accepted else ", once you have accepted your invitation"
         )

@@ -6,7 +6,10 @@ real database."""
 
 from __future__ import annotations
 
+import pytest
+
 from bot.conversation.messages import Outgoing
+from faq._own_case import TITLE, asks_which_account
 from tests.bot.conftest import Chat, notified, started
 from tests.bot.test_decisions import lines
 
@@ -68,3 +71,76 @@ def test_what_s_going_on_from_someone_the_plan_does_not_name_says_so(chat: Chat)
         "I do not see you among the Azure DevOps users of fabrikam-fiber, which I read to plan its move to"
         " the company directory, Microsoft Entra ID (formerly Azure Active Directory).",
     ]
+
+
+BOB, GUS = "bob.builder@outlook.com", "gus@fabrikam.com"
+
+
+def test_which_account_for_a_guest_names_the_address_he_signs_in_with_not_the_directory_s_ext_name(
+    chat: Chat,
+) -> None:
+    """Bob is a guest already: the directory names him `bob.builder_outlook.com#EXT#@…`, which nobody
+    types to sign in (rev78: he was told to sign in with it, "your own address")."""
+    started(chat)
+    before = _answer(chat.say(BOB, WHICH, in_dm=True))[1]
+    assert before == (
+        "Until fabrikam-fiber is connected, sign in as today, with bob.builder@outlook.com. Once it is"
+        " connected, sign in with bob.builder@outlook.com, your own address (a guest of the directory has no"
+        " work account)."
+    )
+    notified(chat)
+    after = _answer(chat.say(BOB, WHICH, in_dm=True))[1]
+    assert after == (
+        "Sign in with bob.builder@outlook.com, your own address (a guest of the directory has no work"
+        " account)."
+    )
+    assert "#EXT#" not in before + after
+
+
+def test_which_account_for_a_disabled_account_after_connecting_says_he_cannot_sign_in_now(chat: Chat) -> None:
+    notified(chat)
+    said = _answer(chat.say(GUS, WHICH, in_dm=True))[1]
+    assert said.startswith("The directory account that matches your address is disabled: you cannot sign in")
+    assert "once connected" not in said
+
+
+def test_whats_going_on_without_its_apostrophe_is_their_case_too(chat: Chat) -> None:
+    started(chat)
+    assert _answer(chat.say(IVAN, "whats going on", in_dm=True))[0] == "What is happening for you"
+
+
+def test_which_account_from_someone_the_plan_does_not_name_is_not_titled_as_a_case(chat: Chat) -> None:
+    started(chat)
+    said = _answer(chat.say(STRANGER, WHICH))
+    assert said[0] == TITLE
+    assert "What is happening for you" not in said
+    assert said[1].startswith("I do not see you among the Azure DevOps users of fabrikam-fiber")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "which account should I use now?",
+        "which account should I use to sign in?",
+        "which account should I use after the migration?",
+        "which account should I use for Azure DevOps?",
+        "what account do I sign in with",
+    ],
+)
+def test_which_account_is_recognised_with_a_sign_in_tail(question: str) -> None:
+    assert asks_which_account(question)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "which account should I use for the service connection?",
+        "which account should I use for the build agent?",
+        "which email should I use for notifications?",
+        "which id should I use in the pipeline yaml?",
+        "which account should I use to run the pipeline?",
+    ],
+)
+def test_which_account_for_something_other_than_signing_in_is_left_to_the_topics(question: str) -> None:
+    """The account a service connection, an agent or a notification uses is no personal sign-in (rev78)."""
+    assert not asks_which_account(question)
