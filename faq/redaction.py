@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from urllib.parse import unquote_plus
 
 # Enough to read the question; a pasted log file is not worth keeping whole.
@@ -168,28 +169,58 @@ _ABOUT_THE_FLAG = re.compile(
 )
 
 
-PASSWORD, PAT, CLIENT_SECRET, TOKEN, SECRET = "password", "pat", "client-secret", "token", "secret"
+PASSWORD, PAT, CLIENT_SECRET, TOKEN = "password", "pat", "client-secret", "token"
 """What a message gave away (`leaked`): each is changed or revoked in its own place."""
-# The words that say which kind a masked secret is, most specific first: a "client secret" is no password,
-# and "the PAT's password" is a PAT; a URL's `user:password@` and a login's `-p` are passwords. A secret no
-# word names is what its shape says (`_PAT`, `_PREFIXED_TOKEN`, `_JWT`), else a secret.
+# The words that say which kind a masked secret is. Read only just before it, in its own clause: "my PAT
+# expired, and my password is …" gives a password away, not a PAT (rev78). The nearest word names it; a
+# "client secret" is no password, and a URL's `user:password@` and a login's `-p` are passwords. A secret
+# no word names is what its shape says (`_PAT`, `_PREFIXED_TOKEN`, `_JWT`); with neither, no kind (`leaked`).
 _KIND_WORDS = (
     (PAT, re.compile(r"(?i)\bpats?\b|personal[ _-]access[ _-]tokens?|_EXT_PAT\b")),
     (CLIENT_SECRET, re.compile(r"(?i)client[ _-]?secrets?|app(?:lication)?[ _-]secrets?")),
     (PASSWORD, re.compile(r"(?i)pass(?:word|wd|phrase)s?\b|\bpwd\b|://[^\s:/@]*:[^\s/@]+@|(?<!\S)-[pP]\s")),
     (TOKEN, re.compile(r"(?i)\btokens?\b|\bbearer\b")),
 )
+_NEAR = 40
+_CLAUSE_END = re.compile(r"[.,;!?](?=\s)|\n")
+# What gives nothing away though `redact` masks it, as a secret's shape or after a secret's name: an
+# address (`john.smith1984_gmail.com#EXT#@fabrikam2024.onmicrosoft.com`), never a URL's `user:password@`;
+# and a setting's value (`pat=true`). Read as a word that is no secret before looking (rev78: a note on
+# `status contoso-2024-devops-prod1` and on `pat=true`).
+_ADDRESS = re.compile(r"(?<![\w.:/%+#-])[\w.+#%-]+@[\w-]+(?:\.[\w-]+)+")
+_SETTING = re.compile(r"(?i)[\w$.-]*\s*[=:]\s*(?:true|false|yes|no|on|off|null|none|enabled|disabled)\b")
 
 
-def leaked(text: str) -> str | None:
+def leaked(text: str, *, known: Iterable[str] = ()) -> str | None:
     """The kind of secret `text` gives away, as `redact` finds it (a password, a PAT, a client secret, a
-    token, or a secret no word names); None when it finds none. Never the secret itself."""
-    if _masked(text).count(_MASK) <= text.count(_MASK):
-        return None
-    if _PAT.search(text) or _LONG_PAT.search(text):
-        return PAT
-    kinds = (kind for kind, words in _KIND_WORDS if words.search(text))
-    return next(kinds, TOKEN if _PREFIXED_TOKEN.search(text) or _JWT.search(text) else SECRET)
+    token), never the secret itself; None when it finds none, or only runs no word or shape names (masked
+    all the same, but mostly names: a note on them would be wrong). `known`: names the bot knows, such as
+    its organizations', which give nothing away."""
+    plain = text.replace(_MASK, " ")
+    # the longest first: `fabrikam-fiber-eu` whole, not `fabrikam-fiber` with a run left over
+    for name in sorted(known, key=len, reverse=True):
+        plain = re.sub(rf"(?i)(?<![\w.-]){re.escape(name)}(?![\w-])", "someone", plain)
+    plain = _SETTING.sub(" ", _ADDRESS.sub("someone", plain))
+    masked = _masked(plain)
+    shape = PAT if _PAT.search(plain) or _LONG_PAT.search(plain) else None
+    if shape is None and (_PREFIXED_TOKEN.search(plain) or _JWT.search(plain)):
+        shape = TOKEN
+    for mask in re.finditer(re.escape(_MASK), masked):
+        clause = _CLAUSE_END.split(masked[max(0, mask.start() - _NEAR) : mask.start()])[-1]
+        kind = _named_kind(clause + masked[mask.start() : mask.end() + 1]) or shape
+        if kind is not None:
+            return kind
+    return None
+
+
+def _named_kind(words: str) -> str | None:
+    """The kind the word nearest a masked secret's end names; the more specific on a tie."""
+    found = [
+        (found.end(), -rank, kind)
+        for rank, (kind, pattern) in enumerate(_KIND_WORDS)
+        for found in pattern.finditer(words)
+    ]
+    return max(found)[2] if found else None
 
 
 def redact(text: str) -> str:

@@ -58,10 +58,14 @@ class Conversation:
 
     # ------------------------------------------------------------ entry points
 
-    def command(self, actor: Actor, text: str, *, channel: str | None) -> list[Outgoing]:
-        """`/aad WORDS`, a mention, or a line typed in the console: a command, a typo of one, a question."""
-        answered = self._answer(actor, read(text, organizations=self._known_organizations), channel)
-        return self._secret_noted(text, channel) + answered
+    def command(
+        self, actor: Actor, text: str, *, channel: str | None, seen_in_channel: bool = True
+    ) -> list[Outgoing]:
+        """`/aad WORDS`, a mention, or a line typed in the console: a command, a typo of one, a question.
+        `seen_in_channel`: False for words only the bot received from a channel (Slack's `/aad`)."""
+        reading = read(text, organizations=self._known_organizations)
+        answered = self._answer(actor, reading, channel)
+        return self._secret_noted(reading, channel if seen_in_channel else None) + answered
 
     def action(self, actor: Actor, action: str, value: str, *, channel: str | None) -> list[Outgoing]:
         """A button click: its action is a command word and its value the argument."""
@@ -78,12 +82,17 @@ class Conversation:
             choice = account_choice.chosen_account(text, self._desk.service, actor)
             if choice is not None:
                 return self._run(actor, choice, None)
-        return self._secret_noted(text, None) + self._answer(actor, reading, None)
+        return self._secret_noted(reading, None) + self._answer(actor, reading, None)
 
-    def _secret_noted(self, text: str, channel: str | None) -> list[Outgoing]:
-        """A private note first when the words give a secret away (`secret_views`); the channel's migration
-        read only then, for the organization a PAT's revoke page is in."""
-        kind = leaked(text)
+    def _secret_noted(self, reading: Reading, channel: str | None) -> list[Outgoing]:
+        """A private note first when a question's words give a secret away (`secret_views`); `channel`: the
+        channel everyone in it read them in, None when only the bot did. A command's arguments are names,
+        addresses and numbers, never read for one (rev78: `status contoso-2024-devops-prod1` was told to
+        revoke it). The channel's migration read only for a note, for the organization a PAT's revoke page
+        is in."""
+        if reading.command.word != "ask":  # a question reads as `ask` too
+            return []
+        kind = leaked(reading.command.text, known=self._known_organizations())
         if kind is None:
             return []
         if channel is None:

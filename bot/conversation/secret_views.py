@@ -13,7 +13,6 @@ _WHAT = {
     CLIENT_SECRET: "a client secret",
     TOKEN: "a token",
 }
-_SOMETHING = "what looks like a secret (a key or a token)"
 _CHANGE_PASSWORD = (
     "Change it now: a work account's at https://mysignins.microsoft.com/security-info/password/change, a"
     " personal Microsoft account's at https://account.live.com/password/change; a password of anything else"
@@ -30,7 +29,7 @@ def posted_secret(kind: str, *, in_channel: bool, organization: str | None = Non
     """A private note on a message that gives a secret of this `kind` away (`faq.redaction.leaked`). In a
     channel everyone there has read it: what to do, now. In a direct message only the bot has, which keeps
     it masked: a shorter note. `organization`: the channel's migration, for a PAT's own revoke page."""
-    what = _WHAT.get(kind, _SOMETHING)
+    what = _WHAT[kind]
     if not in_channel:
         return say(
             f"Your message holds {what}: I keep and pass on questions only with it masked. If it is real, it"

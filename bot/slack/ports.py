@@ -9,7 +9,9 @@ from workflows.results import Actor
 
 
 class Conversation(Protocol):
-    def command(self, actor: Actor, text: str, *, channel: str | None) -> list[Outgoing]: ...
+    def command(
+        self, actor: Actor, text: str, *, channel: str | None, seen_in_channel: bool = True
+    ) -> list[Outgoing]: ...
 
     def action(self, actor: Actor, action: str, value: str, *, channel: str | None) -> list[Outgoing]: ...
 

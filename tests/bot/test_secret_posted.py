@@ -11,7 +11,7 @@ import logging
 import pytest
 
 from bot.conversation.messages import Outgoing, Reply
-from faq.redaction import CLIENT_SECRET, PAT, SECRET, TOKEN, leaked
+from faq.redaction import CLIENT_SECRET, PAT, TOKEN, leaked
 from faq.redaction import PASSWORD as A_PASSWORD
 from tests.bot.conftest import Chat, started
 from tests.bot.test_decisions import lines
@@ -74,10 +74,99 @@ def test_words_about_a_password_hold_none_and_get_no_note(chat: Chat) -> None:
         ("$env:AZURE_DEVOPS_EXT_PAT = 'Qw3rty8Uiop2Asdf5Ghjk'", PAT),
         ("my PAT is abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuv", PAT),
         ("the bot says xoxb-1234567890-abcdefghij is wrong", TOKEN),
-        ("the key is Q2hdk38dkeEKd93kdDK39dkd", SECRET),
+        ("the key is Q2hdk38dkeEKd93kdDK39dkd", None),  # its shape only: masked, and no note (rev78)
+        ("my PAT expired, and my password is Fabrikam2024! now", A_PASSWORD),
+        ("my PAT expired and my password is Fabrikam2024! now", A_PASSWORD),
+        ("does az devops need pat=true?", None),
+        ("decide fabrikam-fiber john.smith1984_gmail.com#EXT#@fabrikam2024.onmicrosoft.com", None),
         ("what is a PAT, and does my password change?", None),
         ("tenant 3c0a7f5e-8d2b-4f61-9a7c-5e4b2d1f0a11 says TF400813", None),
     ],
 )
 def test_what_a_message_gives_away_is_named_by_its_words_or_shape(text: str, kind: str | None) -> None:
     assert leaked(text) == kind
+
+
+ORDINARY = [
+    "status contoso-2024-devops-prod1",
+    "status fabrikam-fiber-westeurope2",
+    "status fabrikam-fiber",
+    "decide fabrikam-fiber john.smith1984@gmail.com john.smith1984_gmail.com#EXT#@fabrikam2024.onmicrosoft.com",
+    "decide fabrikam-fiber hana@contoso.com hana.hart@fabrikam2024.onmicrosoft.com",
+    "plan fabrikam-fiber",
+    "check fabrikam-fiber",
+    "start contoso-2024-devops-prod1 3c0a7f5e-8d2b-4f61-9a7c-5e4b2d1f0a11",
+    "announce fabrikam-fiber Friday 14:00 UTC",
+    "todo",
+    "help",
+    "help status",
+    "snooze 1d",
+    "my-account hana.hart2@fabrikam2024.onmicrosoft.com",
+    "approve 12",
+    "remove fabrikam-fiber gus@fabrikam.com",
+    "invite fabrikam-fiber erin.eng2024@gmail.com",
+    "what is a PAT?",
+    "does az devops need pat=true?",
+    "is --password optional in az devops login?",
+    "my password expired, how do I reset it?",
+    "my PAT expired yesterday, what now?",
+    "my token is 2 days old, is that ok?",
+    "password: how do I reset it",
+    "which account should I use for the service connection?",
+    "what's going on with contoso-2024-devops-prod1?",
+    "why is fabrikam-fiber-westeurope2 not connected yet?",
+    "is bob.builder_outlook.com#EXT#@fabrikam.onmicrosoft.com a guest?",
+    "tenant 3c0a7f5e-8d2b-4f61-9a7c-5e4b2d1f0a11 says TF400813",
+    "I get AADSTS50020 when I sign in to dev.azure.com/fabrikam-fiber",
+    "pipeline vsts-agent-win-x64-2.144.0 fails after the move",
+    "the endpoint _apis/ServiceEndpoint/Endpoints fails with 401",
+    "api-version=7.1-preview.1 returns 203",
+    "do I keep my Visual Studio subscription?",
+    "what happens to my pull requests?",
+    "can you click Connect for me?",
+    "do the guests we invite need a paid license?",
+    "when is the cutover for contoso-2024-devops-prod1?",
+    "I can't sign in anymore",
+    "git clone https://fabrikam-fiber@dev.azure.com/fabrikam-fiber/web fails",
+    "what does --token do?",
+    "is my access token still valid after the change?",
+    "where do I find Personal access tokens in User settings?",
+    "should I use the client secret or a certificate?",
+    "the service principal sp-fabrikam-2024-build01 lost access",
+    "how do I map john.smith1984@gmail.com to his work account?",
+    "ask do I keep my Visual Studio subscription?",
+    "ask why does com.microsoft.alm.oauth2.useragent fail?",
+    "what is spsprodweu4.vssps.visualstudio.com?",
+    "my password is Expired",
+]
+
+
+def test_ordinary_commands_and_questions_get_no_note(chat: Chat) -> None:
+    """Names, addresses, ids, versions and words about secrets give nothing away (rev78: `status
+    contoso-2024-devops-prod1` and `pat=true` were told to revoke a secret)."""
+    started(chat)
+    noted = [
+        (text, where)
+        for text in ORDINARY
+        for where, said in (("channel", chat.say(IVAN, text)), ("dm", chat.say(IVAN, text, in_dm=True)))
+        if any(line.startswith("Your message") for line in lines(said))
+    ]
+    assert noted == []
+
+
+def test_a_password_in_a_slash_command_is_not_said_to_be_read_by_the_channel(chat: Chat) -> None:
+    """Slack's `/aad WORDS` reaches the bot alone, though typed in a channel: the note says so, and no
+    longer tells him to delete a message nobody there can read (rev78)."""
+    started(chat)
+    surface = chat.surface
+    note, *_ = surface.conversation.command(
+        chat.person(IVAN),
+        f"my password is {PASSWORD} and it does not work",
+        channel=surface.channel,
+        seen_in_channel=False,
+    )
+    assert note.message.private
+    assert lines([note]) == [
+        "Your message holds a password: I keep and pass on questions only with it masked. If it is real, it"
+        " is safer changed, since it was written down."
+    ]

@@ -39,7 +39,9 @@ class ScriptedConversation:
     """When set, every call waits for it: slow work after the ack."""
     failure: Exception | None = None
 
-    def command(self, actor: Actor, text: str, *, channel: str | None) -> list[Outgoing]:
+    def command(
+        self, actor: Actor, text: str, *, channel: str | None, seen_in_channel: bool = True
+    ) -> list[Outgoing]:
         return self._answer("command", actor, (text, channel))
 
     def action(self, actor: Actor, action: str, value: str, *, channel: str | None) -> list[Outgoing]:

@@ -54,8 +54,12 @@ class Recording:
         self.turns: list[list[Outgoing]] = []
         self._changed = threading.Condition()
 
-    def command(self, actor: Actor, text: str, *, channel: str | None) -> list[Outgoing]:
-        return self._keep(self._conversation.command(actor, text, channel=channel))
+    def command(
+        self, actor: Actor, text: str, *, channel: str | None, seen_in_channel: bool = True
+    ) -> list[Outgoing]:
+        return self._keep(
+            self._conversation.command(actor, text, channel=channel, seen_in_channel=seen_in_channel)
+        )
 
     def action(self, actor: Actor, action: str, value: str, *, channel: str | None) -> list[Outgoing]:
         return self._keep(self._conversation.action(actor, action, value, channel=channel))

@@ -32,9 +32,12 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         origin = Origin(
             user_id=str(command["user_id"]), channel=channel, response_url=command.get("response_url")
         )
-        # a migration started in a direct message tells every admin what they must see (`start`)
+        # a migration started in a direct message tells every admin what they must see (`start`); the words
+        # of a slash command reach the bot alone, never the channel's members
         await runtime.handle(
             origin,
-            lambda actor: runtime.conversation.command(actor, text, channel=shared(channel)),
+            lambda actor: runtime.conversation.command(
+                actor, text, channel=shared(channel), seen_in_channel=False
+            ),
             what=f"{SLASH_COMMAND} {text}".strip(),
         )
