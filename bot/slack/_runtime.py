@@ -14,6 +14,7 @@ from bot.slack.delivery import DELIVERY_ERRORS, Delivery, Origin
 from bot.slack.people import People
 from bot.slack.ports import Conversation
 from bot.slack.state import SlackState
+from faq.redaction import redact
 from workflows.results import Actor
 
 logger = logging.getLogger(__name__)
@@ -59,10 +60,11 @@ class Runtime:
             # the conversation is synchronous (database, Microsoft calls): keep it off the event loop
             outgoings = await asyncio.to_thread(talk, actor)
         except Exception:
-            logger.exception("the conversation failed while handling %r", what)
+            said = redact(what)  # a secret typed with it is neither logged nor posted back (rev78)
+            logger.exception("the conversation failed while handling %r", said)
             await self.delivery.tell(
                 origin,
-                f"Something went wrong on my side while handling `{what}`; the details are in my log. "
+                f"Something went wrong on my side while handling `{said}`; the details are in my log. "
                 "`/aad status` shows where things stand.",
             )
             return

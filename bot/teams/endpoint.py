@@ -30,6 +30,7 @@ from bot.teams.connector import SignInRefused, TeamsApiError
 from bot.teams.delivery import CHANNEL_PREFIX, Delivery, Origin
 from bot.teams.people import People
 from bot.teams.store import CLICK_ANSWER_LIMIT, ConversationRef, TeamsStore, channel_of
+from faq.redaction import redact
 from workflows.results import Actor
 
 logger = logging.getLogger(__name__)
@@ -258,9 +259,10 @@ class TeamsEndpoint:
             # the conversation is synchronous (database, Microsoft calls): keep it off the event loop
             return await asyncio.to_thread(talk)
         except Exception:
-            logger.exception("the conversation failed while handling %r", what)
+            said = redact(what)  # a secret typed with it is neither logged nor posted back (rev78)
+            logger.exception("the conversation failed while handling %r", said)
             await self._delivery.tell(
-                origin, f"Something went wrong on my side while handling `{what}`; the details are in my log."
+                origin, f"Something went wrong on my side while handling `{said}`; the details are in my log."
             )
             return None
 

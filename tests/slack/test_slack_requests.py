@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -97,6 +98,20 @@ def test_a_failing_conversation_gets_a_polite_answer_without_internals(
     assert "went wrong" in answer
     assert "/aad status fabrikam" in answer
     assert "hunter2" not in answer and "Traceback" not in answer
+
+
+def test_a_failing_turn_neither_logs_nor_echoes_a_password_typed_with_it(
+    bot: Harness, scripted: ScriptedConversation, caplog: pytest.LogCaptureFixture
+) -> None:
+    """rev78: the words of a failed turn were logged with %r and posted back whole, a password with them."""
+    scripted.failure = RuntimeError("the database went away")
+    with caplog.at_level(logging.INFO):
+        bot.send.command("my password is Fabrikam2024! and it does not work")
+        bot.fake.wait_for(lambda fake: len(fake.responses) == 1)
+    answer = texts(bot.fake.responses[0])
+    assert "while handling `/aad my password is [redacted] and it does not work`" in answer
+    assert "Fabrikam2024!" not in answer + caplog.text
+    assert "the conversation failed while handling" in caplog.text
 
 
 def test_a_mention_takes_the_command_words_and_is_answered_in_its_thread(
