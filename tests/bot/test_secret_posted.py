@@ -91,7 +91,8 @@ ORDINARY = [
     "status contoso-2024-devops-prod1",
     "status fabrikam-fiber-westeurope2",
     "status fabrikam-fiber",
-    "decide fabrikam-fiber john.smith1984@gmail.com john.smith1984_gmail.com#EXT#@fabrikam2024.onmicrosoft.com",
+    "decide fabrikam-fiber john.smith1984@gmail.com"
+    " john.smith1984_gmail.com#EXT#@fabrikam2024.onmicrosoft.com",
     "decide fabrikam-fiber hana@contoso.com hana.hart@fabrikam2024.onmicrosoft.com",
     "plan fabrikam-fiber",
     "check fabrikam-fiber",
