@@ -5,11 +5,11 @@ the console surface, with the bundled scenario in the sandbox and a real databas
 from __future__ import annotations
 
 from bot.conversation.messages import Reply
-from tests.bot.conftest import Chat
+from tests.bot.conftest import Chat, started
 from tests.bot.test_decisions import lines
 from tests.bot.test_help_reaches_them_now import list_of
 
-CAROL, GUS = "carol@fabrikam.com", "gus@fabrikam.com"
+CAROL, GUS, IVAN = "carol@fabrikam.com", "gus@fabrikam.com", "ivan@fabrikam.com"
 TOLD = (
     "I have also told the migration admins (dana@fabrikam.com, lee@fabrikam.com) that you need a hand; one of"
     " them will reach out."
@@ -46,3 +46,13 @@ def test_help_with_a_disabled_account_and_pressed_again_names_no_button_either(c
         "The migration admins (dana@fabrikam.com, lee@fabrikam.com) already know today that you need a hand"
         " with this."
     )
+
+
+def test_a_topic_asked_for_by_its_id_carries_the_ask_an_admin_button_its_answer_names(chat: Chat) -> None:
+    """`ask TOPIC-ID` typed asks no question of its own: its answer said "press *Ask an admin*" over no
+    button at all (rev78); the button now carries the topic's title to the admins."""
+    started(chat)
+    (reply,) = chat.say(IVAN, "ask account-picker-prompt")
+    assert any("press *Ask an admin*" in line for line in lines([reply]))
+    (button,) = [button for button in reply.message.buttons if button.label == "Ask an admin"]
+    assert button.value == "Asked to choose between a Microsoft account and a work account"

@@ -102,7 +102,10 @@ class Helping(Stage):
         else:
             answer = self._desk.answerer.answer(command.text, context)
             asked = command.text
-        question = redact(asked) if context.admins and asked else None  # *Ask an admin* carries it back
+        # *Ask an admin* carries the question back; `ask TOPIC-ID` typed asks none, and its answer still says
+        # to press that button (rev78): the topic's title is the question then
+        carried = asked or answer.answer.partition("\n")[0]
+        question = redact(carried) if context.admins and carried else None
         # In a channel, a reply naming the asker's own address (their invitation, what they sign in with),
         # telling them they lose access (which would announce it to everyone there), or fitted to their own
         # case (mapped by hand, their tokens stop working, their case in short) is for their eyes only.
