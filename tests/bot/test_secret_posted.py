@@ -171,3 +171,8 @@ def test_a_password_in_a_slash_command_is_not_said_to_be_read_by_the_channel(cha
         "Your message holds a password: I keep and pass on questions only with it masked. If it is real, it"
         " is safer changed, since it was written down."
     ]
+
+
+def test_an_organization_the_bot_knows_is_no_secret_even_after_a_secret_s_name() -> None:
+    said = "the token: contoso-2024-devops-prod1 fails"
+    assert (leaked(said), leaked(said, known=["contoso-2024-devops-prod1"])) == (TOKEN, None)
