@@ -60,7 +60,8 @@ class Runtime:
             # the conversation is synchronous (database, Microsoft calls): keep it off the event loop
             outgoings = await asyncio.to_thread(talk, actor)
         except Exception:
-            said = redact(what)  # a secret typed with it is neither logged nor posted back (rev78)
+            # redacted whole, then shortened: a token cut short no longer looks like one (rev78, fix143)
+            said = _shortened(redact(what))
             logger.exception("the conversation failed while handling %r", said)
             await self.delivery.tell(
                 origin,
@@ -103,3 +104,8 @@ def request_id(body: dict[str, Any]) -> str | None:
         first = (body.get("actions") or [{}])[0]
         return f"action:{body['trigger_id']}:{first.get('action_ts', '')}"
     return None
+
+
+def _shortened(said: str, most: int = 80) -> str:
+    """A long message named in a reply by its beginning: the person knows the rest."""
+    return said if len(said) <= most else said[: most - 1] + "…"

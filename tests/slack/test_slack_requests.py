@@ -114,6 +114,23 @@ def test_a_failing_turn_neither_logs_nor_echoes_a_password_typed_with_it(
     assert "the conversation failed while handling" in caplog.text
 
 
+def test_a_failing_direct_message_echoes_no_part_of_a_token_pasted_in_it(
+    bot: Harness, scripted: ScriptedConversation, caplog: pytest.LogCaptureFixture
+) -> None:
+    """fix143 noticed: a DM's words were cut to 40 characters before they were redacted, and a token cut
+    short no longer looks like one: its first characters were logged and posted back."""
+    token = "q7xkz2mb4nhv6yrt3wpl5ajd2ksc7fgu4bez6tqm3nhx5vyrk2pa"
+    scripted.failure = RuntimeError("the database went away")
+    dm = {"type": "message", "channel_type": "im", "user": ADMIN, "channel": "DADMIN", "ts": "6.000001"}
+    with caplog.at_level(logging.INFO):
+        bot.send.event(dm | {"text": f"after the switch, does {token} still work?"})
+        posted = bot.fake.wait_for_calls("chat.postMessage")
+    answer = texts(posted[0].params)
+    assert "Something went wrong on my side while handling" in answer
+    assert "the conversation failed while handling" in caplog.text
+    assert token[:12] not in answer + caplog.text
+
+
 def test_a_mention_takes_the_command_words_and_is_answered_in_its_thread(
     bot: Harness, scripted: ScriptedConversation
 ) -> None:

@@ -72,7 +72,7 @@ async def _on_direct_message(runtime: Runtime, event: dict[str, Any]) -> None:
         return  # edits, joins and the bot's own messages are not someone talking to the bot
     text = typed(str(event.get("text") or ""))
     origin = Origin(user_id=str(event["user"]), channel=str(event["channel"]))
-    await runtime.handle(origin, lambda actor: runtime.conversation.chat(actor, text), what=text[:40])
+    await runtime.handle(origin, lambda actor: runtime.conversation.chat(actor, text), what=text)
 
 
 async def _on_home_opened(runtime: Runtime, event: dict[str, Any]) -> None:
