@@ -78,8 +78,10 @@ def account_kind(outcome: str, directory_account: str | None) -> str:
 
 
 def directory_account(user: PlannedUser) -> Match | None:
-    """The directory user the plan matched or mapped this person to, None when there is none they can use."""
-    return user.match if user.outcome != "disabled" else None
+    """The directory user the plan matched or mapped this person to, None when there is none they can use:
+    someone `left` without an account another person keeps has none of their own, and reaching or knowing
+    them by that account would be reaching or knowing its keeper (walk39)."""
+    return user.match if user.outcome != "disabled" and not user.left else None
 
 
 def open_candidates(user: PlannedUser) -> tuple[str, ...]:

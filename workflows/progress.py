@@ -125,7 +125,13 @@ class Progress:
         return sum(user.signed_in for user in self.users)
 
     def with_delivery(self, *states: str) -> tuple[UserProgress, ...]:
+        """Everyone whose message (their list, or the news that they lose access) stands in `states`."""
         return tuple(user for user in self.users if user.delivery in states)
+
+    def lists_with_delivery(self, *states: str) -> tuple[UserProgress, ...]:
+        """Of `listed`, those whose list stands in `states`: what a count of to-do lists counts, not the
+        news of lost access beside them (walk39: "263 sent" of 261 lists)."""
+        return tuple(user for user in self.listed if user.delivery in states)
 
 
 class NoListsYet(WorkflowError):

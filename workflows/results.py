@@ -209,7 +209,9 @@ class ConnectionResult:
 @dataclass(frozen=True)
 class ToMap:
     """The people Connect did not carry over although the plan gives them a directory account: an admin
-    maps each by hand (*Resolve*), the first `AFFECTED_NAMES` named with the account."""
+    maps each by hand (*Resolve*), the first `AFFECTED_NAMES` named with the account. Not someone decided
+    out of an account another person keeps (`PlannedUser.left`): mapping them would strand its keeper's
+    history, which is what deciding them out avoided (walk39)."""
 
     count: int
     pairs: tuple[tuple[str, str], ...]
@@ -220,7 +222,7 @@ class ToMap:
         pairs = [
             (user.principal_name, user.match.user_principal_name)
             for user in plan.users
-            if user.outcome == "map" and user.match is not None
+            if user.group == "map" and user.match is not None
         ]
         return cls(len(pairs), tuple(pairs[:AFFECTED_NAMES]))
 

@@ -127,7 +127,7 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
     deliveries = ", ".join(
         f"{count:,} {DELIVERY_WORDS[state]}"
         for state in DELIVERY_WORDS
-        if (count := len(report.with_delivery(state)))
+        if (count := len(report.lists_with_delivery(state)))
     )
     behind = sorted(report.users, key=_furthest_behind)
     rows = [
