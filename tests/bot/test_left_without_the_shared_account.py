@@ -15,11 +15,16 @@ from tests.bot.test_unreached_given_an_account import fail, notices_to
 from workflows.stages.list_messages import LOST_ACCESS_MESSAGE
 
 
-def kim_left_then_connected(chat: Chat, box: Sandbox, fabrikam: dict[str, Any]) -> list[Outgoing]:
-    """The old Kim decided out, everyone invited, approved and connected: what the watch announced."""
+def kim_left(chat: Chat, box: Sandbox, fabrikam: dict[str, Any]) -> None:
+    """Started with both Kims, and the old one decided out of the account they would share."""
     second_kim(box, fabrikam)
     started(chat)
     chat.say(DANA, f"decide {ORG} {OLD} no-access")
+
+
+def kim_left_then_connected(chat: Chat, box: Sandbox, fabrikam: dict[str, Any]) -> list[Outgoing]:
+    """The old Kim decided out, everyone invited, approved and connected: what the watch announced."""
+    kim_left(chat, box, fabrikam)
     chat.say(DANA, "recheck")
     chat.say(DANA, "invite")
     chat.click(LEE, chat.say(DANA, "request-approval"), "Approve")
@@ -62,3 +67,16 @@ def test_the_news_of_lost_access_never_goes_to_the_keeper_nor_counts_as_a_list(
     assert "To-do lists: 11 sent." in report  # not 12: hers is no list
     assert f"{OLD} lose access (decided by Dana) not yet not in chat" in report  # not "kim@fabrikam.com (was"
     assert "1 person cannot be reached in chat (the reason says why); reach them another way" in report
+
+
+def test_before_the_lists_she_is_not_told_to_wait_for_a_mapping_to_the_keepers_account(
+    chat: Chat, box: Sandbox, fabrikam: dict[str, Any]
+) -> None:
+    kim_left(chat, box, fabrikam)
+    for question in (
+        "which account do I sign in with after the move?",
+        "do my personal access tokens keep working?",
+    ):
+        answer = said(chat.say(OLD, question, in_dm=True))
+        assert f"You no longer have access to {ORG}" in answer
+        assert NEW not in answer and "mapped by hand" not in answer

@@ -28,7 +28,7 @@ from workflows.arguments import passed
 from workflows.decisions import lost_access_by
 from workflows.directory import MicrosoftError
 from workflows.errors import WorkflowError
-from workflows.identities import OwnerShape, is_guest, is_planned_as, owned_by, owner
+from workflows.identities import OwnerShape, directory_account, is_guest, is_planned_as, owned_by, owner
 from workflows.informing import BeforeTheList, what_happens
 from workflows.machine import (
     BEFORE_CONNECTING,
@@ -151,10 +151,12 @@ def standing_of(ctx: Context, organization: str | None, who: Actor) -> Standing:
         else:
             assert stored is not None
             now = as_invited(stored, invited)
-            outcome = now.outcome
+            # someone left without the account another person keeps has nothing of the move to be told: the
+            # plan's "map" would tell them to wait for a mapping that strands the keeper's history (walk39)
+            outcome = NO_ACCESS if now.left else now.outcome
             guest = is_guest(outcome, now.match.user_principal_name if now.match else None)
             addresses = (stored.principal_name, stored.mail_address)
-            account = now.match.user_principal_name if now.match else ""
+            account = matched.user_principal_name if (matched := directory_account(now)) else ""
         connected = listed is not None or row.state in CONNECTED_UNFINISHED
         tokens = token_advice(
             outcome,
