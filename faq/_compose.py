@@ -389,14 +389,15 @@ def declined(closest: Sequence[Topic], context: AskerContext) -> str:
     return "\n".join(lines)
 
 
-def outside(closest: Sequence[Topic], context: AskerContext) -> str:
-    """A decline for a question no topic is about ("what's the weather?"): what the bot is for, then the
-    `closest` topics all the same (the contract: a decline offers them), in case it was about the move."""
+def outside(topics: Sequence[Topic], context: AskerContext, *, closest: bool) -> str:
+    """A decline for a question no topic is about ("what's the weather?"): what the bot is for, then topics
+    all the same (the contract: a decline offers them), in case it was about the move: its `closest` ones
+    when they are near it, else where to start."""
     lines = [
         "Sorry, I don't know the answer to that one.",
         "I only answer questions about moving this Azure DevOps organization to Microsoft Entra ID.",
-        "The closest topics I know about:",
-        *(f"- {topic.title}" for topic in closest),
+        "The closest topics I know about:" if closest else "If it was about the move, start with:",
+        *(f"- {topic.title}" for topic in topics),
         f"{_help_pointer(context)}.",
         way_to_a_person(context),
     ]

@@ -37,12 +37,13 @@ topics come between the second line and the third (`declined`)."""
 
 
 def declined(said: list[str], asked: str) -> bool:
-    """Whether the lines are the FAQ's decline of `asked`, its closest topics listed (the contract)."""
+    """Whether the lines are the FAQ's decline of `asked`, its closest topics (or, far from all of them,
+    where to start) listed (the contract)."""
     topics = said[2:-3]
     return (
         said[:2] == DECLINED[:2]
         and said[-3:] == [*DECLINED[2:], f"↩️ In answer to: “{asked}”"]
-        and topics[0] == "The closest topics I know about:"
+        and topics[0] in ("The closest topics I know about:", "If it was about the move, start with:")
         and len(topics) > 1
         and all(line.startswith("- ") for line in topics[1:])
     )
