@@ -341,6 +341,10 @@ class Command:
     """Everything after the command word, as typed (questions keep their punctuation)."""
     problem: str | None = None
     """Why the words cannot be acted on at all, said back instead of running anything."""
+    reply_to: str | None = None
+    """The conversation the words came from (a channel, a direct message, a personal chat), where a long
+    step's progress line goes; not the channel a migration runs in, which a direct message never is. None
+    where nothing can be posted (Slack's App Home); the conversation sets it, parsing does not."""
 
     def arg(self, index: int) -> str | None:
         return self.args[index] if index < len(self.args) else None

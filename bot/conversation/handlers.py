@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import replace
 
 from bot.conversation import account_choice, help_views, secret_views, status_views, todo_item_views
 from bot.conversation.commands import USAGES, Command, parse
@@ -58,31 +59,42 @@ class Conversation:
 
     # ------------------------------------------------------------ entry points
 
+    # `reply_to` in each: the conversation the person spoke in when it is not `channel` (a direct message,
+    # Teams' personal chat), for a long step's progress line to show there (`Command.reply_to`)
+
     def command(
-        self, actor: Actor, text: str, *, channel: str | None, seen_in_channel: bool = True
+        self,
+        actor: Actor,
+        text: str,
+        *,
+        channel: str | None,
+        seen_in_channel: bool = True,
+        reply_to: str | None = None,
     ) -> list[Outgoing]:
         """`/aad WORDS`, a mention, or a line typed in the console: a command, a typo of one, a question.
         `seen_in_channel`: False for words only the bot received from a channel (Slack's `/aad`)."""
         reading = read(text, organizations=self._known_organizations)
-        answered = self._answer(actor, reading, channel)
+        answered = self._answer(actor, reading, channel, reply_to or channel)
         return self._secret_noted(reading, channel if seen_in_channel else None) + answered
 
-    def action(self, actor: Actor, action: str, value: str, *, channel: str | None) -> list[Outgoing]:
+    def action(
+        self, actor: Actor, action: str, value: str, *, channel: str | None, reply_to: str | None = None
+    ) -> list[Outgoing]:
         """A button click: its action is a command word and its value the argument."""
         if action not in self._handlers:
             return [help_views.stale_button()]
         if action in after_connecting.ITEM_WORDS and value.partition(" ")[0].isdecimal():
             value = f"{todo_item_views.BY_ID}{value}"  # a button from before lists were numbered (not `1d`)
-        return self._run(actor, parse(f"{action} {value}"), channel)
+        return self._run(actor, parse(f"{action} {value}"), channel, reply_to or channel)
 
-    def chat(self, actor: Actor, text: str) -> list[Outgoing]:
+    def chat(self, actor: Actor, text: str, *, reply_to: str | None = None) -> list[Outgoing]:
         """A direct message to the bot: a command if it starts with one, a typo of one, else a question."""
         reading = read(text, in_direct_message=True, organizations=self._known_organizations)
         if reading.kind == "question":  # "the one I use is hana.hart@...": which account is theirs
             choice = account_choice.chosen_account(text, self._desk.service, actor)
             if choice is not None:
-                return self._run(actor, choice, None)
-        return self._secret_noted(reading, None) + self._answer(actor, reading, None)
+                return self._run(actor, choice, None, reply_to)
+        return self._secret_noted(reading, None) + self._answer(actor, reading, None, reply_to)
 
     def _secret_noted(self, reading: Reading, channel: str | None) -> list[Outgoing]:
         """A private note first when a question's words give a secret away (`secret_views`); `channel`: the
@@ -164,7 +176,9 @@ class Conversation:
     def _known_organizations(self) -> list[str]:
         return self._desk.service.organizations(include_finished=True)
 
-    def _answer(self, actor: Actor, reading: Reading, channel: str | None) -> list[Outgoing]:
+    def _answer(
+        self, actor: Actor, reading: Reading, channel: str | None, reply_to: str | None
+    ) -> list[Outgoing]:
         """Never the whole help for words that are not a command: a wall of words hides what was meant."""
         match reading.kind:
             case "typo":
@@ -173,7 +187,7 @@ class Conversation:
                 return [help_views.not_understood(reading.command.word)]
             case "extra":
                 return [help_views.extra_words(reading.command)]
-        return self._run(actor, reading.command, channel)
+        return self._run(actor, reading.command, channel, reply_to)
 
     def _typo(self, actor: Actor, reading: Reading) -> Outgoing:
         """The commands a slip may have meant, as buttons; but a slip for `approve N` by whoever requested
@@ -188,7 +202,9 @@ class Conversation:
                 return help_views.own_request(reading.command.word, meant, approval_id)
         return help_views.did_you_mean(reading.command.word, reading.meant)
 
-    def _run(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+    def _run(
+        self, actor: Actor, command: Command, channel: str | None, reply_to: str | None
+    ) -> list[Outgoing]:
         if command.problem:
             return [tell_privately(command.problem)]
         handler = self._handlers.get(command.word)
@@ -197,7 +213,7 @@ class Conversation:
         try:
             if command.word in ADMIN_WORDS:
                 self._require_admin(actor, command)
-            return handler(actor, command, channel)
+            return handler(actor, replace(command, reply_to=reply_to), channel)
         except (WorkflowError, MicrosoftError) as error:
             return [tell_privately(str(error))]
         except Exception:

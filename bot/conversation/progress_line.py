@@ -14,16 +14,19 @@ from workflows.step_progress import StepReport
 
 log = logging.getLogger(__name__)
 
+REPLY_SAYS_WHY = "my reply says why"
+"""Where a step that ended short says why, when the reply is read where the line is."""
 _WORDS = {"invite": ("Inviting", "invited"), "remove": ("Removing", "removed")}
 """What a step's `action` does to each person, and what it did to those it succeeded with."""
 
 
 class ProgressLine:
-    """A `workflows.step_progress.StepProgress` that shows each report in `channel` (none without one: a
-    click in Slack's App Home), every version of a step sharing one `updates` key, the step's own
-    (`StepReport.step`): a `resume` in another turn, or another process, updates the same line."""
+    """A `workflows.step_progress.StepProgress` that shows each report in `channel`, the conversation the
+    admin asked in (`Command.reply_to`: a channel, a direct message; none without one, a click in Slack's
+    App Home), every version of a step sharing one `updates` key, the step's own (`StepReport.step`): a
+    `resume` in another turn, or another process, updates the same line."""
 
-    def __init__(self, outbox: Outbox, channel: str | None, *, why: str = "my reply says why") -> None:
+    def __init__(self, outbox: Outbox, channel: str | None, *, why: str = REPLY_SAYS_WHY) -> None:
         """`why`: where a step that ended short says why, for the line to point there (a reply the
         channel reads, or one only whoever asked reads)."""
         self._outbox = outbox
@@ -46,7 +49,7 @@ class ProgressLine:
             log.exception("the progress line %r could not be shown", text)
 
 
-def line_text(report: StepReport, why: str = "my reply says why") -> str:
+def line_text(report: StepReport, why: str = REPLY_SAYS_WHY) -> str:
     """The line as it reads now ("Inviting 3,000 users: 300 done so far…"); at the end what the step did:
     "all done." only when it did it to everyone, else how many of them and where it stopped."""
     doing, did = _WORDS[report.action]

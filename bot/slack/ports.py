@@ -10,12 +10,20 @@ from workflows.results import Actor
 
 class Conversation(Protocol):
     def command(
-        self, actor: Actor, text: str, *, channel: str | None, seen_in_channel: bool = True
+        self,
+        actor: Actor,
+        text: str,
+        *,
+        channel: str | None,
+        seen_in_channel: bool = True,
+        reply_to: str | None = None,
     ) -> list[Outgoing]: ...
 
-    def action(self, actor: Actor, action: str, value: str, *, channel: str | None) -> list[Outgoing]: ...
+    def action(
+        self, actor: Actor, action: str, value: str, *, channel: str | None, reply_to: str | None = None
+    ) -> list[Outgoing]: ...
 
-    def chat(self, actor: Actor, text: str) -> list[Outgoing]: ...
+    def chat(self, actor: Actor, text: str, *, reply_to: str | None = None) -> list[Outgoing]: ...
 
     def home(self, actor: Actor) -> Message: ...
 

@@ -56,11 +56,15 @@ _TAG = re.compile(r"<[^>]+>")
 
 
 class Conversation(Protocol):
-    def command(self, actor: Actor, text: str, *, channel: str | None) -> list[Outgoing]: ...
+    def command(
+        self, actor: Actor, text: str, *, channel: str | None, reply_to: str | None = None
+    ) -> list[Outgoing]: ...
 
-    def action(self, actor: Actor, action: str, value: str, *, channel: str | None) -> list[Outgoing]: ...
+    def action(
+        self, actor: Actor, action: str, value: str, *, channel: str | None, reply_to: str | None = None
+    ) -> list[Outgoing]: ...
 
-    def chat(self, actor: Actor, text: str) -> list[Outgoing]: ...
+    def chat(self, actor: Actor, text: str, *, reply_to: str | None = None) -> list[Outgoing]: ...
 
     def home(self, actor: Actor) -> Message: ...
 
@@ -203,8 +207,8 @@ class TeamsEndpoint:
         channel = CHANNEL_PREFIX + origin.ref.conversation_id
 
         def talk() -> list[Outgoing]:
-            if origin.ref.kind == "personal":
-                return self._conversation.chat(actor, text)
+            if origin.ref.kind == "personal":  # no migration's channel, yet where a progress line shows
+                return self._conversation.chat(actor, text, reply_to=channel)
             return self._conversation.command(actor, text or "help", channel=channel)
 
         outgoings = await self._talk(talk, origin, text)
@@ -229,9 +233,12 @@ class TeamsEndpoint:
         actor = await self._actor(origin)
         if isinstance(actor, str):  # said in the click's answer alone: a chat message too would say it twice
             return _message_answer(actor)
-        channel = CHANNEL_PREFIX + origin.ref.conversation_id if origin.ref.kind == "channel" else None
+        here = CHANNEL_PREFIX + origin.ref.conversation_id  # a personal chat too: a progress line shows there
+        channel = here if origin.ref.kind == "channel" else None
         outgoings = await self._talk(
-            lambda: self._conversation.action(actor, verb, value, channel=channel), origin, f"{verb} {value}"
+            lambda: self._conversation.action(actor, verb, value, channel=channel, reply_to=here),
+            origin,
+            f"{verb} {value}",
         )
         if outgoings is None:
             return _message_answer("Something went wrong on my side; the details are in my log.")

@@ -39,15 +39,25 @@ class ScriptedConversation:
     """When set, every call waits for it: slow work after the ack."""
     failure: Exception | None = None
 
+    # `reply_to` (where a progress line would go) is not recorded: no scripted answer has one
+
     def command(
-        self, actor: Actor, text: str, *, channel: str | None, seen_in_channel: bool = True
+        self,
+        actor: Actor,
+        text: str,
+        *,
+        channel: str | None,
+        seen_in_channel: bool = True,
+        reply_to: str | None = None,
     ) -> list[Outgoing]:
         return self._answer("command", actor, (text, channel))
 
-    def action(self, actor: Actor, action: str, value: str, *, channel: str | None) -> list[Outgoing]:
+    def action(
+        self, actor: Actor, action: str, value: str, *, channel: str | None, reply_to: str | None = None
+    ) -> list[Outgoing]:
         return self._answer("action", actor, (action, value, channel))
 
-    def chat(self, actor: Actor, text: str) -> list[Outgoing]:
+    def chat(self, actor: Actor, text: str, *, reply_to: str | None = None) -> list[Outgoing]:
         return self._answer("chat", actor, (text,))
 
     def home(self, actor: Actor) -> Message:

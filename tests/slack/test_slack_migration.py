@@ -55,17 +55,27 @@ class Recording:
         self._changed = threading.Condition()
 
     def command(
-        self, actor: Actor, text: str, *, channel: str | None, seen_in_channel: bool = True
+        self,
+        actor: Actor,
+        text: str,
+        *,
+        channel: str | None,
+        seen_in_channel: bool = True,
+        reply_to: str | None = None,
     ) -> list[Outgoing]:
         return self._keep(
-            self._conversation.command(actor, text, channel=channel, seen_in_channel=seen_in_channel)
+            self._conversation.command(
+                actor, text, channel=channel, seen_in_channel=seen_in_channel, reply_to=reply_to
+            )
         )
 
-    def action(self, actor: Actor, action: str, value: str, *, channel: str | None) -> list[Outgoing]:
-        return self._keep(self._conversation.action(actor, action, value, channel=channel))
+    def action(
+        self, actor: Actor, action: str, value: str, *, channel: str | None, reply_to: str | None = None
+    ) -> list[Outgoing]:
+        return self._keep(self._conversation.action(actor, action, value, channel=channel, reply_to=reply_to))
 
-    def chat(self, actor: Actor, text: str) -> list[Outgoing]:
-        return self._keep(self._conversation.chat(actor, text))
+    def chat(self, actor: Actor, text: str, *, reply_to: str | None = None) -> list[Outgoing]:
+        return self._keep(self._conversation.chat(actor, text, reply_to=reply_to))
 
     def home(self, actor: Actor) -> Message:
         return self._conversation.home(actor)

@@ -14,7 +14,7 @@ from bot.conversation.dates import day_and_time
 from bot.conversation.desk import Handler, Stage, number
 from bot.conversation.messages import Outgoing, tell_privately
 from bot.conversation.plan_views import UNDECIDED_FLAG
-from bot.conversation.progress_line import ProgressLine
+from bot.conversation.progress_line import REPLY_SAYS_WHY, ProgressLine
 from bot.conversation.quoting import untick
 from storage import AuditEntry
 from workflows.directory import OrgUser
@@ -48,9 +48,11 @@ class Preparing(Stage):
         }
 
     def _invite(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        # in a channel the reply, with each person's result, goes to the admin alone (`invited`)
+        # in a channel the reply, with each person's result, goes to the admin alone (`invited`); in a
+        # direct message it is right below the line
         asked = actor.name or actor.email
-        line = ProgressLine(self._desk.outbox, channel, why=f"I send why to {asked} alone")
+        why = f"I send why to {asked} alone" if channel is not None else REPLY_SAYS_WHY
+        line = ProgressLine(self._desk.outbox, command.reply_to, why=why)
         result = self._desk.service.invite(command.arg(0), actor, line)
         answer = invitation_views.invited(result, self._desk.told(result.status), shared=channel is not None)
         if channel is None or line.shown:  # the progress line's last version says how many
@@ -136,7 +138,7 @@ class Preparing(Stage):
             )
             return [changed, removal_views.stale_users(status, users, days, fingerprint)]
         ids = [user.id for user in users]
-        return [self._removed(status.organization, ids, actor, channel)]
+        return [self._removed(status.organization, ids, actor, command, channel)]
 
     def _removal_of(self, organization: str, users: Sequence[OrgUser], shown: str) -> AuditEntry | None:
         """The removal that took the people of the list `shown` (its fingerprint) away, leaving `users`: the
@@ -148,8 +150,10 @@ class Preparing(Stage):
                 return entry
         return None
 
-    def _removed(self, organization: str, user_ids: list[str], actor: Actor, channel: str | None) -> Outgoing:
-        line = ProgressLine(self._desk.outbox, channel)
+    def _removed(
+        self, organization: str, user_ids: list[str], actor: Actor, command: Command, channel: str | None
+    ) -> Outgoing:
+        line = ProgressLine(self._desk.outbox, command.reply_to)
         result = self._desk.service.remove_users(organization, user_ids, actor, line)
         return removal_views.removed(result, self._desk.told(result.status), shared=channel is not None)
 
@@ -159,7 +163,7 @@ class Preparing(Stage):
         """`remove-users ORG ID...`: it takes access at once, so typed ids too are removed once confirmed."""
         user_ids = typed_user_ids(command)
         if command.args[-1] == CONFIRM:
-            return [self._removed(organization, user_ids, actor, channel)]
+            return [self._removed(organization, user_ids, actor, command, channel)]
         status = self._desk.service.status(organization)
         if (why := why_not_removable(status.state, status.organization)) is not None:
             raise WorkflowError(why)  # before asking to confirm what would be refused

@@ -116,7 +116,8 @@ class Starting(Stage):
         return [shown, *self._desk.outbox.flush()]
 
     def _resume(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        line = ProgressLine(self._desk.outbox, channel)  # an invite or removal resumed goes on with its line
+        # an invite or removal resumed goes on with its line, where the admin asks to resume
+        line = ProgressLine(self._desk.outbox, command.reply_to)
         resumed = self._desk.service.resume(command.arg(0), actor, line)
         # with what the step recorded for others: a click in the portal it found is every admin's alarm
         return [starting_views.checked(resumed, in_channel=channel is not None), *self._desk.outbox.flush()]

@@ -16,7 +16,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.slack._runtime import Runtime
 from bot.slack.blocks import ACTION_ID, LINK_ACTION_ID, word_of
 from bot.slack.delivery import Origin
-from bot.slack.listeners import shared
+from bot.slack.listeners import asked_in, shared
 
 logger = logging.getLogger(__name__)
 
@@ -37,9 +37,11 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         word = word_of(str(action["action_id"])) or "help"
         value = str(action.get("value") or "")
         origin = _origin(body)
-        channel = shared(origin.channel)
+        channel, reply_to = shared(origin.channel), asked_in(origin)
         await runtime.handle(
-            origin, lambda actor: runtime.conversation.action(actor, word, value, channel=channel), what=word
+            origin,
+            lambda actor: runtime.conversation.action(actor, word, value, channel=channel, reply_to=reply_to),
+            what=word,
         )
         if (body.get("view") or {}).get("type") == "home":
             await runtime.refresh_home(origin.user_id)

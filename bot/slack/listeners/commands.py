@@ -14,7 +14,7 @@ from bot.conversation.commands import SLASH_COMMAND, parse
 from bot.slack._runtime import Runtime
 from bot.slack.blocks import escaped, typed
 from bot.slack.delivery import Origin
-from bot.slack.listeners import shared
+from bot.slack.listeners import asked_in, shared
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
@@ -37,7 +37,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         await runtime.handle(
             origin,
             lambda actor: runtime.conversation.command(
-                actor, text, channel=shared(channel), seen_in_channel=False
+                actor, text, channel=shared(channel), seen_in_channel=False, reply_to=asked_in(origin)
             ),
             what=f"{SLASH_COMMAND} {text}".strip(),
         )

@@ -11,6 +11,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.slack._runtime import Runtime
 from bot.slack.blocks import typed
 from bot.slack.delivery import Origin
+from bot.slack.listeners import asked_in
 
 BOT_EVENTS = ("app_mention", "message.im", "app_home_opened")
 """The manifest's `bot_events`, each with its listener below."""
@@ -72,7 +73,10 @@ async def _on_direct_message(runtime: Runtime, event: dict[str, Any]) -> None:
         return  # edits, joins and the bot's own messages are not someone talking to the bot
     text = typed(str(event.get("text") or ""))
     origin = Origin(user_id=str(event["user"]), channel=str(event["channel"]))
-    await runtime.handle(origin, lambda actor: runtime.conversation.chat(actor, text), what=text)
+    reply_to = asked_in(origin)
+    await runtime.handle(
+        origin, lambda actor: runtime.conversation.chat(actor, text, reply_to=reply_to), what=text
+    )
 
 
 async def _on_home_opened(runtime: Runtime, event: dict[str, Any]) -> None:
