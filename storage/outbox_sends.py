@@ -131,8 +131,10 @@ def mark_failed(
         message = session.get(OutboundMessage, message_id)
         if message is None or message.claimed_by != worker:
             return None
-        if message.status != "pending":  # stopped while being sent (`_LET_GO`): never tried again
-            message.claimed_by = message.claimed_until = None
+        if message.status != "pending":  # stopped while being sent: never tried again
+            # conditional, not the row read: the heartbeat renews a stopped send's claim too (a new version),
+            # and a commit of the row read would then raise StaleDataError and leave the claim held
+            session.execute(_LET_GO, {"message_id": message_id, "worker": worker})
             session.commit()
             return None
         message.last_error = shown_error(error)
