@@ -166,7 +166,8 @@ class ApprovalRequest:
     """The advance notice (`announce`), Microsoft's first prerequisite, reached nobody and is not on its way
     to anyone; it does not block."""
     unreached: tuple[Unreached, ...] = ()
-    """People the notice could not reach who must act before the change, or lose access (`matters_most`)."""
+    """Everyone the notice could not reach, for whatever reason: each needs telling another way, those who
+    must act before the change or lose access first (`matters_most`), as `status` counts them (walk39)."""
 
 
 DecisionOutcome = Literal["recorded", "approved", "rejected", "expired", "void"]

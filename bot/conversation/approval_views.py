@@ -159,13 +159,14 @@ def nobody_told(request: ApprovalRequest, *, shared: bool = False) -> list[Block
     organization = request.organization
     if request.unreached and shared:
         missed = plan_views.people(len(request.unreached))
+        why = unreached_views.counted_reasons([person.why for person in request.unreached])
         return [
             Text(
-                f"⚠️ The advance notice could not reach {missed} in chat, so they do not know what is coming."
-                " This does not block approval."
+                f"⚠️ The advance notice could not reach {missed} in chat ({why}), so they do not know what is"
+                " coming. This does not block approval."
             )
         ]
-    if request.unreached:  # those who must act before the change, or lose access with it
+    if request.unreached:  # those who must act before the change, or lose access with it, first
         lines = unreached_views.unreached_lines(
             request.unreached, request.warnings, rest="(`status` attaches them all)"
         )

@@ -125,7 +125,7 @@ def test_once_everyone_was_told_no_reply_offers_to_tell_them_again(chat: Chat) -
         assert buttons(reply), command  # the other next steps are still there
 
 
-def test_people_the_notice_could_not_reach_are_named_with_why_and_the_approval_warns_of_those_who_must_act(
+def test_people_the_notice_could_not_reach_are_named_with_why_and_the_approval_warns_of_them_all(
     chat: Chat,
 ) -> None:
     """Teams reaches nobody who has not installed the app, Slack nobody outside the workspace: both record
@@ -166,19 +166,31 @@ def test_people_the_notice_could_not_reach_are_named_with_why_and_the_approval_w
     ) in theirs
     assert not any(address in theirs for address in unreachable)
 
+    # Ann keeps access, yet she too does not know what is coming: the request counts and names whom
+    # `status` does, those who must act first (walk39: 33 missed, request-approval said 30)
+    with chat.runtime.database.session() as session:
+        ann = session.exec(
+            select(OutboundMessage).where(
+                OutboundMessage.kind == "advance_notice", OutboundMessage.recipient == "ann@fabrikam.com"
+            )
+        ).one()
+        ann.last_error = "they blocked the bot"
+        session.add(ann)
+        session.commit()
     requested = chat.say(DANA, "request-approval")
     prompt = [m for m in requested if isinstance(m.to, DirectMessage) and m.to.email == LEE]
-    assert [line.split(" ")[1] for line in bullets(prompt)] == ["erin.eng@gmail.com", "hana@contoso.com"]
+    everyone = ["erin.eng@gmail.com", "hana@contoso.com", "ann@fabrikam.com"]
+    assert [line.split(" ")[1] for line in bullets(prompt)] == everyone
     assert NOBODY_TOLD not in said(prompt) and "This does not block approval." in said(prompt)
-    # asked in the channel: the answer counts them; who they are goes to Dana alone
+    # asked in the channel: the answer counts them, every reason; who they are goes to Dana alone
     answer, named = [m for m in requested if isinstance(m.to, Reply)]
     assert not answer.message.private and said([answer]).endswith(
-        "⚠️ The advance notice could not reach 2 users in chat, so they do not know what is coming. This does"
-        " not block approval."
+        "⚠️ The advance notice could not reach 3 users in chat (2 — the app is not installed for them; 1 —"
+        " they blocked the bot), so they do not know what is coming. This does not block approval."
     )
     assert named.message.private
     assert named.message.summary == f"Not reached by the advance notice of {ORG}, by name"
-    assert [line.split(" ")[1] for line in bullets([named])] == ["erin.eng@gmail.com", "hana@contoso.com"]
+    assert [line.split(" ")[1] for line in bullets([named])] == everyone
 
 
 def test_the_notice_to_whom_several_accounts_match_names_the_admins_and_privately_the_accounts(

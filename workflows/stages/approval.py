@@ -92,7 +92,7 @@ def request_approval(
                 status=status(session, row),
                 affected=Affected.of(plan),
                 nobody_told=told is None or not (told.delivered or told.waiting),
-                unreached=tuple(person for person in told.unreached if person.matters_most) if told else (),
+                unreached=told.unreached if told else (),
             )
             notices.approval_prompt(session, row, request, approvers, unit.flow.now)
         return request
