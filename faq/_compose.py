@@ -181,6 +181,8 @@ class AskerContext:
     account: str = ""
     """The directory account their to-do list has them sign in with once connected; empty when it names
     none, or the bot does not know."""
+    signed_in: bool = False
+    """Their list's *Sign in with your work account* is ticked: that is done, not to do."""
     admins_told: bool = False
     """The `admins` were told already that the asker needs help (*I need help* on an item of their list): the
     reply says so itself, and carries no *Ask an admin* button to offer."""

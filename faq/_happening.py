@@ -166,6 +166,9 @@ def _what_to_do(context: AskerContext, phase: str) -> str:
     when = "now" if phase == "after" else "nothing before the switch; after it,"
     if context.guest:
         return f"What you must do: {when} keep signing in with your own address.{tokens}"
+    if context.signed_in:  # ticked on their list: told as to do, it reads as if the tick was lost (walk39)
+        tokens = f" Make new personal access tokens: {context.tokens_why}." if context.renew_tokens else ""
+        return f"What you must do: nothing more to sign in; you signed in with your work account.{tokens}"
     mapped = (
         " An admin maps your old identity to your work account by hand after connecting, so your history"
         " follows you."

@@ -613,3 +613,6 @@ class Standing:
     account: str = ""
     """The directory account their to-do list (before it, the plan) has them sign in with once connected;
     empty when it names none (several match, none does, or it is disabled)."""
+    signed_in: bool = False
+    """Their list's *Sign in with your work account* is ticked (they pressed Done, or the watch saw them
+    sign in): an answer no longer tells them to (walk39)."""

@@ -144,3 +144,18 @@ def test_which_account_is_recognised_with_a_sign_in_tail(question: str) -> None:
 def test_which_account_for_something_other_than_signing_in_is_left_to_the_topics(question: str) -> None:
     """The account a service connection, an agent or a notification uses is no personal sign-in (rev78)."""
     assert not asks_which_account(question)
+
+
+def test_what_s_going_on_after_he_ticked_his_sign_in_does_not_tell_him_to_sign_in(chat: Chat) -> None:
+    """walk39: user000 pressed Done on "Sign in with your work account"; "what's going on?" still said
+    "What you must do: now sign in with your work account"."""
+    notified(chat)
+    entries = chat.runtime.service.todo_list(IVAN)
+    number = next(n for n, entry in enumerate(entries, 1) if entry.title == "Sign in with your work account")
+    asked = "what's going on?"
+    to_do = "What you must do: now sign in with your work account"
+    assert to_do in " ".join(_answer(chat.say(IVAN, asked, in_dm=True)))
+    chat.say(IVAN, f"done {number}", in_dm=True)
+    said = " ".join(_answer(chat.say(IVAN, asked, in_dm=True)))
+    assert to_do not in said
+    assert "What you must do: nothing more to sign in; you signed in with your work account" in said

@@ -174,19 +174,22 @@ def standing_of(ctx: Context, organization: str | None, who: Actor) -> Standing:
         announcement = partial(_announcement, ctx, row.id, mine)
         # what they were told when the lists went out, as `tell_lost_access` put it: who decided
         lost = lost_access_by(row.plan).get(mine, "") if outcome == NO_ACCESS else ""
+        items = (
+            session.exec(select(TodoItem).where(TodoItem.affected_user_id == listed.id)).all()
+            if listed is not None
+            else []
+        )
         # the watch's list of who is still on a Microsoft account is read only for someone mapped by hand
         unmapped = (
             listed is not None
             and outcome == "map"
             and waiting.awaits_mapping(
-                outcome,
-                session.exec(select(TodoItem).where(TodoItem.affected_user_id == listed.id)).all(),
-                mine,
-                waiting.still_personal_ids(session.get(SignInWatch, row.id)),
+                outcome, items, mine, waiting.still_personal_ids(session.get(SignInWatch, row.id))
             )
         )
+        signed_in = any(item.key == waiting.SIGN_IN_ITEM and item.done_at for item in items)
         return Standing(
-            outcome, guest, tokens, invitation, addresses[0], announcement, lost, unmapped, account
+            outcome, guest, tokens, invitation, addresses[0], announcement, lost, unmapped, account, signed_in
         )
 
 

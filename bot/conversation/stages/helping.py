@@ -281,6 +281,7 @@ class Helping(Stage):
             lost_access_by=standing.lost_access_by,
             awaits_mapping=standing.awaits_mapping,
             account=standing.account,
+            signed_in=standing.signed_in,
         )
 
     def _migration_of(self, actor: Actor, channel: str | None) -> tuple[MigrationStatus, bool]:
