@@ -205,6 +205,9 @@ class ConnectionResult:
     told_privately: tuple[str, ...] = ()
     """Whom this look's notice reached by direct message (the starter's copy of one started in a direct
     message too): someone among them who asked has their answer in it."""
+    seen_before: datetime | None = None
+    """Connected already when this look began, seen so then (by the watch, or an earlier look): announced
+    at that time, so the answer says when rather than announcing it again (walk39)."""
 
 
 @dataclass(frozen=True)

@@ -283,7 +283,12 @@ def connection(
     if result.outside_approval is not None:
         alarm = connected_outside_approval(result, result.outside_approval, privately)
         return Outgoing(alarm, to or Reply())
-    if result.outcome == "connected":
+    if result.seen_before is not None:  # announced when first seen: a second 🎉 reads as a second connection
+        text = (
+            f"{status.organization} is connected to {status.directory_name}: I saw it connected already on"
+            f" {dates.day_and_time(result.seen_before)} and said so then."
+        )
+    elif result.outcome == "connected":
         text = (
             f"🎉 {status.organization} is now connected to {status.directory_name}."
             " Next: send every affected user their own to-do list."
@@ -295,7 +300,7 @@ def connection(
         blocks.append(
             Text(privately.where(status.organization, "Whom to map, each with their directory account,"))
         )
-    if result.outcome == "connected":
+    if result.outcome == "connected" and result.seen_before is None:
         target = status.directory_name
         blocks.extend(
             billing_ahead(status.checks, status.organization, target, status.updated_at, connected=True)

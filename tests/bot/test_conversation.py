@@ -173,10 +173,29 @@ def test_check_connection_in_the_channel_says_connected_once(chat: Chat) -> None
     # the post and each admin's copy with whom to map (names are addresses: not in the channel), no reply
     assert [type(message.to) for message in first] == [Channel, DirectMessage, DirectMessage], first
     assert "🎉 fabrikam-fiber is now connected to Fabrikam." in text_of(first)
-    again = chat.say(LEE, "check-connection")  # nothing new to post: the reply says it
-    assert [type(message.to) for message in again] == [Reply] and "is now connected" in text_of(again)
+    again = chat.say(LEE, "check-connection")  # nothing new to post: the reply says when it was seen
+    assert [type(message.to) for message in again] == [Reply]
+    assert _SEEN_BEFORE.search(_flat(text_of(again))) and "🎉" not in text_of(again), text_of(again)
     from_a_direct_message = chat.say(DANA, "check-connection", in_dm=True)
-    assert "is now connected" in text_of(from_a_direct_message)
+    assert _SEEN_BEFORE.search(_flat(text_of(from_a_direct_message)))
+
+
+_SEEN_BEFORE = re.compile(
+    r"fabrikam-fiber is connected to Fabrikam: I saw it connected already on .+ UTC and said so then\."
+)
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_check_connection_after_the_watch_announced_it_says_when_not_again(chat: Chat) -> None:
+    """walk39: "🎉 now connected" was posted twice in the channel, by the watch and as the reply to
+    `check-connection` typed after it."""
+    announced = connected(chat)
+    assert "🎉 fabrikam-fiber is now connected to Fabrikam." in text_of(announced)
+    answer = _flat(text_of(chat.say(LEE, "check-connection")))
+    assert "🎉" not in answer and _SEEN_BEFORE.search(answer), answer
 
 
 def test_the_number_in_front_of_an_item_is_the_one_done_takes(chat: Chat) -> None:

@@ -8,6 +8,8 @@ from contextlib import nullcontext
 from dataclasses import replace
 from datetime import datetime
 
+from sqlmodel import Session
+
 from storage import Approval, Migration
 from workflows import _plan_codec, notices, step_log
 from workflows.directory import MSA_TENANT_ID, DirectorySnapshot, MicrosoftError
@@ -31,8 +33,8 @@ from workflows.results import (
     ToMap,
 )
 from workflows.stages import approval_lapse
-from workflows.stages.reading import current_status
-from workflows.stages.unit import Context, Unit, status, step
+from workflows.stages.unit import Context, Unit, find, status, step
+from workflows.stages.verification import seen_connected
 
 CONNECTED_STATES = CONNECTED_UNFINISHED | {"completed"}
 
@@ -80,21 +82,28 @@ def check_connection(
             result = _result(row, observed, status(session, row), outside)
             if result.outcome == "connected" or (result.outcome == "other-tenant" and approved):
                 result = _tell(unit, result, told)
-    except ConflictError:
-        now_status = current_status(ctx, organization)
-        if now_status.state != "connected":
-            raise
-        return ConnectionResult("connected", now_status.tenant_id, now_status, "")
+    except ConflictError:  # another look (the watch's) recorded it connected meanwhile, and announced it
+        with ctx.database.session() as session:
+            row = find(session, organization)
+            if row.state != "connected":
+                raise
+            return _already_connected(session, row)
     return result
 
 
 def _already_connected_or_refuse(unit: Unit) -> ConnectionResult | None:
     row = unit.row
     if row.state in CONNECTED_STATES:
-        return ConnectionResult("connected", row.tenant_id, status(unit.session, row), "")
+        return _already_connected(unit.session, row)
     if row.state not in CONNECTION_WATCHED:  # a step runs (it ends in a check that finds any connection)
         raise refusal(row.state, "check-connection")
     return None
+
+
+def _already_connected(session: Session, row: Migration) -> ConnectionResult:
+    assert row.id is not None
+    seen = seen_connected(session, row.id) or row.updated_at
+    return ConnectionResult("connected", row.tenant_id, status(session, row), "", seen_before=seen)
 
 
 AdminsTold = tuple[tuple[str, ...], str]

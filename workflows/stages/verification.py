@@ -207,10 +207,10 @@ def connected_at(session: Session, row: Migration) -> datetime | None:
     return watch.connected_at if watch is not None else None
 
 
-def _open_watch(session: Session, migration_id: int, now: datetime) -> SignInWatch | None:
-    if session.exec(select(AffectedUser.id).where(AffectedUser.migration_id == migration_id)).first() is None:
-        return None  # nobody has a list yet: nothing to tick
-    confirmed = session.exec(
+def seen_connected(session: Session, migration_id: int) -> datetime | None:
+    """When the bot recorded the organization connected (confirmed, found by a check, or outside the
+    approval), from the audit trail: before anyone has a list, when no watch has started yet."""
+    return session.exec(
         select(AuditEntry.at)
         .where(
             AuditEntry.migration_id == migration_id,
@@ -220,6 +220,12 @@ def _open_watch(session: Session, migration_id: int, now: datetime) -> SignInWat
         )
         .order_by(col(AuditEntry.id).desc())
     ).first()
+
+
+def _open_watch(session: Session, migration_id: int, now: datetime) -> SignInWatch | None:
+    if session.exec(select(AffectedUser.id).where(AffectedUser.migration_id == migration_id)).first() is None:
+        return None  # nobody has a list yet: nothing to tick
+    confirmed = seen_connected(session, migration_id)
     watch = SignInWatch(migration_id=migration_id, connected_at=confirmed or now, next_at=now)
     session.add(watch)
     try:
