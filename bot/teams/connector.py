@@ -39,6 +39,9 @@ SIGN_IN_AGAIN_SECONDS = 300.0
 """How long a refusal of the bot's sign-in stands before Entra is asked again: the messages go within
 minutes of the secret working again, and meanwhile no send, look-up or click asks Entra once more (one
 token request per queued message would flood the sign-in logs and meet Entra's throttling)."""
+THROTTLED_SAID_EVERY = 60.0
+"""Seconds between two log lines saying Teams rate limits the bot: under a wave of 429s, one a minute tells
+the operator why sending is slow (walk39: 95 notices in 150 s, and nothing said) without a line per send."""
 
 
 class TeamsApiError(Exception):
@@ -128,6 +131,7 @@ class TeamsApi:
         self._paced = paced
         self._catalog_id: str | None = None
         self._refused_said = False
+        self._throttled: tuple[float, int] | None = None  # when last said, and the 429s since
         tenant = settings.tenant_id
         self._per_tenant = SharedRate(database, f"connector:{tenant}", settings.tenant_rate)
         self._per_conversation = Pacer(PER_CONVERSATION)
@@ -272,6 +276,8 @@ class TeamsApi:
             try:
                 return await self._call(method, url, BOT_FRAMEWORK_SCOPE, body)
             except TeamsApiError as error:
+                if error.status == 429:
+                    self._say_throttled(error.retry_after)
                 if error.status == 429 and self._paced:  # every process waits, not only this one
                     await self._per_tenant.hold_off(error.retry_after or 1.0)
                 raise
@@ -354,6 +360,23 @@ class TeamsApi:
             return
         self._refused_said = True
         logger.error("%s", advice)
+
+    def _say_throttled(self, retry_after: float | None) -> None:
+        """Teams answered 429: said at most once a minute, with how many since, as the sends only slow down
+        (the outbox tries each again after `Retry-After`) and nothing else would show why."""
+        now = self._clock()
+        said, since = self._throttled or (-math.inf, 0)
+        if now - said < THROTTLED_SAID_EVERY:
+            self._throttled = (said, since + 1)
+            return
+        self._throttled = (now, 0)
+        wait = f"Retry-After {retry_after:g} s" if retry_after is not None else "no Retry-After"
+        more = f"; {since + 1} refused since the last such line" if since else ""
+        logger.warning(
+            "Teams is rate limiting the bot (429, %s): sends are held back and go out as Teams allows%s",
+            wait,
+            more,
+        )
 
     def _refusal(self, code: str, response: httpx.Response) -> str:
         """What Entra's refusal of the bot's credentials means, naming the setting to change."""

@@ -455,3 +455,28 @@ def _migration_on_teams(database: Database) -> int:
         row.surface = "teams"
         session.commit()
     return migration_id
+
+
+def test_teams_rate_limiting_is_logged_at_most_once_a_minute_with_its_retry_after(
+    teams: Teams, caplog: pytest.LogCaptureFixture
+) -> None:
+    """walk39: with 30 % of the connector's answers 429, serve sent 95 notices in 150 s and logged nothing
+    of why."""
+    _send(teams, CAROL, key="first")  # her chat exists: each send below is one call
+    _faults(teams, sequence=[429, 429, 429], retry_after=2)
+    now = [1000.0]
+
+    async def three_refused(surface: TeamsSurface) -> None:
+        for key, at in (("a", 1000.0), ("b", 1030.0), ("c", 1061.0)):
+            now[0] = at
+            with pytest.raises(DeliveryFailed):
+                await surface.sender.send(Envelope(key, DirectMessage(CAROL), HELLO))
+
+    with caplog.at_level(logging.INFO, logger="bot.teams.connector"):
+        _with_surface(teams, three_refused, clock=lambda: now[0], paced=False)
+    said = [record.getMessage() for record in caplog.records if "rate limiting" in record.getMessage()]
+    throttled = "Teams is rate limiting the bot (429, Retry-After 2 s): sends are held back and go out as"
+    assert said == [
+        f"{throttled} Teams allows",
+        f"{throttled} Teams allows; 2 refused since the last such line",
+    ]
