@@ -6,6 +6,8 @@ import re
 from collections.abc import Iterable
 from urllib.parse import unquote_plus
 
+from faq._reading import ERROR_CODE
+
 # Enough to read the question; a pasted log file is not worth keeping whole.
 KEPT_CHARS = 500
 _MASK = "[redacted]"
@@ -185,8 +187,9 @@ _NEAR = 40
 _CLAUSE_END = re.compile(r"[.,;!?](?=\s)|\n")
 # What gives nothing away though `redact` masks it, as a secret's shape or after a secret's name: an
 # address (`john.smith1984_gmail.com#EXT#@fabrikam2024.onmicrosoft.com`), never a URL's `user:password@`;
-# and a setting's value (`pat=true`). Read as a word that is no secret before looking (rev78: a note on
-# `status contoso-2024-devops-prod1` and on `pat=true`).
+# a setting's value (`pat=true`); and an error code (`PAT TF401019 when I clone`). Read as a word that is no
+# secret before looking (rev78: a note on `status contoso-2024-devops-prod1` and on `pat=true`; rev81: on
+# `bearer token AADSTS50020`).
 _ADDRESS = re.compile(r"(?<![\w.:/%+#-])[\w.+#%-]+@[\w-]+(?:\.[\w-]+)+")
 _SETTING = re.compile(r"(?i)[\w$.-]*\s*[=:]\s*(?:true|false|yes|no|on|off|null|none|enabled|disabled)\b")
 
@@ -200,7 +203,7 @@ def leaked(text: str, *, known: Iterable[str] = ()) -> str | None:
     # the longest first: `fabrikam-fiber-eu` whole, not `fabrikam-fiber` with a run left over
     for name in sorted(known, key=len, reverse=True):
         plain = re.sub(rf"(?i)(?<![\w.-]){re.escape(name)}(?![\w-])", "someone", plain)
-    plain = _SETTING.sub(" ", _ADDRESS.sub("someone", plain))
+    plain = ERROR_CODE.sub("error", _SETTING.sub(" ", _ADDRESS.sub("someone", plain)))
     masked = _masked(plain)
     shape = PAT if _PAT.search(plain) or _LONG_PAT.search(plain) else None
     if shape is None and (_PREFIXED_TOKEN.search(plain) or _JWT.search(plain)):
@@ -402,6 +405,8 @@ def _is_secret(value: str, *, assigned: bool, said: bool, then: str) -> bool:
     credential's shape."""
     if value.startswith(_MASK[:-1]):
         return False  # masked by an earlier step: the URL's password before its `@host`
+    if ERROR_CODE.fullmatch(value.strip("\"'`?.,:;!()")):
+        return False  # what the service said of it ("PAT TF401019 when I clone"), which the answer needs
     if assigned:
         return not (value.isdecimal() and len(value) < _SHORTEST_PIN) and bool(value.strip("\"'`?.,:;!()"))
     if _looks_like_credential(value):

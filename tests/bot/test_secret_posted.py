@@ -81,6 +81,10 @@ def test_words_about_a_password_hold_none_and_get_no_note(chat: Chat) -> None:
         ("decide fabrikam-fiber john.smith1984_gmail.com#EXT#@fabrikam2024.onmicrosoft.com", None),
         ("what is a PAT, and does my password change?", None),
         ("tenant 3c0a7f5e-8d2b-4f61-9a7c-5e4b2d1f0a11 says TF400813", None),
+        # an error code after "PAT" or "token" is no secret (rev81: each was told to revoke one)
+        ("PAT TF401019 when I clone, why?", None),
+        ("Git credential manager token TF401019 after the switch", None),
+        ("bearer token AADSTS50020 in the pipeline", None),
     ],
 )
 def test_what_a_message_gives_away_is_named_by_its_words_or_shape(text: str, kind: str | None) -> None:

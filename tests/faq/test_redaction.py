@@ -241,6 +241,10 @@ NAMES = [
     # Azure DevOps' own clone URL names the organization as its user, ssh's names `git`
     "git clone https://fabrikam@dev.azure.com/fabrikam/Fabrikam2024/_git/web fails",
     "ssh://git@ssh.dev.azure.com:v3/fabrikam/Fabrikam2024/web",
+    # an error code after a credential's name is what the service said of it, which the answer needs (rev81)
+    "PAT TF401019 when I clone, why?",
+    "Git credential manager token TF401019 after the switch",
+    "bearer token AADSTS50020 in the pipeline",
 ]
 # Questions about secrets, with nothing secret in them.
 PROSE = [
