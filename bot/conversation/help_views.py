@@ -23,6 +23,7 @@ from bot.conversation.messages import (
 from bot.conversation.next_actions import UNBLOCKED_BY, next_step
 from bot.conversation.quoting import untick
 from bot.conversation.understanding import Suggestion, understood_and_extra
+from faq.redaction import leaked, redact
 from workflows.admin_gate import AdminVerdict
 from workflows.results import MigrationStatus, TodoEntry
 from workflows.stages import approval
@@ -149,9 +150,11 @@ def help_word(usage: Usage) -> Outgoing:
 
 
 def did_you_mean(typed: str, suggestions: Sequence[Suggestion]) -> Outgoing:
-    """A typo: the likely commands, each a button that runs it with the arguments as typed."""
-    meant = " or ".join(f"`{suggestion.command}`" for suggestion in suggestions)
-    text = f"I don't know `{untick(typed)}`. Did you mean {meant}?"
+    """A typo: the likely commands, each a button that runs it with the arguments as typed. A secret among
+    them is masked, and its suggestion offers no button: the reply stays in a Teams thread and its shared
+    card, and a button would carry the secret (rev81)."""
+    meant = " or ".join(f"`{_secret_masked(suggestion.command)}`" for suggestion in suggestions)
+    text = f"I don't know `{untick(_secret_masked(typed))}`. Did you mean {meant}?"
     buttons = tuple(
         Button(
             suggestion.command,
@@ -160,12 +163,18 @@ def did_you_mean(typed: str, suggestions: Sequence[Suggestion]) -> Outgoing:
             "danger" if suggestion.word in _DANGEROUS else ("primary" if rank == 0 else "default"),
         )
         for rank, suggestion in enumerate(suggestions)
-        if len(suggestion.text) <= MAX_BUTTON_VALUE
+        if len(suggestion.text) <= MAX_BUTTON_VALUE and leaked(suggestion.text) is None
     )
     blocks: list[Block] = [Text(text)]
     if buttons:
         blocks.append(Actions(buttons))
     return tell_privately(text, *blocks)
+
+
+def _secret_masked(words: str) -> str:
+    """`words` masked when they give a secret away as the secret note reads them (`leaked`): not `redact`
+    alone, which masks names shaped like keys (`status contoso-2024-devops-prod1` would lose its button)."""
+    return words if leaked(words) is None else redact(words)
 
 
 def own_request(typed: str, meant: Suggestion, approval_id: int) -> Outgoing:

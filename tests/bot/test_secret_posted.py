@@ -10,7 +10,7 @@ import logging
 
 import pytest
 
-from bot.conversation.messages import Outgoing, Reply
+from bot.conversation.messages import Actions, Button, Outgoing, Reply
 from faq.redaction import CLIENT_SECRET, PAT, TOKEN, leaked
 from faq.redaction import PASSWORD as A_PASSWORD
 from tests.bot.conftest import Chat, started
@@ -180,3 +180,24 @@ def test_a_password_in_a_slash_command_is_not_said_to_be_read_by_the_channel(cha
 def test_an_organization_the_bot_knows_is_no_secret_even_after_a_secret_s_name() -> None:
     said = "the token: contoso-2024-devops-prod1 fails"
     assert (leaked(said), leaked(said, known=["contoso-2024-devops-prod1"])) == (TOKEN, None)
+
+
+def _buttons(outgoing: list[Outgoing]) -> list[Button]:
+    return [
+        button
+        for message in outgoing
+        for block in message.message.blocks
+        if isinstance(block, Actions)
+        for button in block.buttons
+    ]
+
+
+def test_a_typo_s_suggestion_masks_a_secret_typed_after_it_and_offers_no_button(chat: Chat) -> None:
+    """rev81: "Did you mean" repeated the password, kept in the Teams thread and its shared card, and its
+    button carried it. A name shaped like a key still gets its button: it gives nothing away."""
+    started(chat)
+    said = chat.say(IVAN, f"stauts fabrikam-fiber password={PASSWORD}")
+    assert lines(said) == ["I don't know `stauts`. Did you mean `status fabrikam-fiber password=[redacted]`?"]
+    assert _buttons(said) == []
+    named = chat.say(IVAN, "stauts contoso-2024-devops-prod1")
+    assert [button.value for button in _buttons(named)] == ["contoso-2024-devops-prod1"]
