@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from faq.redaction import redact
+
 ButtonStyle = Literal["primary", "danger", "default"]
 ADDRESS = re.compile(r"[\w.+'#-]+@[\w-]+(?:\.[\w-]+)+")
 """A sign-in name as written, a guest's `#EXT#` one included; a full stop after it ends the sentence.
@@ -166,6 +168,17 @@ def for_you_alone(what: str) -> str:
     asked alone. Said as what the bot does, not as done: that message may not arrive (Teams then says in
     the thread that it could not deliver it, Slack says so to them privately)."""
     return f"📬 {what} I send to you alone, in a message only you see."
+
+
+_FAILED_TURN_ECHO_CHARS = 80
+
+
+def failed_turn_echo(what: str) -> str:
+    """The words a failed turn was handling, as its log line and its reply name them on every surface:
+    redacted whole, then only their beginning, since the person knows the rest. Redacted first: a token cut
+    short no longer looks like one (rev78, fix143)."""
+    said = redact(what)
+    return said if len(said) <= _FAILED_TURN_ECHO_CHARS else said[: _FAILED_TURN_ECHO_CHARS - 1] + "…"
 
 
 SENT_AGAIN = "Sent again, in case my earlier message did not reach you."

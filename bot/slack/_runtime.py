@@ -8,13 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.conversation.messages import Outgoing
+from bot.conversation.messages import Outgoing, failed_turn_echo
 from bot.slack._errors import error_code
 from bot.slack.delivery import DELIVERY_ERRORS, Delivery, Origin
 from bot.slack.people import People
 from bot.slack.ports import Conversation
 from bot.slack.state import SlackState
-from faq.redaction import redact
 from workflows.results import Actor
 
 logger = logging.getLogger(__name__)
@@ -60,8 +59,7 @@ class Runtime:
             # the conversation is synchronous (database, Microsoft calls): keep it off the event loop
             outgoings = await asyncio.to_thread(talk, actor)
         except Exception:
-            # redacted whole, then shortened: a token cut short no longer looks like one (rev78, fix143)
-            said = _shortened(redact(what))
+            said = failed_turn_echo(what)
             logger.exception("the conversation failed while handling %r", said)
             await self.delivery.tell(
                 origin,
@@ -104,8 +102,3 @@ def request_id(body: dict[str, Any]) -> str | None:
         first = (body.get("actions") or [{}])[0]
         return f"action:{body['trigger_id']}:{first.get('action_ts', '')}"
     return None
-
-
-def _shortened(said: str, most: int = 80) -> str:
-    """A long message named in a reply by its beginning: the person knows the rest."""
-    return said if len(said) <= most else said[: most - 1] + "…"

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bot.conversation.messages import Message, Outgoing
+from bot.conversation.messages import Message, Outgoing, failed_turn_echo
 from bot.request_body import BODY_SECONDS, read_body
 from bot.teams import cards
 from bot.teams.auth import ActivityAuthenticator, Unauthorized, check_activity
@@ -30,7 +30,6 @@ from bot.teams.connector import SignInRefused, TeamsApiError
 from bot.teams.delivery import CHANNEL_PREFIX, Delivery, Origin
 from bot.teams.people import People
 from bot.teams.store import CLICK_ANSWER_LIMIT, ConversationRef, TeamsStore, channel_of
-from faq.redaction import redact
 from workflows.results import Actor
 
 logger = logging.getLogger(__name__)
@@ -266,7 +265,7 @@ class TeamsEndpoint:
             # the conversation is synchronous (database, Microsoft calls): keep it off the event loop
             return await asyncio.to_thread(talk)
         except Exception:
-            said = redact(what)  # a secret typed with it is neither logged nor posted back (rev78)
+            said = failed_turn_echo(what)
             logger.exception("the conversation failed while handling %r", said)
             await self._delivery.tell(
                 origin, f"Something went wrong on my side while handling `{said}`; the details are in my log."
