@@ -14,6 +14,7 @@ from faq import (
     _asker,
     _compose,
     _connect_for_me,
+    _declining,
     _deleting,
     _happening,
     _invitation,
@@ -27,6 +28,7 @@ from faq import (
 from faq._about import AboutModel
 from faq._calibration import LONG_FROM, Calibration, bundled_calibration
 from faq._compose import AskerContext
+from faq._declining import MAX_ALTERNATIVES
 from faq._index import (
     LATER_QUESTION_WEIGHT,
     PASTED_SHARE_WEIGHT,
@@ -53,10 +55,8 @@ from faq.feedback import (
     clean_question,
     with_learned,
 )
-from faq.redaction import redact
-from faq.unanswered import InMemoryUnansweredLog, UnansweredLog, UnansweredQuestion
+from faq.unanswered import InMemoryUnansweredLog, UnansweredLog
 
-_MAX_ALTERNATIVES = 3
 # A runner-up is worth offering when it is nearly as similar as the chosen topic.
 _CLOSE_RUNNER_UP = 0.6
 # In a message that asks two things, the first question decides alone when its best topic leads by this much.
@@ -216,11 +216,16 @@ class FaqAnswerer:
             # Read for its codes with the other script's letters left out ("出现TF400813错误"), by the rules
             # an English message's are: one topic's code decides the topic, as it does in English.
             coded = _reading.read(_language.latin_only(text), in_azure_devops=inside)
-            decided = self._decided_by_code(knowledge, coded, text)
+            decided = _declining.decided_by_code(knowledge.codes, coded, text)
             if decided is not None:
                 note = _language.answered_note(coded.codes)
                 return self._rated(self._chosen(knowledge, decided, context, opening=note), question)
-            other = self._in_another_language(knowledge, question, reading, coded, starters, context)
+            latin = self._rank(knowledge, reading, reading.text)
+            reply, offered = _declining.in_another_language(
+                knowledge.topics, knowledge.codes, latin, coded, starters, context
+            )
+            _declining.record_unanswered(self.unanswered, self._clock, question, offered, 0.0, context)
+            other = Answer(None, 0.0, reply, [topic.id for topic in offered or starters])
             return self._kept(other, question, "declined", context)
         # "What is Entra ID?" (known before ranking, as below): the move's own topic, not a directory's.
         if _reading.asks_what_the_directory_is(text) and _WHAT_IT_IS in knowledge.topics:
@@ -361,7 +366,8 @@ class FaqAnswerer:
             # A code only this topic documents ("AADSTS50020") says which topic it is: answered as certain,
             # unless a pipeline or a script got it (its service connection's, which the topic may not be).
             certain = (
-                documented and self._decided_by_code(knowledge, reading, text) == ranking.topics[0].topic_id
+                documented
+                and _declining.decided_by_code(knowledge.codes, reading, text) == ranking.topics[0].topic_id
             )
             framed = not certain and (confidence < judge.threshold or own is not None)
             also = self._other_question(knowledge, reading, ranking)
@@ -394,7 +400,7 @@ class FaqAnswerer:
         # "AADSTS50020 'Пользователь не найден в каталоге'" pasted inside a migration: the quote's words are
         # none the topics know, so the ranking doubts the topic the code says alone (answered in English).
         decided = (
-            self._decided_by_code(knowledge, reading, text)
+            _declining.decided_by_code(knowledge.codes, reading, text)
             if inside and len(text) <= _reading.PASTED_LINE_CHARS and _language.quotes_another_script(text)
             else None
         )
@@ -612,16 +618,6 @@ class FaqAnswerer:
         return _invitation.not_accepted_yet(context) or _sign_in.blocked_first(context) or ""
 
     @staticmethod
-    def _decided_by_code(knowledge: _Knowledge, reading: _reading.Reading, text: str) -> str | None:
-        """The one topic documenting the message's codes, if one alone does (VS30063 is both Git's and the
-        lock-out's: none), and no pipeline or script got them (its service connection's case, which the
-        topic may not be)."""
-        documenting = _documenting(knowledge, reading.codes)
-        if len(documenting) != 1 or _asker.names_automation(text):
-            return None
-        return documenting[0]
-
-    @staticmethod
     def _documents(knowledge: _Knowledge, ranking: Ranking, reading: _reading.Reading) -> bool:
         """Whether the ranking's best topic documents an error code the message carries."""
         return not knowledge.codes[ranking.topics[0].topic_id].isdisjoint(reading.codes)
@@ -672,9 +668,9 @@ class FaqAnswerer:
             return Answer(topic.id, confidence, lost, [], None, framed)
         close = [item.topic_id for item in ranking.topics[1:] if item.score >= _CLOSE_RUNNER_UP * ranking.top]
         if framed:  # unsure: the next best topics are the one-click way out
-            close = [item.topic_id for item in ranking.topics[1:_MAX_ALTERNATIVES] if item.score > 0] + close
+            close = [item.topic_id for item in ranking.topics[1:MAX_ALTERNATIVES] if item.score > 0] + close
         first = [also] if also else []
-        alternatives = list(dict.fromkeys(first + close + list(topic.related)))[:_MAX_ALTERNATIVES]
+        alternatives = list(dict.fromkeys(first + close + list(topic.related)))[:MAX_ALTERNATIVES]
         also_topic = knowledge.topics[also] if also else None
         opening = opening or _sign_in.lost_access_opening(context) or ""
         closer = [knowledge.topics[other] for other in alternatives]
@@ -693,12 +689,13 @@ class FaqAnswerer:
         reading: _reading.Reading,
     ) -> Answer:
         closest = [
-            knowledge.topics[item.topic_id] for item in ranking.topics[:_MAX_ALTERNATIVES] if item.score > 0
+            knowledge.topics[item.topic_id] for item in ranking.topics[:MAX_ALTERNATIVES] if item.score > 0
         ]
-        self._record_unanswered(question, closest, confidence, context)
+        _declining.record_unanswered(self.unanswered, self._clock, question, closest, confidence, context)
         documenting = [
-            knowledge.topics[topic_id] for topic_id in _documenting(knowledge, reading.codes_elsewhere)
-        ][:_MAX_ALTERNATIVES]
+            knowledge.topics[topic_id]
+            for topic_id in _declining.documenting(knowledge.codes, reading.codes_elsewhere)
+        ][:MAX_ALTERNATIVES]
         lost = _sign_in.lost_access(context)
         if lost is not None and (documenting or _about_a_topic(ranking)):  # not "I don't know" why
             return Answer(None, confidence, lost, [])  # no topic for the people who keep access is theirs
@@ -713,43 +710,6 @@ class FaqAnswerer:
             text = _compose.outside(offered, context, closest=near)
             return Answer(None, confidence, text, [topic.id for topic in offered])
         return Answer(None, confidence, _compose.declined(closest, context), [topic.id for topic in closest])
-
-    def _in_another_language(
-        self,
-        knowledge: _Knowledge,
-        question: str,
-        reading: _reading.Reading,
-        coded: _reading.Reading,
-        starters: Sequence[Topic],
-        context: AskerContext,
-    ) -> Answer:
-        """Declined in English: the topics its error codes name (`coded`: the message read for its codes),
-        then, apart, those its numbers and Latin words rank (what is left of it the topics can read: "403",
-        "Entra ID"), else where to start."""
-        from_codes = _documenting(knowledge, (*coded.codes, *coded.codes_elsewhere))[:_MAX_ALTERNATIVES]
-        ranking = self._rank(knowledge, reading, reading.text)
-        ranked = [
-            item.topic_id for item in ranking.topics if item.score > 0 and item.topic_id not in from_codes
-        ]
-        by_codes = [knowledge.topics[topic_id] for topic_id in from_codes]
-        close = [knowledge.topics[topic_id] for topic_id in ranked[: _MAX_ALTERNATIVES - len(from_codes)]]
-        self._record_unanswered(question, by_codes + close, 0.0, context)
-        text = _language.reply(by_codes, close, starters, context)
-        return Answer(None, 0.0, text, [topic.id for topic in by_codes + close or starters])
-
-    def _record_unanswered(
-        self, question: str, closest: Sequence[Topic], confidence: float, context: AskerContext
-    ) -> None:
-        if self.unanswered is not None:
-            self.unanswered.record(
-                UnansweredQuestion(
-                    question=redact(question),
-                    closest=tuple(topic.id for topic in closest),
-                    score=confidence,
-                    organization=context.organization,
-                    asked_at=self._clock(),
-                )
-            )
 
     def _rated(self, answer: Answer, question: str) -> Answer:
         """An answer with what its rating buttons carry. Answers are not written down (that costs a disk
@@ -771,11 +731,6 @@ class FaqAnswerer:
             at=self._clock(),
         )
         return replace(answer, ask_id=ask_id, rating=f"#{ask_id}")
-
-
-def _documenting(knowledge: _Knowledge, codes: Sequence[str]) -> list[str]:
-    """The topics documenting any of these error codes."""
-    return [topic_id for topic_id, documented in knowledge.codes.items() if not documented.isdisjoint(codes)]
 
 
 def _starters(knowledge: _Knowledge) -> list[Topic]:
