@@ -89,7 +89,8 @@ def which_account(context: AskerContext) -> str | None:
     account = _account(context, after=phase in ("connecting", "after"))
     if account is None:
         return None
-    return "\n".join([TITLE, account, way_to_a_person(context)])
+    # no way to a person once the admins were told (`way_to_a_person` says ""): no empty line for it
+    return "\n".join(line for line in (TITLE, account, way_to_a_person(context)) if line)
 
 
 def _off_the_plan_inside(context: AskerContext) -> bool:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from bot.conversation.messages import Outgoing
-from faq._own_case import TITLE, asks_which_account
+from faq._compose import AskerContext
+from faq._own_case import TITLE, asks_which_account, which_account
 from tests.bot.conftest import Chat, notified, started
 from tests.bot.test_decisions import lines
 
@@ -159,3 +160,19 @@ def test_what_s_going_on_after_he_ticked_his_sign_in_does_not_tell_him_to_sign_i
     said = " ".join(_answer(chat.say(IVAN, asked, in_dm=True)))
     assert to_do not in said
     assert "What you must do: nothing more to sign in; you signed in with your work account" in said
+
+
+def test_which_account_once_the_admins_were_told_ends_with_its_last_sentence() -> None:
+    """rev81: with the admins told already, the way to a person is "", and its empty line ended the reply."""
+    told = AskerContext(
+        outcome="map",
+        stage="users_notified",
+        migration="fabrikam-fiber",
+        organization="fabrikam-fiber",
+        admins=("dana@fabrikam.com",),
+        admins_told=True,
+        account="carol@fabrikam.com",
+    )
+    said = which_account(told)
+    assert said is not None and said.splitlines()[0] == TITLE
+    assert said == said.rstrip() and "" not in said.splitlines()
