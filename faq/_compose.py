@@ -186,6 +186,9 @@ class AskerContext:
     admins_told: bool = False
     """The `admins` were told already that the asker needs help (*I need help* on an item of their list): the
     reply says so itself, and carries no *Ask an admin* button to offer."""
+    in_channel: bool = False
+    """Asked in a channel, which people other than admins read: the way to a person names no admin's
+    address, which is for direct messages (walk39 d)."""
 
     def in_general(self) -> AskerContext:
         """What anyone in the same migration, with the same role, is told: nothing of this person's own case
@@ -198,6 +201,7 @@ class AskerContext:
             migration=self.migration,
             admins=self.admins,
             in_chat=self.in_chat,
+            in_channel=self.in_channel,
         )
 
 
@@ -368,10 +372,13 @@ def way_to_a_person(context: AskerContext) -> str:
         return HOW_TO_REACH_A_PERSON
     if context.admins_told:
         return ""
-    return (
+    press = (
         f"To reach a person, press *{ASK_AN_ADMIN}* and I pass your question to the admins of the"
-        f" {context.migration} migration, or write to them: {admins_named(context.admins)}."
+        f" {context.migration} migration"
     )
+    if context.in_channel:
+        return f"{press}, or ask me in a direct message for their addresses to write to."
+    return f"{press}, or write to them: {admins_named(context.admins)}."
 
 
 def admins_named(admins: Sequence[str]) -> str:

@@ -1,5 +1,5 @@
 """The words a person sends the admins from chat: "I need help with this item", their own question, or
-which of several directory accounts is theirs; once a day each, never a person's accounts in a channel."""
+which of several directory accounts is theirs; once a day each, never who spoke in a channel."""
 
 from __future__ import annotations
 
@@ -160,15 +160,23 @@ _SETTLED_KEEPS = ("migration_id", "organization", "name", "email", "reach", "cho
 
 
 def _shown_to(recipient: str, about: dict[str, Any], *, privately: bool) -> dict[str, Any]:
-    """What a word to the admins says where `recipient` reads it. A channel never holds someone's accounts
-    to choose between, nor the one they chose, nor the directory account chat reaches them at (`reach`):
-    people other than admins post there, so it names them by the address Azure DevOps lists. It hears only
-    that they said which is theirs, or need a decision (`withheld`), and whether each admin has the
-    accounts, with a button for each, in a direct message (`sent_privately`)."""
+    """What a word to the admins says where `recipient` reads it. A channel, where people other than admins
+    post, never holds who spoke (their name is their address), what they asked, nor their accounts: it
+    hears only what kind of word it was (`withheld`), the item it is about, and whether each admin has the
+    rest in a direct message (`sent_privately`), walk39 b."""
     if not recipient.startswith(CHANNEL_PREFIX):
         return about
-    public = {key: value for key, value in about.items() if key != "reach"}
-    if not about.get("choices"):
-        return public
-    kept = {key: value for key, value in public.items() if key not in ("choices", "person", "chose")}
-    return kept | {"withheld": "chose" if about.get("chose") else "help", "sent_privately": privately}
+    kind = _kind(about)
+    kept = {key: about[key] for key in ("migration_id", "organization", "title", "key") if key in about}
+    return kept | {"withheld": kind, "sent_privately": privately}
+
+
+def _kind(about: dict[str, Any]) -> str:
+    """What a channel's copy says someone did: said which account is theirs ("chose"), needs a decision
+    between their accounts ("help", as copies queued before the others were told apart say), asked a
+    question, or needs help with an item of their list."""
+    if about.get("chose"):
+        return "chose"
+    if about.get("choices"):
+        return "help"
+    return "question" if about.get("question") else "item"

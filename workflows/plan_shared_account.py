@@ -42,11 +42,18 @@ def shared_account(organization: str, users: Iterable[PlannedUser]) -> Check:
         else "Decide which one keeps it."
     )
     keeps = "".join(_carried_at_connect(organization, people) for people in shared.values())
+    # counted before the colon that lists them: a channel reads the check up to there (walk39 c)
+    count = sum(len(people) for people in shared.values())
+    would = (
+        f"{count} users would get one directory account, which only one can"
+        if len(shared) == 1
+        else f"{count} users would get {len(shared)} directory accounts, which only one user each can"
+    )
     return Check(
         SHARED_ACCOUNT,
         "fail",
-        "Several users would get one directory account, which only one can: Connect carries over one at"
-        f" most, and mapping another to it fails, stranding their history: {listed}.",
+        f"{would}: Connect carries over one at most, and mapping another to it fails, stranding their"
+        f" history: {listed}.",
         fix=f"{decide}{keeps} If one of them is someone else, give them an account of their own in the"
         " directory (no address of theirs on this one), then `recheck`.",
     )

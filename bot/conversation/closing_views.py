@@ -61,25 +61,20 @@ def _steps(result: BillingResult) -> list[Block]:
     return [Text("\n".join(numbered))] if result.steps else []
 
 
-def left_behind_lines(left: LeftBehind) -> list[str]:
-    """One line per way a person can be left behind, each naming them."""
-    lines = []
-    if left.no_way_in:
-        who = people_counted(len(left.no_way_in), "has", "have")
-        lines.append(
-            f"• {who} no way in yet (no directory account, a disabled one, or several to choose"
-            f" from): {lists.names(left.no_way_in)}"
-        )
-    if left.open:
-        who = people_counted(len(left.open), "has", "have")
-        lines.append(f"• {who} items still open: {lists.names(left.open)}")
-    if left.not_signed_in:
-        who = people_counted(len(left.not_signed_in), "has", "have")
-        lines.append(
-            f"• {who} not been seen signing in with their work or guest account:"
-            f" {lists.names(left.not_signed_in)}"
-        )
-    return lines
+def left_behind_lines(left: LeftBehind, *, named: bool = True) -> list[str]:
+    """One line per way a person can be left behind, each naming them, or (not `named`: a channel's copy)
+    counting them."""
+    ways = (
+        (left.no_way_in, "no way in yet (no directory account, a disabled one, or several to choose from)"),
+        (left.open, "items still open"),
+        (left.not_signed_in, "not been seen signing in with their work or guest account"),
+    )
+    return [_left_line(people, what, named=named) for people, what in ways if people]
+
+
+def _left_line(people: Sequence[str], what: str, *, named: bool) -> str:
+    counted = people_counted(len(people), "has", "have")
+    return f"• {counted} {what}: {lists.names(people)}" if named else f"• {counted} {what}."
 
 
 def confirm_complete(completion: Completion) -> Outgoing:
@@ -135,21 +130,42 @@ def _complete_anyway(organization: str, left: LeftBehind) -> str:
     return f"Complete {organization}, leaving {' and '.join(counted)}? Reminders stop for everyone."
 
 
-def completed(status: MigrationStatus, left: LeftBehind | None = None) -> Message:
+def completed(
+    status: MigrationStatus, left: LeftBehind | None = None, *, shared_by: Actor | None = None
+) -> Message:
+    """`shared_by`: this is the copy in the migration's channel, which counts who was left behind; their
+    names are their addresses, which go to the admin who closed it alone (`left_behind_named`)."""
     text = f"🏁 The move of {status.organization} to {status.directory_name} is complete."
     blocks: list[Block] = [
         Heading(text),
         plan_views.counts_facts(status.counts, status.checks, switched=True),
     ]
     if left is not None and left.anyone:
+        lines = left_behind_lines(left, named=shared_by is None)
+        where = f"Their lists stay readable: `progress {status.organization}`."
+        if shared_by is not None:
+            closer = shared_by.name or "the admin who closed it"
+            where = (
+                f"📬 Who, by name, goes to {closer} alone, in a message only they see: people's names are"
+                f" their addresses, which are not for the whole channel. Any admin may ask me `progress"
+                f" {status.organization}` in a direct message for everyone's list."
+            )
         blocks.append(
             Text(
                 "Completed with people left behind; reminders have stopped:\n"
-                + "\n".join(left_behind_lines(left))
-                + f"\nTheir lists stay readable: `progress {status.organization}`."
+                + "\n".join(lines)
+                + f"\n{where}"
             )
         )
     return Message(text, tuple(blocks))
+
+
+def left_behind_named(status: MigrationStatus, left: LeftBehind) -> Outgoing:
+    """To the admin who closed a migration whose channel counted who it left behind: who they are."""
+    heading = f"Left behind by the completion of {status.organization}, by name"
+    lines = "\n".join(left_behind_lines(left))
+    text = f"{lines}\nTheir lists stay readable: `progress {status.organization}`."
+    return say(heading, Heading(heading), Text(text), private=True)
 
 
 def left_behind_dm(

@@ -65,8 +65,8 @@ def help_for_item(
 
 def help_request(
     *,
-    name: str,
-    email: str,
+    name: str = "",
+    email: str = "",
     reach: str = "",
     title: str = "",
     key: str = "",
@@ -78,14 +78,13 @@ def help_request(
 ) -> Message:
     """Tells the admins that someone needs help with an item of their list, asks them a question, or says
     which of the accounts that share their address is theirs (`chose`); `choosing`: those accounts, each
-    with its `decide` button, which stays the admins' to press. `withheld` (in a channel: "chose" or
-    "help"): the accounts go to each admin in a direct message (`sent_privately`), not here. `reach`: the
-    address chat reaches them at, when it is not `email`, the one Azure DevOps lists them under."""
-    write_to = _write_to(email, reach)
+    with its `decide` button, which stays the admins' to press. `withheld` (the channel's copy: what kind
+    of word it was, `_withheld`): who spoke, and what, go to each admin in a direct message
+    (`sent_privately`), not here. `reach`: the address chat reaches them at, when it is not `email`, the one
+    Azure DevOps lists them under."""
     if withheld:
-        return _accounts_withheld(
-            name, email, title, chose=withheld == "chose", sent_privately=sent_privately
-        )
+        return _withheld(withheld, title, sent_privately=sent_privately)
+    write_to = _write_to(email, reach)
     if chose:
         text = f"{name} ({email}) says {chose} is their account"
     elif question:
@@ -138,29 +137,31 @@ def _write_to(email: str, reach: str) -> str:
     return f"{reach} (where I reach them now; Azure DevOps lists them as {email})"
 
 
-def _accounts_withheld(name: str, email: str, title: str, *, chose: bool, sent_privately: bool) -> Message:
-    """The channel's word about someone several directory accounts match: that they said which is theirs,
-    or need a decision, without the accounts (people other than admins read the channel), so with the
-    address Azure DevOps lists them under alone: chat may reach them at one of those accounts."""
-    if chose:
-        text = f"{name} ({email}) says which of the directory accounts that share their address is theirs."
+def _withheld(kind: str, title: str, *, sent_privately: bool) -> Message:
+    """The channel's word that someone said which of the directory accounts that share their address is
+    theirs ("chose"), needs a decision between them ("help"), asked the admins a question ("question") or
+    needs help with an item of their list ("item"): without who (their name is their address, and people
+    other than admins read the channel), what they asked, or the accounts (walk39 b)."""
+    if kind == "chose":
+        text = "Someone says which of the directory accounts that share their address is theirs."
+    elif kind == "question":
+        text = "Someone asked the migration admins a question."
     else:
-        text = (
-            f"{name} ({email}) needs help with: {title}. Write to them at {email}. Several directory accounts"
-            " share their address."
-        )
+        text = f"Someone needs help with: {title}."
     # said as they are queued: whether a direct message arrives is not known here, so `plan` is the way on
-    if sent_privately:
+    if not sent_privately:  # queued when a decision's request could go to the channel alone
         text += (
-            " Each migration admin gets the accounts in a direct message, with a button for each: only you"
-            " can record which one is theirs. If yours does not arrive, `plan` in a direct message with me"
-            " shows them, with a button for each."
+            " I know of no migration admin to tell who in a direct message: `plan` in a direct message with"
+            " me shows whose account waits for a decision, with a button for each."
+        )
+    elif kind in ("chose", "help"):
+        text += (
+            " Each migration admin gets who, and the accounts, in a direct message, with a button for each:"
+            " only you can record which one is theirs. If yours does not arrive, `plan` in a direct message"
+            " with me shows them, with a button for each."
         )
     else:
-        text += (
-            " I know of no migration admin to send the accounts to in a direct message: `plan` in a direct"
-            " message with me shows them, with a button for each."
-        )
+        text += " Each migration admin gets who, and where to write to them, in a direct message."
     return Message(text, (Text(text),))
 
 

@@ -6,11 +6,12 @@ from collections.abc import Mapping, Sequence
 
 from bot.conversation import lists
 from bot.conversation.messages import Actions, Attachment, Block, Button, Facts, Text
+from bot.conversation.unnamed import names_anyone, without_addresses
 from workflows.machine import CONNECTED_UNFINISHED
 from workflows.mapping import map_by_hand
 from workflows.plan import NO_ACCESS, Check, Plan, PlannedUser
 from workflows.plan_invitations import InvitationBar, invitation_bar
-from workflows.results import Affected, MigrationStatus, People
+from workflows.results import Actor, Affected, MigrationStatus, People
 from workflows.stages.deciding import options
 from workflows.stages.removal import why_not_removable
 
@@ -93,14 +94,31 @@ def people(count: int) -> str:
     return f"{count} user" if count == 1 else f"{count:,} users"
 
 
-def check_lines(checks: tuple[Check, ...]) -> Text:
+def check_lines(checks: Sequence[Check], *, named: bool = True, known: Sequence[Actor] = ()) -> Text:
+    """One line per check, with its fix; not `named` (a channel's copy): without the people a check names,
+    each of the `known` admins by their display name (`checks_name_anyone` tells the caller to say where
+    the rest went)."""
+    names = _display_names(known)
     lines = []
     for check in checks:
-        line = f"{CHECK_MARKS[check.status]} *{check.code}*: {check.message}"
-        if check.fix and check.status != "pass" and check.fix not in check.message:
-            line += f"\n      Fix: {check.fix}"
+        message, fix = check.message, check.fix
+        if not named:
+            message, fix = without_addresses(message, names), without_addresses(fix, names)
+        line = f"{CHECK_MARKS[check.status]} *{check.code}*: {message}"
+        if fix and check.status != "pass" and fix not in message:
+            line += f"\n      Fix: {fix}"
         lines.append(line)
     return Text("\n".join(lines) or "No checks ran.")
+
+
+def checks_name_anyone(checks: Sequence[Check], known: Sequence[Actor] = ()) -> bool:
+    """Whether a channel's `check_lines` leaves out someone other than the `known` admins."""
+    names = _display_names(known)
+    return any(names_anyone(check.message + " " + check.fix, names) for check in checks)
+
+
+def _display_names(known: Sequence[Actor]) -> dict[str, str]:
+    return {actor.email.casefold(): actor.name for actor in known if actor.name}
 
 
 def counts_facts(

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from bot.conversation import plan_views, sign_in_views
 from bot.conversation.dates import day
-from bot.conversation.messages import Block, DirectMessage, Heading, Message, Outgoing, Text
+from bot.conversation.messages import Block, DirectMessage, Heading, Message, Outgoing, Text, for_you_alone
 from bot.conversation.next_actions import everyone_told, with_next
 from bot.conversation.status_views import counts_sentence, stage_line, why_stopped
 from bot.conversation.unreached_views import told_blocks
@@ -26,13 +26,15 @@ from workflows.plan import Check, Plan
 from workflows.results import Actor, Affected, MigrationStatus, Rechecked, Told
 
 
-def started(status: MigrationStatus, starter: Actor) -> Message:
-    """The channel's summary of a start: the first check's result and what comes next."""
+def started(status: MigrationStatus, starter: Actor, *, shared: bool = False) -> Message:
+    """The channel's summary of a start: the first check's result and what comes next. `shared`: the copy
+    in a channel, whose checks name nobody; the starter has them whole (`checks_by_name`)."""
     name = starter.name or starter.email
     blocks: list[Block] = [
         Heading(f"{name} started moving {status.organization} to {status.directory_name}"),
         Text("*Prerequisites*"),
-        plan_views.check_lines(status.checks),
+        plan_views.check_lines(status.checks, named=not shared, known=(status.started_by,)),
+        *_names_left_out(status, _to_starter(starter), shared=shared),
         *why_stopped(status, checks_shown=True),
     ]
     if status.state == "connected":  # found connected: no plan to approve, nothing to rehearse
@@ -47,6 +49,12 @@ def started(status: MigrationStatus, starter: Actor) -> Message:
     if not status.channel_id:
         blocks.append(Text(STARTED_IN_A_DM.format(organization=status.organization)))
     return Message(f"Migration of {status.organization} started: {status.state}", with_next(blocks, status))
+
+
+def _to_starter(starter: Actor) -> str:
+    """Said by a notice rendered for the channel, not to whoever reads it: the starter is named."""
+    who = starter.name or "whoever started it"
+    return f"📬 Whom the checks name I send to {who} alone, in a message only they see."
 
 
 STARTED_IN_A_DM = (
@@ -81,7 +89,8 @@ def checked(
     whom the notice missed counted, not named (people's names are their addresses)."""
     blocks: list[Block] = [
         Heading(f"Prerequisites of {status.organization}"),
-        plan_views.check_lines(status.checks),
+        plan_views.check_lines(status.checks, named=not in_channel, known=(status.started_by,)),
+        *_names_left_out(status, for_you_alone("Whom the checks name"), shared=in_channel),
         *why_stopped(status, checks_shown=True),
         plan_views.counts_facts(status.counts, status.checks),
         *_approval_after(rechecked),
@@ -94,6 +103,28 @@ def checked(
             with_next(blocks, status, everyone_told=everyone_told(told)),
         )
     )
+
+
+def _names_left_out(status: MigrationStatus, where: str, *, shared: bool) -> list[Block]:
+    """Under a channel's checks that left people out: `where` their names went (`checks_by_name`)."""
+    if not (shared and plan_views.checks_name_anyone(status.checks, (status.started_by,))):
+        return []
+    return [
+        Text(
+            f"{where} People's names are their addresses, which are not for the whole channel: admins may ask"
+            f" me `plan {status.organization}` in a direct message for the checks in full."
+        )
+    ]
+
+
+def checks_by_name(status: MigrationStatus, *, in_channel: bool) -> list[Outgoing]:
+    """To whoever had a channel's checks without the people they name (`_names_left_out`): the checks
+    whole, privately; nothing when no check names anyone, or they were asked in a direct message."""
+    if not (in_channel and plan_views.checks_name_anyone(status.checks, (status.started_by,))):
+        return []
+    heading = f"Prerequisites of {status.organization}, with whom they name"
+    blocks = (Heading(heading), plan_views.check_lines(status.checks))
+    return [Outgoing(Message(heading, blocks, private=True))]
 
 
 def _approval_after(rechecked: Rechecked | None) -> list[Block]:
@@ -163,20 +194,24 @@ def shared_plan(
         if waiting
         else ""
     )
+    known = (status.started_by, asker)  # said by their display names (walk39 d)
+    named = [plan_views.check_lines(plan.checks)] if plan_views.checks_name_anyone(plan.checks, known) else []
+    checks = ", whom the checks name" if named else ""
     where = (
-        f"📬 Who is affected, each person's directory account{choices} and the CSV go to"
-        f" {asker.name or asker.email} in a direct message: they name people's addresses, which are not for"
-        " the whole channel. If it does not arrive, ask me `plan` in a direct message."
+        f"📬 Who is affected{checks}, each person's directory account{choices} and the CSV go to"
+        f" {asker.name or 'whoever asked'} in a direct message: they name people's addresses, which are not"
+        " for the whole channel. If it does not arrive, ask me `plan` in a direct message."
     )
     blocks = [
         *_plan_top(plan, status, made),
-        plan_views.check_lines(plan.checks),
+        plan_views.check_lines(plan.checks, named=False, known=known),
         *_leavers(status),
         Text(where),
     ]
     heading = f"Each person in the plan for {plan.organization}"
     details = (
         Heading(heading),
+        *named,
         plan_views.who_is_affected(Affected.of(plan), plan.checks),
         *_plan_people(plan, status),
         plan_views.plan_csv(plan),

@@ -233,8 +233,8 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
             )
         case "help_request":
             rendered = item_help_views.help_request(
-                name=str(payload["name"]),
-                email=str(payload["email"]),
+                name=str(payload.get("name", "")),  # absent from a channel's copy (`help_requests._shown_to`)
+                email=str(payload.get("email", "")),
                 reach=str(payload.get("reach", "")),  # absent before it was said
                 title=str(payload.get("title", "")),
                 key=str(payload.get("key", "")),
@@ -290,7 +290,7 @@ def _notice(kind: str, payload: dict[str, Any], *, shared: bool) -> Message:
     match kind:
         case notices.STARTED:
             return starting_views.started(
-                decode(MigrationStatus, payload["status"]), _actor(payload["actor"])
+                decode(MigrationStatus, payload["status"]), _actor(payload["actor"]), shared=shared
             )
         case notices.APPROVAL_PROMPT:
             in_channel = payload.get("in_channel", shared)  # absent from prompts queued before it was kept
@@ -329,7 +329,9 @@ def _notice(kind: str, payload: dict[str, Any], *, shared: bool) -> Message:
         case notices.COMPLETED:
             left = payload.get("left")  # absent from notices queued before it was told
             return closing_views.completed(
-                decode(MigrationStatus, payload["status"]), decode(LeftBehind, left) if left else None
+                decode(MigrationStatus, payload["status"]),
+                decode(LeftBehind, left) if left else None,
+                shared_by=_actor(payload["actor"]) if shared else None,
             )
         case notices.CANCELLED:
             return closing_views.cancelled(

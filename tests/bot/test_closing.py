@@ -81,8 +81,17 @@ def test_complete_names_who_would_be_left_behind_and_waits_for_a_confirmation(ch
     done = chat.click(DANA, asked, "Complete anyway")
     assert chat.state() == "completed"
     told = [message for message in done if isinstance(message.to, Channel)]
+    # the channel counts them; who they are, by their addresses, goes to Dana alone (walk39 a)
     assert lines_of(told)[-5:] == [
         "Completed with people left behind; reminders have stopped:",
+        *(line.partition(":")[0] + "." for line in LEFT_BEHIND),
+        "📬 Who, by name, goes to Dana alone, in a message only they see: people's names are their addresses,"
+        f" which are not for the whole channel. Any admin may ask me `progress {ORG}` in a direct message for"
+        " everyone's list.",
+    ]
+    (named,) = [message for message in done if message.message.private]
+    assert lines_of([named]) == [
+        f"Left behind by the completion of {ORG}, by name",
         *LEFT_BEHIND,
         f"Their lists stay readable: `progress {ORG}`.",
     ]

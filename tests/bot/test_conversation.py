@@ -226,8 +226,12 @@ def test_i_need_help_answers_from_the_faq_and_tells_the_admins(chat: Chat) -> No
     ann_list = [m for m in notified(chat) if m.to == DirectMessage(ANN)]
     helped = chat.click(ANN, ann_list, "I need help")
     assert isinstance(helped[0].to, Reply) and helped[0].message.summary.startswith("Help with")
-    alert = [m for m in helped if isinstance(m.to, Channel)]
-    assert alert and ANN in text_of(alert)
+    (alert,) = [m for m in helped if isinstance(m.to, Channel)]
+    # the channel, which others read, hears that someone needs help; each admin, privately, who (walk39 b)
+    assert ANN not in text_of([alert]) and "Each migration admin gets who" in text_of([alert])
+    privately = [m for m in helped if isinstance(m.to, DirectMessage)]
+    assert {m.to.email for m in privately if isinstance(m.to, DirectMessage)} == {DANA, LEE}
+    assert all(ANN in text_of([m]) for m in privately)
 
 
 def test_questions_get_a_precise_answer_or_an_honest_i_dont_know(chat: Chat) -> None:
@@ -582,6 +586,11 @@ def test_help_with_accepting_the_invitation_says_where_it_is_and_who_resends_it(
     assert "before connecting" not in told and "you will be invited" not in told
     (alert,) = [m for m in helped if isinstance(m.to, Channel)]
     assert " ".join(text_of([alert]).split()) == (
+        "Someone needs help with: Accept the invitation to the directory. Each migration admin gets who, and"
+        " where to write to them, in a direct message."
+    )
+    (to_dana,) = [m for m in helped if m.to == DirectMessage(DANA)]
+    assert " ".join(text_of([to_dana]).split()) == (
         "Erin Eng (erin.eng@gmail.com) needs help with: Accept the invitation to the directory. Write to them"
         " at erin.eng@gmail.com. If they cannot find the invitation email, send it again: Microsoft Entra"
         " admin center > Users > All users > erin.eng@gmail.com > Overview > B2B collaboration > Resend"

@@ -1,6 +1,6 @@
 """What the admins hear from someone's list, and what a list lets them do, as walk37 found it wanting: Kim,
 mapped by hand to kim@fabrikam.com, is written to there in the admins' direct messages, while the channel,
-which others read, names only the old address Azure DevOps lists her under (finding 20); Hana, whose address
+which others read, hears only that someone needs help (finding 20, walk39 b); Hana, whose address
 two directory accounts share, cannot tick away the item that asks her which one is hers (finding 3).
 Conversations over the console surface, with the bundled scenario in the sandbox and a real database."""
 
@@ -17,13 +17,22 @@ def list_of(chat: Chat, address: str) -> list[Outgoing]:
     return [m for m in notified(chat) if isinstance(m.to, DirectMessage) and address in m.to.addresses]
 
 
-def test_the_channel_hears_whom_azure_devops_lists_not_the_account_someone_was_mapped_to(chat: Chat) -> None:
-    """Which directory account Kim was mapped to is for the admins' direct messages (walk37 20:
-    tests/workflows/test_help_request_copies.py): other people read the channel."""
+def test_the_channel_hears_that_someone_needs_help_and_each_admin_privately_where_chat_reaches_them(
+    chat: Chat,
+) -> None:
+    """Who needs help, and the account they pressed from (Kim, mapped to kim@fabrikam.com since Azure
+    DevOps listed her as kim@fabrikam-old.com), are for the admins' direct messages: other people read the
+    channel, and the old address may no longer reach her (walk39 b, walk37 20)."""
     helped = chat.click(KIM, list_of(chat, KIM_MSA), "I need help")
     (notice,) = [m for m in helped if isinstance(m.to, Channel)]
     assert lines([notice]) == [
-        f"Kim ({KIM_MSA}) needs help with: Sign in with your work account. Write to them at {KIM_MSA}."
+        "Someone needs help with: Sign in with your work account. Each migration admin gets who, and where to"
+        " write to them, in a direct message."
+    ]
+    (to_dana,) = [m for m in helped if m.to == DirectMessage("dana@fabrikam.com")]
+    assert lines([to_dana]) == [
+        f"Kim ({KIM_MSA}) needs help with: Sign in with your work account. Write to them at {KIM} (where I"
+        f" reach them now; Azure DevOps lists them as {KIM_MSA})."
     ]
 
 

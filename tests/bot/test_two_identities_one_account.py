@@ -32,11 +32,16 @@ def test_two_identities_onto_one_account_fail_the_plan_until_an_admin_decides(
 ) -> None:
     second_kim(box, fabrikam)
     started(chat)
-    shown = lines(chat.say(DANA, "plan"))
-    failed = [line for line in shown if "shared-directory-account" in line]
-    assert failed and failed[0].startswith("❌"), shown
-    assert f"{OLD} and {NEW} → {NEW}" in failed[0]
-    assert f"`decide {ORG} {OLD} no-access`" in failed[0]
+    said = chat.say(DANA, "plan")
+    shown = lines(said)
+    # the channel's check counts them; Dana's direct message names them (walk39 c)
+    in_channel, to_dana = ([line for line in lines([m]) if "shared-directory-account" in line] for m in said)
+    assert said[1].to == DirectMessage(DANA)
+    assert in_channel[0].startswith("❌ *shared-directory-account*: 2 users would get one directory account")
+    assert OLD not in in_channel[0] and NEW not in in_channel[0]
+    assert to_dana[0].startswith("❌"), shown
+    assert f"{OLD} and {NEW} → {NEW}" in to_dana[0]
+    assert f"`decide {ORG} {OLD} no-access`" in to_dana[0]
     assert "Every principal name is distinct." in "\n".join(shown)  # the other check is no help here
 
     refused = lines(chat.say(DANA, f"decide {ORG} {NEW} no-access"))

@@ -50,9 +50,10 @@ TWO_MAY = " owner@a.com or admin@a.com" + TAKE_OVER_WHY
 OWNER_MAY = " owner@a.com" + TAKE_OVER_WHY
 BILLED = Organization(name="org", billing_subscription_id="sub")
 SHARED_WHY = (
-    "Several users would get one directory account, which only one can: Connect carries over one at most,"
+    "2 users would get one directory account, which only one can: Connect carries over one at most,"
     " and mapping another to it fails, stranding their history: "
 )
+SHARED_TWO = "4 users would get 2 directory accounts, which only one user each can"
 SOMEONE_ELSE = (
     " If one of them is someone else, give them an account of their own in the directory (no address of"
     " theirs on this one), then `recheck`."
@@ -214,7 +215,7 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str, str]]] = {
         {"users": ["x@b.com", "kim@old.com", "y@b.com", "kim@a.com"], "directory": [BOTH, KIM]},
         (
             "fail",
-            SHARED_WHY
+            SHARED_WHY.replace("2 users would get one directory account, which only one can", SHARED_TWO)
             + "x@b.com and y@b.com → k@a.com; kim@old.com and kim@a.com → kim@a.com. "
             + SHARED_TWO_FIX,
             SHARED_TWO_FIX,

@@ -1,7 +1,7 @@
 """Hana in Teams, whose address two directory accounts carry, says which one is hers from her list, or in
 her own words in her personal chat; each admin's personal chat gets a card with a button per account, and
-the channel, where people other than admins post, only that she said which is hers (walk31 finding 2,
-rev44 finding 3)."""
+the channel, where people other than admins post, only that someone said which is theirs (walk31 finding 2,
+rev44 finding 3, walk39 b)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,7 @@ HANA, HANA_MEMBER = "hana@contoso.com", "hana.hart@fabrikam.com"
 HANA_GUEST = "hana_contoso.com#EXT#@fabrikam.onmicrosoft.com"
 SENT_PRIVATELY = SAID_IN_THE_CONSOLE.replace("`plan`", "**plan**")  # a command reads bold in Teams
 SAID_WHICH = (
-    f"Hana Hart (Fabrikam) ({HANA}) says which of the directory accounts that share their address is theirs."
-    f" {SENT_PRIVATELY}"
+    f"Someone says which of the directory accounts that share their address is theirs. {SENT_PRIVATELY}"
 )
 
 
@@ -76,8 +75,7 @@ def test_hanas_need_help_shows_her_accounts_to_each_admin_privately_not_in_the_c
     assert [a["title"] for a in actions_of(card)][-1] == f"This one is mine: {HANA_MEMBER}"
     teams.deliver_outbox()
     assert _channel_since(teams, before) == [
-        f"Hana Hart (Fabrikam) ({HANA}) needs help with: Tell the admins which work account is yours. Write"
-        f" to them at {HANA}. Several directory accounts share their address. {SENT_PRIVATELY}"
+        f"Someone needs help with: Tell the admins which work account is yours. {SENT_PRIVATELY}"
     ]
     told = _told_privately(teams, before, "needs help with: Tell the admins which work account is yours.")
     (lees,) = [e for e in teams.activities()[before:] if e in teams.personal(LEE) and HANA_GUEST in texts(e)]

@@ -1,5 +1,6 @@
-"""A guest's way to a human in Teams: help with an item, their own question, each reaching the admins with an
-address they can write to (not the guest's `#EXT#` name)."""
+"""A guest's way to a human in Teams: help with an item, their own question, each reaching the admins in
+their personal chats with an address they can write to (not the guest's `#EXT#` name); the channel, which
+others read, hears only that someone did (walk39 b)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,16 @@ def _channel_since(teams: Teams, before: int) -> list[str]:
     ]
 
 
+def _to_dana_since(teams: Teams, before: int) -> list[str]:
+    """What Dana's personal chat's new cards say."""
+    hers = teams.personal(DANA)
+    return [
+        " ".join(texts({"attachments": [e["attachments"][0]["content"]]}).split())
+        for e in teams.activities()[before:]
+        if e in hers
+    ]
+
+
 def _answered_below(teams: Teams, upn: str, card_id: str, title: str) -> dict[str, Any]:
     """`upn` clicks `title` on that card of their personal chat: the card stays as it was (Slack's
     replace_original=False) and the answer comes as a message of its own below it; that message's card."""
@@ -80,6 +91,10 @@ def test_help_with_an_item_names_the_guest_s_own_address_to_the_admins(teams: Te
     )
     teams.deliver_outbox()
     assert _channel_since(teams, before) == [
+        "Someone needs help with: Sign in with your guest account. Each migration admin gets who, and where"
+        " to write to them, in a direct message."
+    ]
+    assert _to_dana_since(teams, before) == [
         "Bob Builder (bob.builder@outlook.com) needs help with: Sign in with your guest account. Write to"
         " them at bob.builder@outlook.com."
     ]
@@ -105,6 +120,10 @@ def test_a_question_the_faq_cannot_answer_reaches_the_admins_with_ask_an_admin(t
     )
     teams.deliver_outbox()
     assert _channel_since(teams, before) == [
+        "Someone asked the migration admins a question. Each migration admin gets who, and where to write to"
+        " them, in a direct message."
+    ]
+    assert _to_dana_since(teams, before) == [
         f"Bob Builder (bob.builder@outlook.com) asks the migration admins: “{question}”. Answer them at"
         " bob.builder@outlook.com."
     ]
@@ -115,7 +134,7 @@ def test_a_question_the_faq_cannot_answer_reaches_the_admins_with_ask_an_admin(t
     again = _answered_below(teams, bob, declined_again["id"], "Ask an admin")
     assert "already have this question from you today" in texts({"attachments": [again]})
     teams.deliver_outbox()
-    assert _channel_since(teams, before) == []  # nobody pinged twice
+    assert _channel_since(teams, before) == _to_dana_since(teams, before) == []  # nobody pinged twice
 
 
 def test_in_the_personal_chat_only_a_card_s_new_version_takes_its_place(teams: Teams) -> None:

@@ -1,5 +1,6 @@
-"""Where the admins hear someone's words: a channel, which people other than admins read, never names the
-directory account chat reaches them at (`reach`); an admin's direct message does, to write to them there."""
+"""Where the admins hear someone's words: a channel, which people other than admins read, never names who
+spoke nor what they asked (walk39 b); an admin's direct message does, with the directory account chat reaches
+them at (`reach`), to write to them there."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ LISTED = "kim@fabrikam-old.com"
 """The address Azure DevOps lists Kim under, before she was mapped by hand to kim@fabrikam.com."""
 
 
-def test_the_channel_copy_names_whom_azure_devops_lists_and_only_a_direct_message_where_chat_reaches_them(
+def test_the_channel_copy_names_nobody_and_a_direct_message_says_where_chat_reaches_them(
     service: MigrationService, database: Database, dana: Actor, clock: FakeClock
 ) -> None:
     service.start("fabrikam", "fabrikam.com", dana)
@@ -34,5 +35,12 @@ def test_the_channel_copy_names_whom_azure_devops_lists_and_only_a_direct_messag
     assert asked
     with database.session() as session:
         copies = session.exec(select(OutboundMessage).where(OutboundMessage.kind == HELP_MESSAGE)).all()
-        shown = {copy.recipient: (copy.payload["email"], copy.payload.get("reach")) for copy in copies}
-    assert shown == {"channel:C-ADMINS": (LISTED, None), "dana@fabrikam.com": (LISTED, KIM.email)}
+        shown = {copy.recipient: copy.payload for copy in copies}
+    channel, dana_s = shown["channel:C-ADMINS"], shown["dana@fabrikam.com"]
+    assert not {"name", "email", "reach", "question"} & set(channel)
+    assert (channel["withheld"], channel["sent_privately"]) == ("question", True)
+    assert (dana_s["email"], dana_s["reach"], dana_s["question"]) == (
+        LISTED,
+        KIM.email,
+        "When is the change?",
+    )

@@ -43,9 +43,12 @@ class Closing(Stage):
         looked = [say(f"I looked at billing first: {billing.message}")] if billing is not None else []
         if not completion.completed:
             return [*looked, closing_views.confirm_complete(completion)]
-        status = completion.status
-        done = closing_views.completed(status, completion.left)
-        return [*looked, *self._elsewhere(status, actor, done), *self._desk.outbox.flush()]
+        status, left = completion.status, completion.left
+        shared = channel is not None or bool(status.channel_id)
+        done = closing_views.completed(status, left, shared_by=actor if channel is not None else None)
+        # who was left behind, by name, for the admin who closed it: the channel's notice only counts them
+        named = [closing_views.left_behind_named(status, left)] if shared and left and left.anyone else []
+        return [*looked, *self._elsewhere(status, actor, done), *named, *self._desk.outbox.flush()]
 
     def _cancel(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         """`cancel [ORG] [REASON]`: a bare `cancel`, or a reason without the organization, only asks back,

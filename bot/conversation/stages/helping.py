@@ -13,6 +13,7 @@ from bot.conversation.messages import Block, Outgoing
 from bot.conversation.quoting import untick
 from bot.conversation.stages.after_connecting import own_item
 from bot.conversation.understanding import Suggestion, reads_like_question, suggestions
+from bot.conversation.unnamed import names_anyone
 from faq import HOW_TO_REACH_A_PERSON, AskerContext, accept_invitation_help
 from faq.redaction import redact
 from workflows.directory import MicrosoftError
@@ -106,13 +107,14 @@ class Helping(Stage):
         # to press that button (rev78): the topic's title is the question then
         carried = asked or answer.answer.partition("\n")[0]
         question = redact(carried) if context.admins and carried else None
-        # In a channel, a reply naming the asker's own address (their invitation, what they sign in with),
-        # telling them they lose access (which would announce it to everyone there), or fitted to their own
-        # case (mapped by hand, their tokens stop working, their case in short) is for their eyes only.
+        # In a channel, a reply naming anyone's address (the asker's invitation or what they sign in with;
+        # never the admins': walk39 d, `AskerContext.in_channel`), telling them they lose access (which
+        # would announce it to everyone there), or fitted to their own case (mapped by hand, their tokens
+        # stop working, their case in short) is for their eyes only.
         private = channel is not None and (
             bool(context.lost_access_by)
             or answer.own_case
-            or _names(answer.answer, actor, context)
+            or names_anyone(answer.answer)
             or (answer.topic is not None and self._desk.answerer.fitted(answer.topic, context))
         )
         answered = self._review.answered(actor, answer)
@@ -152,7 +154,7 @@ class Helping(Stage):
         # which account is theirs: their choices to press, and the admins' notice a button to decide each
         service = self._desk.service
         choosing = service.awaiting_choice(item.organization, actor) if item.key == CHOOSING_ITEM else None
-        recipients = self._recipients(migration, actor, choosing=choosing is not None)
+        recipients = self._recipients(migration, actor)
         context = self._context_in(migration, actor, inside=True, privately=channel is None)
         # the answer says nothing of *Ask an admin*: the card has no such button, and ends saying who was told
         context = replace(context, admins_told=bool(recipients))
@@ -212,7 +214,7 @@ class Helping(Stage):
                 f"`{untick(account)}` is not one of the accounts that share your address: {choosing.names}."
                 f" Say `{todo_item_views.MY_ACCOUNT}` to choose one with a button."
             )
-        recipients = self._recipients(migration, actor, choosing=True)
+        recipients = self._recipients(migration, actor)
         fresh = self._desk.tracking.help_requests.tell_choice(
             migration, actor, person.address, person, chosen, recipients
         )
@@ -222,15 +224,15 @@ class Helping(Stage):
         )
         return [passed, *self._desk.outbox.flush()]
 
-    def _recipients(self, migration: MigrationStatus, actor: Actor, *, choosing: bool = False) -> list[str]:
-        """Where a request for help goes: the migration's channel, or each admin when it was started from a
-        direct message. Someone's accounts to choose between (`choosing`) go to each admin privately, as an
-        approval prompt does; the channel, where people other than admins post, hears only that they need
-        a decision (`workflows.help_requests`)."""
-        channel = [f"{CHANNEL_PREFIX}{migration.channel_id}"] if migration.channel_id else []
-        if channel and not choosing:
-            return channel
-        return [*channel, *self._desk.service.approver_emails(migration.organization, exclude=actor)]
+    def _recipients(self, migration: MigrationStatus, actor: Actor) -> list[str]:
+        """Where a word to the admins goes: each admin by direct message, with who spoke and where to write
+        to them; the migration's channel, where people other than admins post, hears only that someone
+        did (`workflows.help_requests`), and only when an admin was told: else it would promise what
+        nobody got (walk39 b)."""
+        admins = self._desk.service.approver_emails(migration.organization, exclude=actor)
+        if not admins:
+            return []
+        return [*([f"{CHANNEL_PREFIX}{migration.channel_id}"] if migration.channel_id else []), *admins]
 
     def _asker_context(self, actor: Actor, channel: str | None = None) -> AskerContext:
         try:
@@ -282,6 +284,7 @@ class Helping(Stage):
             awaits_mapping=standing.awaits_mapping,
             account=standing.account,
             signed_in=standing.signed_in,
+            in_channel=not privately,
         )
 
     def _migration_of(self, actor: Actor, channel: str | None) -> tuple[MigrationStatus, bool]:
@@ -309,10 +312,3 @@ class Helping(Stage):
         return next(
             (name for name in service.organizations() if service.standing_of(name, actor).outcome), None
         )
-
-
-def _names(text: str, actor: Actor, context: AskerContext) -> bool:
-    """Whether `text` names one of the asker's own addresses."""
-    own = [actor.email, context.signs_in_as, context.invitation.address if context.invitation else ""]
-    told = text.casefold()
-    return any(address and address.casefold() in told for address in own)

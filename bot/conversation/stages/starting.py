@@ -45,8 +45,10 @@ class Starting(Stage):
             return connection_answer(rechecked.connection, self._desk.outbox.flush(), actor, channel)
         took = f"You are the one who connects {rechecked.status.organization} now: the checks are for you."
         told = self._desk.told(rechecked.status)
-        checked = starting_views.checked(rechecked.status, told, rechecked, in_channel=channel is not None)
-        return [say(took, Text(took), *checked.message.blocks), *self._desk.outbox.flush()]
+        in_channel = channel is not None
+        checked = starting_views.checked(rechecked.status, told, rechecked, in_channel=in_channel)
+        named = starting_views.checks_by_name(rechecked.status, in_channel=in_channel)
+        return [say(took, Text(took), *checked.message.blocks), *named, *self._desk.outbox.flush()]
 
     def _move_here(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         status = self._desk.service.move_here(command.arg(0), actor, channel)
@@ -55,8 +57,11 @@ class Starting(Stage):
     def _start(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         if len(command.args) != 2:
             raise WorkflowError(START_USAGE)
-        self._desk.service.start(command.args[0], command.args[1], actor, channel=channel)
-        return self._desk.outbox.flush()  # the summary, recorded with the check's result, reaches the starter
+        status = self._desk.service.start(command.args[0], command.args[1], actor, channel=channel)
+        # the summary, recorded with the check's result, reaches the starter; a channel's copy leaves out
+        # whom the checks name, which the starter alone is sent
+        named = starting_views.checks_by_name(status, in_channel=channel is not None)
+        return [*self._desk.outbox.flush(), *named]
 
     def _doctor(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         if len(command.args) != 2:
@@ -112,15 +117,19 @@ class Starting(Stage):
             return connection_answer(rechecked.connection, self._desk.outbox.flush(), actor, channel)
         told = self._desk.told(rechecked.status)
         # the prompts of a voided approval lose their buttons now, recorded with the re-check
-        shown = starting_views.checked(rechecked.status, told, rechecked, in_channel=channel is not None)
-        return [shown, *self._desk.outbox.flush()]
+        in_channel = channel is not None
+        shown = starting_views.checked(rechecked.status, told, rechecked, in_channel=in_channel)
+        named = starting_views.checks_by_name(rechecked.status, in_channel=in_channel)
+        return [shown, *named, *self._desk.outbox.flush()]
 
     def _resume(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         # an invite or removal resumed goes on with its line, where the admin asks to resume
         line = ProgressLine(self._desk.outbox, command.reply_to)
         resumed = self._desk.service.resume(command.arg(0), actor, line)
         # with what the step recorded for others: a click in the portal it found is every admin's alarm
-        return [starting_views.checked(resumed, in_channel=channel is not None), *self._desk.outbox.flush()]
+        in_channel = channel is not None
+        named = starting_views.checks_by_name(resumed, in_channel=in_channel)
+        return [starting_views.checked(resumed, in_channel=in_channel), *named, *self._desk.outbox.flush()]
 
     def _rehearse(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         organization, tenant = command.arg(0), command.arg(1)
