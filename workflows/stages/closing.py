@@ -142,20 +142,27 @@ def _told_of_the_move(
     assert row.id is not None
     tenant = row.directory_name
     announced: dict[str, tuple[str, Reach, str]] = {}
-    announcements = session.exec(
+    # Locked, or a replica posting someone else's notice meanwhile makes the cancel fail on the row's
+    # version; in one query, lowest id first, as a claim batch locks them, or the two could deadlock.
+    locked = session.exec(
         select(OutboundMessage)
-        .where(OutboundMessage.migration_id == row.id, OutboundMessage.kind == ANNOUNCEMENT)
+        .where(
+            OutboundMessage.migration_id == row.id,
+            col(OutboundMessage.kind).in_(sorted({ANNOUNCEMENT, *told_early.KINDS})),
+        )
         .order_by(col(OutboundMessage.id))
+        .with_for_update()
     ).all()
     stopped: dict[str, list[OutboundMessage]] = {}
-    for message in announcements:
+    for message in (message for message in locked if message.kind == ANNOUNCEMENT):
         stop_sending(message)  # sent after "the move is off", "get ready" would contradict it
         stopped.setdefault(str(message.payload["email"]).casefold(), []).append(message)
         if message.status == "failed" or not may_have_reached(message):
             continue  # it never reached them (a decision that they lose access stopped it)
         address = str(message.payload["email"])
         announced[address.casefold()] = (str(message.payload.get("when") or ""), _reach_of(message), address)
-    for message in told_early.called_off(session, row.id):  # told before the lists what the decision changes
+    # told before the lists what the decision changes
+    for message in told_early.called_off([message for message in locked if message.kind != ANNOUNCEMENT]):
         address = str(message.payload["email"])
         stopped.setdefault(address.casefold(), []).append(message)
         announced.setdefault(address.casefold(), ("", _reach_of(message), address))

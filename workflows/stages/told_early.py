@@ -34,7 +34,8 @@ from workflows.stages.unit import Unit
 
 ACCESS_BACK_MESSAGE = "access_lost_taken_back"
 """To someone told before `notify` that they lose access, then given an account: it no longer holds."""
-_KINDS = frozenset({LOST_ACCESS_MESSAGE, ACCESS_BACK_MESSAGE})
+KINDS = frozenset({LOST_ACCESS_MESSAGE, ACCESS_BACK_MESSAGE})
+"""The notices told early; a cancel locks them with the advance notices (`called_off`)."""
 
 
 def account_decided(unit: Unit, person: PlannedUser, decision: int) -> Literal["", "lost", "stopped", "back"]:
@@ -49,7 +50,7 @@ def account_decided(unit: Unit, person: PlannedUser, decision: int) -> Literal["
         return ""  # after `notify`: `relisting` tells them
     earlier = _told(session, row.id, [person.id]).get(person.id, [])
     # the newest decision wins: what an earlier one still waits to say never goes
-    withdrawn(earlier, _KINDS - {LOST_ACCESS_MESSAGE if person.loses_access else ACCESS_BACK_MESSAGE})
+    withdrawn(earlier, KINDS - {LOST_ACCESS_MESSAGE if person.loses_access else ACCESS_BACK_MESSAGE})
     heard = [message for message in earlier if may_have_reached(message)]
     last_heard = heard[-1].kind if heard else None
     if person.loses_access:
@@ -90,14 +91,12 @@ def lost_access_told(session: Session, row: Migration, people: Sequence[str]) ->
     return standing
 
 
-def called_off(session: Session, migration_id: int) -> list[OutboundMessage]:
-    """On cancel: early notices not sent yet never go; those that may have reached someone, oldest first,
-    whose people hear that the move is off."""
-    query = select(OutboundMessage).where(
-        OutboundMessage.migration_id == migration_id, col(OutboundMessage.kind).in_(_KINDS)
-    )
+def called_off(messages: Sequence[OutboundMessage]) -> list[OutboundMessage]:
+    """On cancel, given a migration's messages of `KINDS`, oldest first and locked by the caller: early
+    notices not sent yet never go; those that may have reached someone, whose people hear that the move is
+    off."""
     reached = []
-    for message in session.exec(query.order_by(col(OutboundMessage.id)).with_for_update()).all():
+    for message in messages:
         if not message.payload.get("told_early"):
             continue
         stop_sending(message)
@@ -119,9 +118,9 @@ def hold(message: OutboundMessage, affected: AffectedUser, *, subscriber: bool) 
 
 
 def _told(session: Session, migration_id: int, people: Sequence[str]) -> dict[str, list[OutboundMessage]]:
-    """Each person's notices of `_KINDS` before `notify`, oldest first, locked as `relisting` locks them."""
+    """Each person's notices of `KINDS` before `notify`, oldest first, locked as `relisting` locks them."""
     query = select(OutboundMessage).where(
-        OutboundMessage.migration_id == migration_id, col(OutboundMessage.kind).in_(_KINDS)
+        OutboundMessage.migration_id == migration_id, col(OutboundMessage.kind).in_(KINDS)
     )
     told: dict[str, list[OutboundMessage]] = {}
     for message in session.exec(query.order_by(col(OutboundMessage.id)).with_for_update()).all():

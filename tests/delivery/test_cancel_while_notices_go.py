@@ -1,0 +1,96 @@
+"""A `cancel` made while a replica is posting the advance notices just works (fix142). Replica A has claimed
+the wave and has Hana's post open; while the cancel stops the notices, A begins posting someone else's.
+On PostgreSQL the cancel read the notices unlocked, so A's begin made its rewrite of that notice fail on
+the row's version, and Dana read that someone else "just finished" a step. Locked, A's begin waits for the
+cancel, then finds the notice stopped and does not post it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import Session
+
+from bot.delivery.settings import DeliverySettings
+from storage import Database, OutboundMessage
+from storage.outbox_claims import claim_due
+from storage.outbox_sends import begin_send
+from storage.outbox_threads import SUPERSEDED
+from tests.workflows.fakes import FakeClock
+from tests.workflows.outbox import queued
+from tests.workflows.test_lists_given_again import HANA, announced, with_hana
+from workflows.notices import CALLED_OFF
+from workflows.results import Actor
+from workflows.service import MigrationService
+from workflows.stages import closing
+from workflows.stages.announcing import ANNOUNCEMENT
+
+__all__ = ["announced", "with_hana"]
+"""`test_lists_given_again`'s Hana, everyone's advance notice queued; over both databases here."""
+
+LEASE = DeliverySettings.unpaced().lease
+
+
+def _waits_for(session: Session, database: Database) -> Callable[[], bool]:
+    """Whether another connection waits for a lock `session`'s transaction holds: on PostgreSQL a row lock
+    of its backend; on SQLite the file's write lock, held from its first write to its commit."""
+    connection = session.connection()
+    if database.engine.dialect.name == "sqlite":
+        holding = bool(connection.connection.dbapi_connection.in_transaction)  # type: ignore[union-attr]
+        return lambda: holding
+    backend = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    blocked = text("SELECT 1 FROM pg_locks WHERE NOT granted AND :backend = ANY(pg_blocking_pids(pid))")
+
+    def waiting() -> bool:
+        with database.reading() as looking:
+            return looking.execute(blocked, {"backend": backend}).first() is not None
+
+    return waiting
+
+
+def test_a_cancel_while_a_replica_posts_the_notices_goes_through_and_stops_them(
+    announced: MigrationService,
+    database: Database,
+    clock: FakeClock,
+    dana: Actor,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    claim_due(database, worker="replica-a", now=clock.now, lease=LEASE, limit=100)
+    notices = queued(database, ANNOUNCEMENT)
+    (hanas,) = [message for message in notices if message.recipient == HANA]
+    other = next(message for message in notices if message.recipient != HANA)
+    assert hanas.id is not None and other.id is not None
+    assert begin_send(database, hanas.id, worker="replica-a", now=clock.now, lease=LEASE)  # her post is open
+
+    began: list[bool] = []
+    replica_a = threading.Thread(
+        target=lambda: began.append(
+            begin_send(database, other.id or 0, worker="replica-a", now=clock.now, lease=LEASE)
+        )
+    )
+    stop_sending = closing.stop_sending
+
+    def while_stopping(message: OutboundMessage) -> bool:
+        if replica_a.ident is None:  # the cancel has read the notices: A begins posting another's meanwhile
+            session = Session.object_session(message)
+            assert session is not None
+            waits = _waits_for(session, database)
+            replica_a.start()
+            # it either goes first or waits for the cancel; nothing signals the wait, so look every 10 ms
+            while replica_a.is_alive() and not waits():
+                replica_a.join(0.01)
+        return stop_sending(message)
+
+    monkeypatch.setattr(closing, "stop_sending", while_stopping)
+
+    closed = announced.cancel(None, dana, "the budget moved")
+
+    replica_a.join()
+    assert closed.state == "cancelled"
+    assert began == [False]  # stopped before A could begin: never posted after "the move is off"
+    stopped = {message.id: message for message in queued(database, ANNOUNCEMENT)}
+    assert stopped[other.id].status == SUPERSEDED
+    assert (stopped[hanas.id].status, stopped[hanas.id].in_flight) == (SUPERSEDED, True)
+    assert HANA in {message.recipient for message in queued(database, CALLED_OFF)}
