@@ -10,18 +10,18 @@ import threading
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlmodel import Session
 
 from bot.delivery.settings import DeliverySettings
 from storage import Database, OutboundMessage
-from storage.outbox_claims import claim_due
+from storage.outbox_claims import _CLAIM, claim_due
 from storage.outbox_sends import begin_send
 from storage.outbox_threads import SUPERSEDED
 from tests.workflows.fakes import FakeClock
 from tests.workflows.outbox import queued
 from tests.workflows.test_lists_given_again import HANA, announced, with_hana
-from workflows.notices import CALLED_OFF
+from workflows.notices import APPROVAL_PROMPT, CALLED_OFF
 from workflows.results import Actor
 from workflows.service import MigrationService
 from workflows.stages import closing
@@ -33,10 +33,9 @@ __all__ = ["announced", "with_hana"]
 LEASE = DeliverySettings.unpaced().lease
 
 
-def _waits_for(session: Session, database: Database) -> Callable[[], bool]:
-    """Whether another connection waits for a lock `session`'s transaction holds: on PostgreSQL a row lock
-    of its backend; on SQLite the file's write lock, held from its first write to its commit."""
-    connection = session.connection()
+def _waits_for(connection: Connection, database: Database) -> Callable[[], bool]:
+    """Whether another connection waits for a lock `connection`'s transaction holds: on PostgreSQL a row
+    lock of its backend; on SQLite the file's write lock, held from its first write to its commit."""
     if database.engine.dialect.name == "sqlite":
         holding = bool(connection.connection.dbapi_connection.in_transaction)  # type: ignore[union-attr]
         return lambda: holding
@@ -76,7 +75,7 @@ def test_a_cancel_while_a_replica_posts_the_notices_goes_through_and_stops_them(
         if replica_a.ident is None:  # the cancel has read the notices: A begins posting another's meanwhile
             session = Session.object_session(message)
             assert session is not None
-            waits = _waits_for(session, database)
+            waits = _waits_for(session.connection(), database)
             replica_a.start()
             # it either goes first or waits for the cancel; nothing signals the wait, so look every 10 ms
             while replica_a.is_alive() and not waits():
@@ -94,3 +93,38 @@ def test_a_cancel_while_a_replica_posts_the_notices_goes_through_and_stops_them(
     assert stopped[other.id].status == SUPERSEDED
     assert (stopped[hanas.id].status, stopped[hanas.id].in_flight) == (SUPERSEDED, True)
     assert HANA in {message.recipient for message in queued(database, CALLED_OFF)}
+
+
+@pytest.mark.backends("postgresql")  # row locks: on SQLite the file's write lock orders the two instead
+def test_a_cancel_voiding_a_pending_approval_does_not_deadlock_with_a_claim_batch(
+    announced: MigrationService, database: Database, clock: FakeClock, dana: Actor
+) -> None:
+    """rev82: a cancel voiding a pending approval locked its prompt (queued after the notices, so a higher id)
+    before it locked the notices; a claim batch holding a notice and then claiming the prompt waited for the
+    cancel as the cancel waited for it, and PostgreSQL aborted the cancel. Now the cancel locks everything it
+    may change first, lowest id first, as the batch does: one of them waits for the other to end."""
+    announced.request_approval(None, dana)
+    notice = queued(database, ANNOUNCEMENT)[0]
+    (prompt, *_) = [message for message in queued(database, APPROVAL_PROMPT) if message.status == "pending"]
+    assert notice.id is not None and prompt.id is not None and notice.id < prompt.id
+    claim = {"now": clock.now, "worker": "replica-a", "until": clock.now + LEASE}
+    with database.engine.connect() as batch:
+        holding = batch.begin()
+        assert batch.execute(_CLAIM, claim | {"message_id": notice.id}).rowcount == 1  # type: ignore[attr-defined]
+        cancelled: list[BaseException | str] = []
+
+        def cancelling() -> None:
+            try:
+                cancelled.append(announced.cancel(None, dana, "the budget moved").state)
+            except BaseException as error:  # the deadlock's victim: the test says which
+                cancelled.append(error)
+
+        cancel = threading.Thread(target=cancelling)
+        cancel.start()
+        waits = _waits_for(batch, database)
+        while cancel.is_alive() and not waits():  # nothing signals the wait: look every 10 ms
+            cancel.join(0.01)
+        batch.execute(_CLAIM, claim | {"message_id": prompt.id})  # the batch goes on up the queue
+        holding.commit()
+    cancel.join()
+    assert cancelled == ["cancelled"]

@@ -7,8 +7,10 @@ tells whoever heard of the move (the announced, the invited, the connector holdi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import bindparam, or_
 from sqlmodel import Session, col, select
 
 from storage import Approval, Migration, OutboundMessage
@@ -103,13 +105,14 @@ def cancel(ctx: Context, organization: str | None, actor: Actor, reason: str = "
         with step(ctx, session, organization, actor, "cancel") as unit:
             row, now = unit.row, unit.flow.now
             connecting = row.state == "connecting"
+            notices_locked = _lock_what_cancel_changes(session, row)
             void_pending(unit, "the migration was cancelled")
             unit.flow.fire("cancel", details={"reason": reason})
             deactivate(unit)
             row.blocked_reason = reason or None
             row.blocked_fix = None
             closed = status(session, row)
-            told, sending = _told_of_the_move(session, row, reason)
+            told, sending = _told_of_the_move(session, row, reason, notices_locked)
             notices.called_off(session, row, told, now, sending)
             if connecting:
                 _withdraw_portal_steps(session, row, closed, now)
@@ -133,8 +136,37 @@ def called_off_delivery(ctx: Context, migration_id: int) -> CalledOffDelivery:
     return CalledOffDelivery(tuple(reached), tuple(waiting), tuple(unreached))
 
 
+def _lock_what_cancel_changes(session: Session, row: Migration) -> list[OutboundMessage]:
+    """Lock, before the cancel changes any message, every message of the migration it may change (those
+    still to send or being sent: the approval prompts it voids, the portal steps it withdraws, the notices
+    it stops) and the notices whose people it tells: in one query, lowest id first, as a claim batch locks
+    them. Locked one kind at a time as each step came to them, a prompt locked by voiding the approval,
+    then a notice below it, deadlocked with a batch holding that notice and waiting for the prompt (rev82).
+    Answers the notices `_told_of_the_move` reads."""
+    locked = session.exec(
+        _WHAT_CANCEL_CHANGES, params={"migration": row.id, "kinds": sorted(_TOLD_OF_THE_MOVE)}
+    ).all()
+    return [message for message in locked if message.kind in _TOLD_OF_THE_MOVE]
+
+
+_TOLD_OF_THE_MOVE = frozenset({ANNOUNCEMENT, *told_early.KINDS})
+_WHAT_CANCEL_CHANGES = (
+    select(OutboundMessage)
+    .where(
+        OutboundMessage.migration_id == bindparam("migration"),
+        or_(
+            col(OutboundMessage.kind).in_(bindparam("kinds", expanding=True)),
+            col(OutboundMessage.status) == "pending",
+            col(OutboundMessage.in_flight),
+        ),
+    )
+    .order_by(col(OutboundMessage.id))
+    .with_for_update()
+)
+
+
 def _told_of_the_move(
-    session: Session, row: Migration, reason: str
+    session: Session, row: Migration, reason: str, locked: Sequence[OutboundMessage]
 ) -> tuple[list[tuple[CalledOff, Reach]], dict[str, dict[str, list[int]]]]:
     """Whoever an announcement may have reached (a stopped retry after an attempt that may have landed too)
     or Microsoft invited; announcements still waiting to go out never will. And, by casefolded address,
@@ -142,17 +174,8 @@ def _told_of_the_move(
     assert row.id is not None
     tenant = row.directory_name
     announced: dict[str, tuple[str, Reach, str]] = {}
-    # Locked, or a replica posting someone else's notice meanwhile makes the cancel fail on the row's
-    # version; in one query, lowest id first, as a claim batch locks them, or the two could deadlock.
-    locked = session.exec(
-        select(OutboundMessage)
-        .where(
-            OutboundMessage.migration_id == row.id,
-            col(OutboundMessage.kind).in_(sorted({ANNOUNCEMENT, *told_early.KINDS})),
-        )
-        .order_by(col(OutboundMessage.id))
-        .with_for_update()
-    ).all()
+    # `locked`: unlocked, a replica posting someone else's notice meanwhile made the cancel fail on the
+    # row's version (fix142)
     stopped: dict[str, list[OutboundMessage]] = {}
     for message in (message for message in locked if message.kind == ANNOUNCEMENT):
         stop_sending(message)  # sent after "the move is off", "get ready" would contradict it
