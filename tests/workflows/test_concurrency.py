@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 import pytest
+from sqlalchemy.orm.exc import StaleDataError
 
 from storage import AuditEntry, Database, Migration
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, connect_and_notify
@@ -19,7 +20,7 @@ from workflows.results import Actor
 from workflows.service import MigrationService
 from workflows.settings import WorkflowSettings
 from workflows.stages import checking
-from workflows.stages.unit import conflict_from
+from workflows.stages.unit import conflict_from, step
 
 T = TypeVar("T")
 PAT = Actor(id="U-PAT", email="pat@fabrikam.com", name="Pat")
@@ -218,3 +219,32 @@ def test_a_conflict_with_a_click_in_the_portal_says_nobody_approved_it() -> None
         "Dana just found the organization connected in the portal outside the approval (nobody approved it);"
         " the migration is now connected. Next: `notify`, `invite`."
     )
+
+
+@pytest.mark.parametrize(
+    ("minutes_since", "said"),
+    [
+        (1, "Dana just finished the prerequisite checks; the migration is now planned."),
+        (60, "Something changed this migration at the same moment, so I did nothing; trying again is safe."),
+    ],
+)
+def test_a_conflict_names_the_latest_change_only_while_it_is_recent(
+    service: MigrationService,
+    database: Database,
+    clock: FakeClock,
+    dana: Actor,
+    lee: Actor,
+    minutes_since: int,
+    said: str,
+) -> None:
+    # A conflict over a message row (the delivery worker sending it meanwhile) follows no person's change:
+    # Dana's checks an hour before must not read as if she had just acted, as `recent_change_or` rules.
+    service.start("fabrikam", "fabrikam.com", dana)
+    clock.advance(minutes=minutes_since)
+    with (
+        pytest.raises(ConflictError) as refused,
+        database.session() as session,
+        step(service._ctx, session, "fabrikam", lee, "request_approval"),
+    ):
+        raise StaleDataError("a message row changed under the step")
+    assert str(refused.value).startswith(said)

@@ -149,11 +149,7 @@ def interrupt(unit: Unit, what: str, done: int, total: int, *, retry: str = "res
 def recent_change_or(unit: Unit, actor: Actor, trigger: str, error: WorkflowError) -> WorkflowError:
     """If another person changed the migration moments ago from a state where `trigger` fitted, say so."""
     latest = latest_audit(unit.session, unit.row)
-    if (
-        latest is None
-        or same_person(actor, latest.actor_id, latest.actor_email)
-        or latest.at < unit.flow.now - CONFLICT_WINDOW
-    ):
+    if latest is None or same_person(actor, latest.actor_id, latest.actor_email) or _stale(latest, unit):
         return error
     if latest.state_before is None or trigger not in unit.flow.machine.get_triggers(latest.state_before):
         return error
@@ -188,9 +184,21 @@ def conflict(unit: Unit) -> ConflictError:
         ),
         None,
     )
-    if latest is None:
-        return ConflictError("Someone changed this migration at the same moment; look at `status`.")
+    if latest is None or _stale(latest, unit):
+        return ConflictError(UNNAMED_CONFLICT)
     return conflict_from(latest, unit.row)
+
+
+UNNAMED_CONFLICT = (
+    "Something changed this migration at the same moment, so I did nothing; trying again is safe."
+)
+"""A conflict no recent change explains: over a message row, say, sent meanwhile by the delivery worker.
+Naming a change made hours ago would read as if that person had just acted."""
+
+
+def _stale(latest: AuditEntry, unit: Unit) -> bool:
+    """Whether `latest` is too old to be the change that won the race (`CONFLICT_WINDOW`)."""
+    return latest.at < unit.flow.now - CONFLICT_WINDOW
 
 
 def conflict_from(latest: AuditEntry, row: Migration) -> ConflictError:
