@@ -62,6 +62,7 @@ from workflows.results import (
     ApprovalRequest,
     BillingResult,
     CalledOff,
+    CalledOffDelivery,
     Completion,
     ConnectionResult,
     DecisionResult,
@@ -314,6 +315,11 @@ def catalog_of(world: World) -> dict[str, Message]:
         "confirm cancel": closing_views.confirm_cancel(planned),
         "not invited yet": approval_views.not_invited_yet(NotInvitedYet("n" * 2000, organization, addresses)),
         "cancelled": notice(notices.CANCELLED, status=planned, actor=admin, told=called_off),
+        "cancelled, by name": closing_views.cancelled(planned, admin, called_off),
+        "cancelled, by name apart": closing_views.cancelled_named(planned, called_off),
+        "not told it is off, by name": closing_views.called_off_named(
+            organization, CalledOffDelivery((), addresses, tuple((a, "z" * 300) for a in addresses))
+        ),
         "called off": notice(notices.CALLED_OFF, person=called_off[0]),
         "portal withdrawn": notice(notices.PORTAL_WITHDRAWN, status=planned),
         "admin unreached": notice(

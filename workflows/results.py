@@ -391,6 +391,15 @@ class CalledOff:
 
 
 @dataclass(frozen=True)
+class Cancellation:
+    """A cancelled migration, and whom its cancel told that the move is off: the channel's notice counts
+    them, and the admin who cancelled reads their names alone (people's names are their addresses)."""
+
+    status: MigrationStatus
+    told: tuple[CalledOff, ...]
+
+
+@dataclass(frozen=True)
 class AdminUnreached:
     """An approver's prompt, or the connector's portal steps, that chat could not deliver on any surface."""
 

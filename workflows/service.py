@@ -22,6 +22,7 @@ from workflows.results import (
     ApprovalRequest,
     BillingResult,
     CalledOffDelivery,
+    Cancellation,
     Completion,
     ConnectionResult,
     DecisionResult,
@@ -235,7 +236,7 @@ class MigrationService:
         changes and the result names them)."""
         return closing.complete(self._ctx, organization, actor, confirmed=confirmed)
 
-    def cancel(self, organization: str | None, actor: Actor, reason: str = "") -> MigrationStatus:
+    def cancel(self, organization: str | None, actor: Actor, reason: str = "") -> Cancellation:
         return closing.cancel(self._ctx, organization, actor, reason)
 
     def called_off_delivery(self, migration_id: int) -> CalledOffDelivery:

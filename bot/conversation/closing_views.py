@@ -20,8 +20,9 @@ from bot.conversation.messages import (
 )
 from bot.conversation.next_actions import with_next
 from bot.conversation.quoting import quoted, untick
-from bot.conversation.sign_in_views import people_counted
+from bot.conversation.sign_in_views import count_of_people, people_counted
 from bot.conversation.todo_views import WAITING_FOR, closed_in_doubt
+from bot.conversation.unnamed import without_addresses
 from workflows.plan import NO_ACCESS
 from workflows.results import (
     Actor,
@@ -144,10 +145,8 @@ def completed(
         lines = left_behind_lines(left, named=shared_by is None)
         where = f"Their lists stay readable: `progress {status.organization}`."
         if shared_by is not None:
-            closer = shared_by.name or "the admin who closed it"
             where = (
-                f"📬 Who, by name, goes to {closer} alone, in a message only they see: people's names are"
-                f" their addresses, which are not for the whole channel. Any admin may ask me `progress"
+                f"{_names_go_to(shared_by, 'the admin who closed it')} Any admin may ask me `progress"
                 f" {status.organization}` in a direct message for everyone's list."
             )
         blocks.append(
@@ -158,6 +157,14 @@ def completed(
             )
         )
     return Message(text, tuple(blocks))
+
+
+def _names_go_to(actor: Actor, unnamed: str) -> str:
+    """Under a channel's notice that counted people: where their names went."""
+    return (
+        f"📬 Who, by name, goes to {actor.name or unnamed} alone, in a message only they see: people's names"
+        " are their addresses, which are not for the whole channel."
+    )
 
 
 def left_behind_named(status: MigrationStatus, left: LeftBehind) -> Outgoing:
@@ -230,42 +237,113 @@ def confirm_cancel(status: MigrationStatus, reason: str = "") -> Outgoing:
     return say(heading, Heading(heading), Text(text), Actions((button,)), private=True)
 
 
-def cancelled(status: MigrationStatus, actor: Actor, told: Sequence[CalledOff] = ()) -> Message:
-    name = actor.name or actor.email
-    reason = f": {quoted(status.blocked_reason)}" if status.blocked_reason else " (no reason given)"
-    text = f"{name} cancelled the migration of {status.organization}{reason}. Nothing more happens."
-    lines = [text]
-    if told:
-        lines.append(
-            f"Telling by direct message that the move is off: {lists.names([p.email for p in told])}. The"
-            f" messages are on their way; `status {status.organization}` shows who could not be reached."
-        )
-    invited = [person.email for person in told if person.invited]
-    if invited:
-        lines.append(
-            f"Guests invited for the move stay in {status.directory_name}'s directory:"
-            f" {lists.names(invited)}."
-            " Delete them in the Microsoft Entra admin center (Users) if they should not stay."
-        )
+def cancelled(
+    status: MigrationStatus, actor: Actor, told: Sequence[CalledOff] = (), *, shared: bool = False
+) -> Message:
+    """`shared`: the copy a channel reads, which counts whom the cancel told and who stays invited; their
+    names, which are their addresses, go to `actor` alone (`cancelled_named`); a reason naming someone
+    says them without their address there (the admin who typed it knows whom it meant)."""
+    reason = status.blocked_reason or ""
+    if shared:
+        name = actor.name or "An admin"
+        reason = without_addresses(reason, {actor.email.casefold(): actor.name} if actor.name else {})
+    else:
+        name = actor.name or actor.email
+    said = f": {quoted(reason)}" if reason else " (no reason given)"
+    text = f"{name} cancelled the migration of {status.organization}{said}. Nothing more happens."
+    lines = [text, *_told_lines(status, told, named=not shared)]
+    if shared and told:
+        lines.append(_names_go_to(actor, "the admin who cancelled it"))
     return Message(text, (Text("\n".join(lines)),))
 
 
-def called_off_lines(delivery: CalledOffDelivery) -> list[Block]:
-    """For `status` of a cancelled migration: who has read that the move is off, and who could not."""
+def cancelled_named(status: MigrationStatus, told: Sequence[CalledOff]) -> Outgoing:
+    """To the admin who cancelled a migration whose channel counted whom it told: who they are."""
+    heading = f"Who hears that {status.organization} is off, by name"
+    return say(heading, Heading(heading), Text("\n".join(_told_lines(status, told))), private=True)
+
+
+def _told_lines(status: MigrationStatus, told: Sequence[CalledOff], *, named: bool = True) -> list[str]:
+    """Whom the cancel is telling that the move is off, and the guests it leaves in the directory: named,
+    or (a channel's copy) counted."""
+    organization, directory = status.organization, status.directory_name
+    lines = []
+    if told:
+        telling = (
+            f"Telling by direct message that the move is off: {lists.names([p.email for p in told])}."
+            if named
+            else f"Telling {count_of_people(len(told))} by direct message that the move is off."
+        )
+        lines.append(
+            f"{telling} The messages are on their way; `status {organization}` shows"
+            f" {'who' if named else 'how many'} could not be reached."
+        )
+    invited = [person.email for person in told if person.invited]
+    if invited:
+        stay = (
+            f"Guests invited for the move stay in {directory}'s directory: {lists.names(invited)}."
+            if named
+            else f"{_guests(len(invited))} invited for the move stay in {directory}'s directory."
+        )
+        lines.append(
+            f"{stay} Delete them in the Microsoft Entra admin center (Users) if they should not stay."
+        )
+    return lines
+
+
+def _guests(count: int) -> str:
+    return "1 guest" if count == 1 else f"{count:,} guests"
+
+
+def called_off_lines(
+    organization: str, delivery: CalledOffDelivery, *, named: bool = True, told_apart: str = ""
+) -> list[Block]:
+    """For `status` of a cancelled migration: who has read that the move is off, and who could not; not
+    `named` (a channel's copy), how many, then `told_apart`: where their names go, if anywhere."""
     if not (delivery.reached or delivery.waiting or delivery.unreached):
         return []
     told = f"Told that the move is off: {len(delivery.reached):,}"
     if delivery.waiting:
-        told += f"; still on the way to {lists.names(list(delivery.waiting))}"
+        waiting = lists.names(list(delivery.waiting)) if named else count_of_people(len(delivery.waiting))
+        told += f"; still on the way to {waiting}"
     blocks: list[Block] = [Text(told + ".")]
-    if delivery.unreached:
-        blocks.append(
-            Text(
-                "⚠️ Could not be reached, so they may still expect the move; tell them another way:\n"
-                + "\n".join(f"• {address}: {why}" for address, why in delivery.unreached)
-            )
-        )
+    if delivery.unreached and named:
+        blocks.extend(_unreached(organization, delivery))
+    elif delivery.unreached:
+        counted = count_of_people(len(delivery.unreached))
+        blocks.append(Text(f"⚠️ {counted} could not be reached, so they may still expect the move."))
+    if told_apart and not named and (delivery.waiting or delivery.unreached):
+        blocks.append(Text(told_apart))
     return blocks
+
+
+def called_off_named(organization: str, delivery: CalledOffDelivery) -> list[Outgoing]:
+    """To an admin who asked `status` of a cancelled migration in a channel, which counted them: whom "it is
+    off" has still to reach, and whom it could not, by name."""
+    if not (delivery.waiting or delivery.unreached):
+        return []
+    heading = f"Not yet told that {organization} is off, by name"
+    blocks: list[Block] = [Heading(heading)]
+    if delivery.waiting:
+        blocks.append(Text(f"Still on the way to {lists.names(list(delivery.waiting))}."))
+    if delivery.unreached:
+        blocks.extend(_unreached(organization, delivery))
+    return [say(heading, *blocks, private=True)]
+
+
+def _unreached(organization: str, delivery: CalledOffDelivery) -> list[Block]:
+    """Who could not be reached, and why: the first `lists.ROW_LIMIT` in chat, everyone in a CSV beside."""
+    rows = delivery.unreached
+    title = f"Not told that {organization} is off"
+    return [
+        Text("⚠️ Could not be reached, so they may still expect the move; tell them another way:"),
+        *lists.table_and_csv(
+            ("User", "Why"),
+            rows,
+            ("not-told-it-is-off.csv", title, ("user", "why"), rows),
+            organization=organization,
+        ),
+    ]
 
 
 def called_off_dm(person: CalledOff) -> Message:

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 from bot.conversation import closing_views, plan_views, progress_views, sign_in_views, todo_views
 from bot.conversation.dates import clock_time, day, day_and_time
-from bot.conversation.messages import Block, Facts, Heading, Message, Outgoing, Table, Text
+from bot.conversation.messages import Block, Facts, Heading, Message, Outgoing, Table, Text, for_you_alone
 from bot.conversation.next_actions import decision_buttons, everyone_told, with_next
 from bot.conversation.unreached_views import admin_unreached_line, told_blocks
 from workflows.machine import CONNECTED_STEPS
@@ -189,7 +189,12 @@ def status(
             )
         )
     if called_off is not None:
-        blocks.extend(closing_views.called_off_lines(called_off))
+        apart = for_you_alone("Who, and why,") if admin else ""  # only an admin is to tell them
+        blocks.extend(
+            closing_views.called_off_lines(
+                status.organization, called_off, named=not in_channel, told_apart=apart
+            )
+        )
     if yours and status.pending_approval_id:
         blocks.append(decision_buttons(status.pending_approval_id))
     summary = f"{status.organization}: {status.state.replace('_', ' ')}"

@@ -338,6 +338,7 @@ def _notice(kind: str, payload: dict[str, Any], *, shared: bool) -> Message:
                 decode(MigrationStatus, payload["status"]),
                 _actor(payload["actor"]),
                 decode(tuple[CalledOff, ...], payload.get("told") or []),
+                shared=shared,
             )
         case notices.CALLED_OFF:
             return closing_views.called_off_dm(decode(CalledOff, payload["person"]))

@@ -224,12 +224,27 @@ def test_a_bare_cancel_asks_first_then_everyone_told_of_the_move_hears_it_is_off
         f"The change announced for {when} is off. Keep signing in as you do today.",
     ]
     assert dms["erin.eng@gmail.com"][-1] == "You can ignore Microsoft's invitation to join Fabrikam."
+    # the channel counts whom it told and who stays invited; their names, their addresses, go to Dana alone
     channel = lines_of([m for m in cancelled if isinstance(m.to, Channel)])
-    assert channel[0] == f"Dana cancelled the migration of {ORG} (no reason given). Nothing more happens."
-    assert channel[2] == (
+    assert channel == [
+        f"Dana cancelled the migration of {ORG} (no reason given). Nothing more happens.",
+        "Telling 10 people by direct message that the move is off. The messages are on their way; `status"
+        f" {ORG}` shows how many could not be reached.",
+        "2 guests invited for the move stay in Fabrikam's directory. Delete them in the Microsoft Entra admin"
+        " center (Users) if they should not stay.",
+        "📬 Who, by name, goes to Dana alone, in a message only they see: people's names are their addresses,"
+        " which are not for the whole channel.",
+    ]
+    (named,) = [m for m in cancelled if m.message.private]
+    assert lines_of([named]) == [
+        f"Who hears that {ORG} is off, by name",
+        "Telling by direct message that the move is off: dana@fabrikam.com, lee@fabrikam.com,"
+        " ann@fabrikam.com, bob.builder@outlook.com, carol@fabrikam.com, kim@fabrikam-old.com,"
+        " erin.eng@gmail.com, frank.f@outlook.com, hana@contoso.com, ivan@fabrikam.com. The messages are on"
+        f" their way; `status {ORG}` shows who could not be reached.",
         "Guests invited for the move stay in Fabrikam's directory: erin.eng@gmail.com, frank.f@outlook.com."
-        " Delete them in the Microsoft Entra admin center (Users) if they should not stay."
-    )
+        " Delete them in the Microsoft Entra admin center (Users) if they should not stay.",
+    ]
 
 
 def test_an_advance_notice_cut_short_mid_send_is_never_tried_again_after_the_move_is_off(chat: Chat) -> None:
@@ -360,18 +375,21 @@ def test_the_cancel_says_who_is_being_told_and_status_shows_who_could_not_be_rea
     started(chat)
     chat.say(DANA, f"announce {ORG} {in_a_week()}")
     chat.say(DANA, f"decide {hana} {hana_member}")  # after the announcement: her account is known now
-    cancelled = chat.say(DANA, f"cancel {ORG}")
+    cancelled = chat.say(DANA, f"cancel {ORG} {hana} asked to wait", in_dm=True)
     chosen = next(u for u in chat.runtime.service.plan(ORG).users if u.principal_name == hana).match
     assert chosen is not None and chosen.user_principal_name == hana_member
     (to_hana,) = [m.to for m in cancelled if isinstance(m.to, DirectMessage) and m.to.email == hana]
     # Teams finds her by the account the admin chose, not by her sign-in name, which no directory user has
     assert (to_hana.directory_id, to_hana.also) == (chosen.id, (hana_member,))
+    # cancelled in a direct message: the channel still hears it, counted, the reason without Hana's address
     channel = lines_of([m for m in cancelled if isinstance(m.to, Channel)])
-    assert channel[1].startswith("Telling by direct message that the move is off: ")
-    assert channel[1].endswith(
-        f"The messages are on their way; `status {ORG}` shows who could not be reached."
-    )
-    assert not any(line.startswith("Told by direct message") for line in channel)  # nothing was sent yet
+    assert channel[:2] == [
+        f"Dana cancelled the migration of {ORG}: Someone asked to wait. Nothing more happens.",
+        "Telling 10 people by direct message that the move is off. The messages are on their way; `status"
+        f" {ORG}` shows how many could not be reached.",
+    ]
+    (named,) = [m for m in cancelled if m.message.private]
+    assert lines_of([named])[1].startswith("Telling by direct message that the move is off: dana@fabrikam")
 
     with chat.runtime.database.session() as session:  # the chat platform could not reach Erin
         erin = session.exec(
@@ -381,12 +399,42 @@ def test_the_cancel_says_who_is_being_told_and_status_shows_who_could_not_be_rea
             )
         ).one()
         erin.status, erin.last_error = "failed", "Erin is not in the workspace"
+        frank = session.exec(  # and Frank's is still being sent
+            select(OutboundMessage).where(
+                OutboundMessage.kind == "migration_called_off",
+                OutboundMessage.recipient == "frank.f@outlook.com",
+            )
+        ).one()
+        frank.status = "pending"
         session.commit()
-    said = lines_of(chat.say(DANA, f"status {ORG}"))
-    assert said[-3:] == [
-        "Told that the move is off: 9.",
-        "⚠️ Could not be reached, so they may still expect the move; tell them another way:",
-        "• erin.eng@gmail.com: Erin is not in the workspace",
+    unreached = "⚠️ Could not be reached, so they may still expect the move; tell them another way:"
+    erin_why = Table(("User", "Why"), (("erin.eng@gmail.com", "Erin is not in the workspace"),))
+    (in_dm,) = chat.say(DANA, f"status {ORG}", in_dm=True)
+    assert lines_of([in_dm])[-2:] == [
+        "Told that the move is off: 8; still on the way to frank.f@outlook.com.",
+        unreached,
+    ]
+    assert erin_why in in_dm.message.blocks
+    # asked in the channel: counted there, and by name to Dana alone
+    shown, named = chat.say(DANA, f"status {ORG}")
+    assert lines_of([shown])[-3:] == [
+        "Told that the move is off: 8; still on the way to 1 person.",
+        "⚠️ 1 person could not be reached, so they may still expect the move.",
+        "📬 Who, and why, I send to you alone, in a message only you see.",
+    ]
+    assert named.message.private
+    assert lines_of([named]) == [
+        f"Not yet told that {ORG} is off, by name",
+        "Still on the way to frank.f@outlook.com.",
+        unreached,
+    ]
+    assert erin_why in named.message.blocks
+    assert erin_why not in shown.message.blocks
+    # Ann, no admin, reads the counts alone: telling them another way is the admins' to do
+    (to_ann,) = chat.say(ANN, f"status {ORG}")
+    assert lines_of([to_ann])[-2:] == [
+        "Told that the move is off: 8; still on the way to 1 person.",
+        "⚠️ 1 person could not be reached, so they may still expect the move.",
     ]
 
 

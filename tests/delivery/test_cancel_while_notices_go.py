@@ -84,7 +84,7 @@ def test_a_cancel_while_a_replica_posts_the_notices_goes_through_and_stops_them(
 
     monkeypatch.setattr(closing, "stop_sending", while_stopping)
 
-    closed = announced.cancel(None, dana, "the budget moved")
+    closed = announced.cancel(None, dana, "the budget moved").status
 
     replica_a.join()
     assert closed.state == "cancelled"
@@ -115,7 +115,7 @@ def test_a_cancel_voiding_a_pending_approval_does_not_deadlock_with_a_claim_batc
 
         def cancelling() -> None:
             try:
-                cancelled.append(announced.cancel(None, dana, "the budget moved").state)
+                cancelled.append(announced.cancel(None, dana, "the budget moved").status.state)
             except BaseException as error:  # the deadlock's victim: the test says which
                 cancelled.append(error)
 

@@ -115,7 +115,7 @@ def test_cancel_voids_the_pending_approval_and_ends_the_migration(
 ) -> None:
     service.start("fabrikam", "fabrikam.com", dana)
     request = service.request_approval(None, dana, anyway=True)
-    cancelled = service.cancel(None, dana, "postponed")
+    cancelled = service.cancel(None, dana, "postponed").status
     assert cancelled.state == "cancelled" and not cancelled.active
     assert cancelled.pending_approval_id is None
     with pytest.raises(WorkflowError, match=r"cancelled\. What you can do next: nothing"):

@@ -25,6 +25,7 @@ from workflows.results import (
     Actor,
     CalledOff,
     CalledOffDelivery,
+    Cancellation,
     Completion,
     LeftBehind,
     MigrationStatus,
@@ -100,7 +101,7 @@ def left_behind(session: Session, row: Migration) -> LeftBehind:
     return LeftBehind(listed, tuple(open_), tuple(no_way_in), tuple(not_signed_in), undecided)
 
 
-def cancel(ctx: Context, organization: str | None, actor: Actor, reason: str = "") -> MigrationStatus:
+def cancel(ctx: Context, organization: str | None, actor: Actor, reason: str = "") -> Cancellation:
     """Call the migration off; everyone who heard of it hears that, in the same transaction."""
     with ctx.database.session() as session:
         with step(ctx, session, organization, actor, "cancel") as unit:
@@ -119,7 +120,7 @@ def cancel(ctx: Context, organization: str | None, actor: Actor, reason: str = "
                 _withdraw_portal_steps(session, row, closed, now)
             people = tuple(person for person, _ in told)
             notices.closed(session, row, closed, actor, now, told=people)
-        return closed
+        return Cancellation(closed, people)
 
 
 def called_off_delivery(ctx: Context, migration_id: int) -> CalledOffDelivery:

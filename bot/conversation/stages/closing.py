@@ -57,9 +57,13 @@ class Closing(Stage):
         if target.organization is None or target.asked_back:
             status = self._desk.service.status(target.organization)
             return [closing_views.confirm_cancel(status, target.reason if target.asked_back else "")]
-        status = self._desk.service.cancel(target.organization, actor, target.reason)
-        cancelled = closing_views.cancelled(status, actor)
-        return [*self._elsewhere(status, actor, cancelled), *self._desk.outbox.flush()]
+        result = self._desk.service.cancel(target.organization, actor, target.reason)
+        status, told = result.status, result.told
+        cancelled = closing_views.cancelled(status, actor, told, shared=channel is not None)
+        # whom it told, by name, for the admin who cancelled: a channel's notice only counts them
+        shared = channel is not None or bool(status.channel_id)
+        named = [closing_views.cancelled_named(status, told)] if shared and told else []
+        return [*self._elsewhere(status, actor, cancelled), *named, *self._desk.outbox.flush()]
 
     @staticmethod
     def _elsewhere(status: MigrationStatus, actor: Actor, message: Message) -> list[Outgoing]:

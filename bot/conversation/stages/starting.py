@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from bot.conversation import sign_in_views, starting_views, status_views
+from bot.conversation import closing_views, sign_in_views, starting_views, status_views
 from bot.conversation.commands import Command
 from bot.conversation.desk import Handler, Stage
 from bot.conversation.messages import Outgoing, Text, say
@@ -96,7 +96,10 @@ class Starting(Stage):
             rejected=rejected,
             in_channel=channel is not None,
         )
-        return [shown]
+        if called_off is None or channel is None or not admin:
+            return [shown]
+        # the channel's copy counted whom "it is off" has not reached: their names go to this admin alone
+        return [shown, *closing_views.called_off_named(status.organization, called_off)]
 
     def _plan(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         status = self._desk.service.status(command.arg(0))
