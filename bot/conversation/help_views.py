@@ -191,20 +191,20 @@ def extra_words(command: Command) -> Outgoing:
     usage = USAGE_OF[command.word]
     understood, extra = understood_and_extra(command, usage.most_arguments or 0)
     text = (
-        f"I understood `{untick(understood)}` but not `{untick(extra)}`."
+        f"I understood `{untick(_secret_masked(understood))}` but not `{untick(_secret_masked(extra))}`."
         f" Usage: `{usage.synopsis}`, {usage.summary}."
-        f" Did you mean just `{untick(understood)}`? `help {usage.word}` explains it."
+        f" Did you mean just `{untick(_secret_masked(understood))}`? `help {usage.word}` explains it."
     )
     rest = understood.partition(" ")[2]
     blocks: list[Block] = [Text(text)]
-    if len(rest) <= MAX_BUTTON_VALUE:
+    if len(rest) <= MAX_BUTTON_VALUE and leaked(rest) is None:
         style: ButtonStyle = "danger" if usage.word in _DANGEROUS else "primary"
         blocks.append(Actions((Button(understood, usage.word, rest, style),)))
     return tell_privately(text, *blocks)
 
 
 def not_understood(typed: str) -> Outgoing:
-    typed = untick(typed)
+    typed = untick(_secret_masked(typed))
     text = (
         f"I don't know `{typed}`. `help` shows what you can do next, `help all` every word. To ask me"
         " something, write it as a question, e.g. `will our pipelines keep running?`"

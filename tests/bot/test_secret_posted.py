@@ -201,3 +201,16 @@ def test_a_typo_s_suggestion_masks_a_secret_typed_after_it_and_offers_no_button(
     assert _buttons(said) == []
     named = chat.say(IVAN, "stauts contoso-2024-devops-prod1")
     assert [button.value for button in _buttons(named)] == ["contoso-2024-devops-prod1"]
+
+
+def test_words_a_command_does_not_take_are_echoed_with_a_secret_masked(chat: Chat) -> None:
+    """Past `did_you_mean` (rev81): the words a command does not take, and `help WORD` for a word it does
+    not know, were echoed as typed, a password with them, in a reply a Teams thread keeps."""
+    started(chat)
+    extra = chat.say(IVAN, f"status fabrikam-fiber password={PASSWORD}")
+    assert lines(extra)[0].startswith(
+        "I understood `status fabrikam-fiber` but not `password=[redacted]`. Usage: `status [ORG]`"
+    )
+    unknown = chat.say(IVAN, f"help password={PASSWORD}")
+    assert lines(unknown)[0].startswith("I don't know `password=[redacted]`.")
+    assert PASSWORD.casefold() not in "\n".join(lines(extra) + lines(unknown)).casefold()
