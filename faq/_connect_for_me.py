@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from faq._text import OPENING
+
 TOPIC = "connect-for-me"
 
 _BOT = r"(?:you|u|the bot|aadbot|the app)"
@@ -23,7 +25,7 @@ _DOING_IT = (
     r"|(?:connect|switch)(?= (?:for (?:me|us)|yourself|itself|\W*$)))"
 )
 _ASKS_THE_BOT = re.compile(
-    r"(?i)^\W*(?:(?:hi|hello|hey)(?: there)?\W+)?(?:(?:so|and|ok|okay)\W+)?(?:"
+    rf"(?i){OPENING}(?:"
     rf"(?:can|could|would|will|won'?t|can'?t|cannot)(?: {_BOT})(?: please| just| not)? {_DOING_IT}"
     rf"|why (?:can'?t|cannot|don'?t|do not|won'?t) {_BOT} (?:just )?{_DOING_IT}"
     rf"|(?:please )?{_DOING_IT}(?: \w+)? for (?:me|us)"

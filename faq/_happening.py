@@ -10,13 +10,13 @@ import re
 
 from faq import _invitation, _sign_in
 from faq._compose import CANCELLED, AskerContext, organization_url, phase_of, way_to_a_person
+from faq._text import GREETING, OPENING
 
 TOPIC = "what-is-this-migration"
 TITLE = "What is happening for you"
 
-_GREETING = r"(?:(?:hi|hello|hey)(?: there)?\W+)?"
 _WHAT_IS_HAPPENING = re.compile(
-    rf"(?i)^\W*{_GREETING}(?:"
+    rf"(?i)^\W*{GREETING}(?:"
     r"what(?:'s| is| are)? (?:happening|going on)(?: here)?"
     r"|what(?:'s| is) (?:this|that)(?: (?:about|for|message|notice))?"
     r"|what(?:'s| is) (?:this|that) all about|what does (?:this|that) mean"
@@ -24,7 +24,7 @@ _WHAT_IS_HAPPENING = re.compile(
 )
 _THE_MOVE = r"(?:this|it|the (?:switch|move|migration|change|connection))"
 _WHAT_HAPPENS_TO_THEM = re.compile(
-    rf"(?i)^\W*{_GREETING}(?:(?:so|and|ok|okay)\W+)?(?:"
+    rf"(?i){OPENING}(?:"
     r"what (?:will |would |is going to |does )?happen(?:s|ing)? (?:to|for|with) (?:me|my (?:account|access"
     r"|user(?: account)?|login|sign-?in|identity|profile))"
     r"|(?:will|do|would|am|shall) i (?:be )?(?:going to )?(?:lose|keep|still have|losing|keeping)"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from faq._text import OPENING
+
 TOPIC = "what-is-kept"
 
 _WORK = (
@@ -18,7 +20,7 @@ _WORK = (
 _THEIR_WORK = rf"(?:all )?(?:my|our|the) {_WORK}(?:(?:,| and| or|, and|, or) (?:(?:my|our|the) )?{_WORK})*"
 _THE_MOVE = r"(?:the |this )?(?:switch|move|migration|change|connection|connecting)"
 _WHAT_HAPPENS_TO_THEIR_WORK = re.compile(
-    r"(?i)^\W*(?:(?:hi|hello|hey)(?: there)?\W+)?(?:(?:so|and|ok|okay)\W+)?(?:"
+    rf"(?i){OPENING}(?:"
     rf"what (?:will |would |is going to )?happens? (?:to|with) {_THEIR_WORK}"
     rf"|(?:will|do|would) (?:i|we) (?:lose|keep) {_THEIR_WORK}"
     rf"|(?:will|do|does) {_THEIR_WORK} (?:be kept|be lost|stay|survive|disappear|get lost|carry over|move)"

@@ -9,12 +9,13 @@ import re
 
 from faq import _happening, _sign_in
 from faq._compose import AskerContext, phase_of, way_to_a_person
+from faq._text import GREETING
 
 TITLE = "Which account you sign in with"
 ACCOUNT_TOPIC = "account-picker-prompt"
 """The topic "which account should I use?" is rated and reviewed under: the one about that choice."""
 
-_OPENING = r"^\W*(?:(?:hi|hello|hey)(?: there)?\W+)?(?:(?:so|and|ok|okay|sorry|but)\W+)?"
+_OPENING = rf"^\W*{GREETING}(?:(?:so|and|ok|okay|sorry|but)\W+)?"
 _ACCOUNT = r"(?:account|e-?mail|address|login|log-?in|user(?:name)?|identity|id)"
 _USE = (
     r"(?:use|sign(?: |-)?in(?: with)?|log(?: |-)?in(?: with)?|login with|pick|choose|select|enter|type"

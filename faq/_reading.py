@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from faq._plain import plain
-from faq._text import MAX_SCORED_CHARS, content_words, prepare
+from faq._text import GREETING, MAX_SCORED_CHARS, content_words, prepare
 
 # GitHub's docs-feedback footer and everything after it is not the question.
 _FOOTER = re.compile(r"(?im)^\s*(?:-{3,}\s*$|#+\s*document details|\u26a0|\[enter feedback here\])")
@@ -114,7 +114,7 @@ _TO_THE_BOT = (
 )
 _BOT_QUESTION_CHARS = 200
 _ASKS_ABOUT_THE_BOT = re.compile(
-    rf"(?i)^\W*(?:(?:hi|hello|hey)(?: there)?\W+)?(?:{_TO_THE_BOT})"
+    rf"(?i)^\W*{GREETING}(?:{_TO_THE_BOT})"
     rf"(?:[\s,.?!]+(?:and )?(?:{_TO_THE_BOT}))*\W*$"
 )
 

@@ -9,6 +9,11 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 
+# The opening a short question may carry before what it asks ("hi there, so ..."): the recognisers of whole
+# messages (`faq._kept`, `faq._connect_for_me`, ...) all skip the same greeting and the same filler word.
+GREETING = r"(?:(?:hi|hello|hey)(?: there)?\W+)?"
+OPENING = rf"^\W*{GREETING}(?:(?:so|and|ok|okay)\W+)?"
+
 # Questions are short; scoring the first couple of thousand characters keeps a 100 kB paste fast.
 MAX_SCORED_CHARS = 2000
 
