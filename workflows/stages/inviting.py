@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, func
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -31,6 +31,7 @@ from workflows.plan_matching import build_plan
 from workflows.results import Actor, InvitationOutcome, InviteResult
 from workflows.stages import interrupted_invitations, invite_summary, late_invitees
 from workflows.stages.checking import check_prerequisites
+from workflows.stages.redeem_links import SAME_DIRECTORY, directory_of
 from workflows.stages.unit import (
     Context,
     Unit,
@@ -385,14 +386,10 @@ _CLAIM = select(Invitation).where(
 """Built once: every person invited is looked up by it, and building it and its cache key anew cost about as
 much as running it."""
 
-_SAME_DIRECTORY = select(col(Migration.id)).where(
-    func.lower(Migration.organization) == bindparam("organization"),
-    Migration.tenant_id == bindparam("tenant"),
-)
 _GUEST_BEFORE = (
     select(Invitation.invited_user_id)
     .where(
-        col(Invitation.migration_id).in_(_SAME_DIRECTORY),
+        col(Invitation.migration_id).in_(SAME_DIRECTORY),
         Invitation.email == bindparam("email"),
         col(Invitation.invited_user_id).is_not(None),
     )
@@ -409,9 +406,7 @@ def _guest_before(unit: Unit, key: str) -> str | None:
     address, by id: a guest belongs to the directory, not to a migration, so after a `cancel` and a new
     `start` minutes later the search may not show the guest yet, and only this id keeps the new migration
     from mailing the person a second invitation."""
-    row = unit.row
-    directory = {"organization": row.organization.casefold(), "tenant": row.tenant_id, "email": key}
-    return unit.session.exec(_GUEST_BEFORE, params=directory).first()
+    return unit.session.exec(_GUEST_BEFORE, params={**directory_of(unit.row), "email": key}).first()
 
 
 def _in_directory(

@@ -62,7 +62,7 @@ def forget_all_but(
     the link stays a credential, and a direct message would still offer it. With `pending` (a remade plan's
     guests still to accept), an earlier migration's links of anyone else go too: accepted, or re-invited."""
     kept = set(present)
-    linked = session.exec(_LINKED, params=_directory_of(row)).all()
+    linked = session.exec(_LINKED, params=directory_of(row)).all()
     unplanned = {
         entitlement_id
         for entitlement_id, migration_id in linked
@@ -88,25 +88,27 @@ def newest_sent(session: Session, row: Migration, entitlement_id: str) -> tuple[
     return (found[0], found[1]) if found is not None else None
 
 
-_SAME_DIRECTORY = select(col(Migration.id)).where(
+SAME_DIRECTORY = select(col(Migration.id)).where(
     func.lower(Migration.organization) == bindparam("organization"),
     Migration.tenant_id == bindparam("tenant"),
 )
+"""The migrations of an organization to one directory, bound by `directory_of`: a guest and their link
+belong to the directory, not to the migration that invited them (`inviting` asks it too)."""
 _LINKED = select(Invitation.entitlement_id, Invitation.migration_id).where(
-    col(Invitation.migration_id).in_(_SAME_DIRECTORY), col(Invitation.redeem_url).is_not(None)
+    col(Invitation.migration_id).in_(SAME_DIRECTORY), col(Invitation.redeem_url).is_not(None)
 )
 """Built once: every plan stored and every full read of the sign-ins asks for the links, and building the
 query and its cache key anew cost about as much as running it."""
 
 
-def _directory_of(row: Migration) -> dict[str, str]:
-    """What `_SAME_DIRECTORY` binds: the organization and the directory of this migration."""
+def directory_of(row: Migration) -> dict[str, str]:
+    """What `SAME_DIRECTORY` binds: the organization and the directory of this migration."""
     return {"organization": row.organization.casefold(), "tenant": row.tenant_id}
 
 
 def _same_invitations(row: Migration) -> SelectOfScalar[int | None]:
     """The migrations whose invitations are this one's too: the organization's, to the same directory."""
-    return _SAME_DIRECTORY.params(_directory_of(row))
+    return SAME_DIRECTORY.params(directory_of(row))
 
 
 def offered(recipient: str, payload: Mapping[str, Any]) -> bool:
