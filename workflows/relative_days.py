@@ -60,7 +60,7 @@ def fixed(value: str, today: date) -> str:
 
 def long_date(day: date) -> str:
     """`Wednesday 2 December 2026`: a day nobody reads two ways."""
-    return f"{_WEEKDAYS[day.weekday()].capitalize()} {day.day} {_MONTH_NAMES[day.month - 1]} {day.year}"
+    return f"{_WEEKDAYS[day.weekday()].capitalize()} {month_day(day)}"
 
 
 def month_day(day: date) -> str:
