@@ -14,9 +14,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from bot.operator_log import migrations_under_way
 from bot.settings import SettingsError
 from msapi import MicrosoftError, SignInRefused
-from workflows.stages.unit import active
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -46,8 +46,7 @@ def check_app_sign_in(runtime: Runtime) -> None:
     except SignInRefused as refusal:
         # Only a Graph token is asked for here, which every refusal of it leaves nothing to work with.
         refused = _refused_at_start(refusal, tenant, from_setting=bool(configured))
-        with runtime.database.session() as session:
-            migrating = len(active(session))
+        migrating = migrations_under_way(runtime.database)()
         if not migrating:
             raise SettingsError(refused) from None
         log.error(
