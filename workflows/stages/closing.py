@@ -194,10 +194,10 @@ def _told_of_the_move(
     stopped: dict[str, list[OutboundMessage]] = {}
     for message in (message for message in locked if message.kind == ANNOUNCEMENT):
         stop_sending(message)  # sent after "the move is off", "get ready" would contradict it
-        stopped.setdefault(str(message.payload["email"]).casefold(), []).append(message)
+        address = str(message.payload["email"])
+        stopped.setdefault(address.casefold(), []).append(message)
         if message.status == "failed" or not may_have_reached(message):
             continue  # it never reached them (a decision that they lose access stopped it)
-        address = str(message.payload["email"])
         announced[address.casefold()] = (str(message.payload.get("when") or ""), _reach_of(message), address)
     # told before the lists what the decision changes
     for message in told_early.called_off([message for message in locked if message.kind != ANNOUNCEMENT]):
