@@ -86,6 +86,20 @@ def _worker(database: Database, clock: FakeClock, sender: Slack, name: str) -> O
     return OutboxWorker(database, sender, clock=clock, sleep=sleep, settings=SETTINGS, name=name)
 
 
+async def _holding(slack: Slack, replica: OutboxWorker) -> asyncio.Task[int]:
+    """Replica A's batch, started and held open in Slack on the message `slack` holds."""
+    batch = asyncio.create_task(replica.run_once())
+    await slack.holding.wait()
+    return batch
+
+
+async def _answered_then_drained(slack_a: Slack, batch_a: asyncio.Task[int], replica_b: OutboxWorker) -> None:
+    """Slack answers A at last, A's batch ends, and B sends what it had to wait for."""
+    slack_a.answer.set()
+    await batch_a
+    await replica_b.drain()
+
+
 def _hanas(database: Database, marker: str) -> OutboundMessage:
     with database.session() as session:
         messages = session.exec(select(OutboundMessage)).all()
@@ -101,8 +115,7 @@ def test_you_keep_access_waits_for_you_lose_access_being_sent_by_another_replica
     async def replicas() -> None:
         delivered.decide_account(None, HANA, "no-access", lee)
         slack_a = Slack(posted)
-        batch_a = asyncio.create_task(_worker(database, clock, slack_a, "replica-a").run_once())
-        await slack_a.holding.wait()
+        batch_a = await _holding(slack_a, _worker(database, clock, slack_a, "replica-a"))
         decided = await asyncio.to_thread(delivered.decide_account, None, HANA, HANA_AT_WORK, lee)
         assert decided.list_changed
         lost, kept = _hanas(database, LOST), _hanas(database, KEPT)
@@ -137,8 +150,7 @@ def test_you_keep_access_goes_once_the_lease_of_a_replica_killed_mid_send_runs_o
     async def replicas() -> None:
         delivered.decide_account(None, HANA, "no-access", lee)
         slack_a = Slack(posted)
-        batch_a = asyncio.create_task(_worker(database, clock, slack_a, "replica-a").run_once())
-        await slack_a.holding.wait()
+        batch_a = await _holding(slack_a, _worker(database, clock, slack_a, "replica-a"))
         await asyncio.to_thread(delivered.decide_account, None, HANA, HANA_AT_WORK, lee)
         batch_a.cancel()  # replica A is killed mid-post: its claim stays until its lease runs out
         await asyncio.gather(batch_a, return_exceptions=True)
@@ -171,8 +183,7 @@ def test_a_heartbeat_keeps_the_stopped_send_claimed_while_it_is_open(
         replica_a = OutboxWorker(
             database, slack_a, clock=clock, settings=SETTINGS, name="replica-a", heartbeat_sleep=heart.sleep
         )
-        batch_a = asyncio.create_task(replica_a.run_once())
-        await slack_a.holding.wait()
+        batch_a = await _holding(slack_a, replica_a)
         await asyncio.to_thread(delivered.decide_account, None, HANA, HANA_AT_WORK, lee)
         replica_b = _worker(database, clock, Slack(posted), "replica-b")
         for _ in range(5):  # a quarter lease at a time, A's heartbeat beating
@@ -181,10 +192,7 @@ def test_a_heartbeat_keeps_the_stopped_send_claimed_while_it_is_open(
             await replica_b.run_once()
         assert clock.now > _hanas(database, KEPT).created_at + SETTINGS.lease
         assert posted == []
-        slack_a.answer.set()
-        await batch_a
-
-        await replica_b.drain()
+        await _answered_then_drained(slack_a, batch_a, replica_b)
 
         assert len(posted) == 2 and LOST in posted[0] and KEPT in posted[1], posted
 
@@ -201,18 +209,14 @@ def test_you_lose_access_told_early_waits_for_the_advance_notice_being_sent(
 
     async def replicas() -> None:
         slack_a = Slack(posted, held=f"-{HANA_ID}", hers=(f"-{HANA_ID}",))
-        batch_a = asyncio.create_task(_worker(database, clock, slack_a, "replica-a").run_once())
-        await slack_a.holding.wait()
+        batch_a = await _holding(slack_a, _worker(database, clock, slack_a, "replica-a"))
         await asyncio.to_thread(announced.decide_account, None, HANA, "no-access", lee)
         replica_b = _worker(database, clock, Slack(posted, hers=(f"-{HANA_ID}",)), "replica-b")
 
         await replica_b.run_once()
 
         assert posted == []
-        slack_a.answer.set()
-        await batch_a
-
-        await replica_b.drain()
+        await _answered_then_drained(slack_a, batch_a, replica_b)
 
         assert len(posted) == 2 and notice in posted[0] and told in posted[1], posted
 
@@ -228,18 +232,14 @@ def test_the_move_is_off_waits_for_the_advance_notice_being_sent(
 
     async def replicas() -> None:
         slack_a = Slack(posted, held=f"-{HANA_ID}", hers=hers)
-        batch_a = asyncio.create_task(_worker(database, clock, slack_a, "replica-a").run_once())
-        await slack_a.holding.wait()
+        batch_a = await _holding(slack_a, _worker(database, clock, slack_a, "replica-a"))
         await asyncio.to_thread(announced.cancel, None, dana, "the budget moved")
         replica_b = _worker(database, clock, Slack(posted, hers=hers), "replica-b")
 
         await replica_b.run_once()
 
         assert posted == []
-        slack_a.answer.set()
-        await batch_a
-
-        await replica_b.drain()
+        await _answered_then_drained(slack_a, batch_a, replica_b)
 
         assert len(posted) == 2 and "-notice-" in posted[0] and "-called-off-" in posted[1], posted
 
