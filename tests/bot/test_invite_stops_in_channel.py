@@ -10,14 +10,12 @@ import pytest
 
 from bot.conversation.handlers import Conversation
 from bot.conversation.messages import Channel, Outgoing
-from bot.delivery.outboxes import BackgroundOutbox
-from faq import default_answerer
 from storage import Database
+from tests.bot.test_progress_line import served
 from tests.workflows.fakes import DANA, FakeClock, FakeMicrosoft
 from workflows.directory import Invitation, MissingPermission
 from workflows.results import Actor
 from workflows.service import MigrationService
-from workflows.tracking import Tracking
 
 ADMINS = "C-ADMINS"
 ANN = Actor(id="U-DANA", email=DANA, name="Dana")
@@ -40,12 +38,7 @@ def conversation(
     clock = FakeClock()
     service = MigrationService(sqlite_database, microsoft, clock=clock, stopping=stopping)
     service.start("fabrikam", "fabrikam.com", ANN, channel=ADMINS)
-    return Conversation(
-        service,
-        default_answerer(),
-        tracking=Tracking(sqlite_database, service, clock=clock),
-        outbox=BackgroundOutbox(sqlite_database, clock=clock),
-    )
+    return served(service, sqlite_database, clock)
 
 
 def _in_channel(outgoing: list[Outgoing]) -> list[str]:

@@ -70,14 +70,18 @@ def microsoft(clock: FakeClock) -> FakeMicrosoft:
 
 @pytest.fixture
 def conversation(sqlite_database: Database, microsoft: FakeMicrosoft, clock: FakeClock) -> Conversation:
-    """As `serve` runs it: what goes to a channel waits in the outbox for the worker."""
     service = MigrationService(sqlite_database, microsoft, clock=clock)
     service.start("fabrikam", "fabrikam.com", ANN, channel=ADMINS)
+    return served(service, sqlite_database, clock)
+
+
+def served(service: MigrationService, database: Database, clock: FakeClock) -> Conversation:
+    """As `serve` runs it: what goes to a channel waits in the outbox for the worker."""
     return Conversation(
         service,
         default_answerer(),
-        tracking=Tracking(sqlite_database, service, clock=clock),
-        outbox=BackgroundOutbox(sqlite_database, clock=clock),
+        tracking=Tracking(database, service, clock=clock),
+        outbox=BackgroundOutbox(database, clock=clock),
     )
 
 
@@ -186,12 +190,7 @@ def test_a_resume_after_kill_9_ends_the_line_the_dead_process_left(
     assert _lines(sqlite_database)[-1].payload["summary"].endswith("done so far…")
     clock.advance(minutes=11)  # the busy step's lease has run out: `resume` may take it over
     service = MigrationService(sqlite_database, microsoft, clock=clock)
-    restarted = Conversation(
-        service,
-        default_answerer(),
-        tracking=Tracking(sqlite_database, service, clock=clock),
-        outbox=BackgroundOutbox(sqlite_database, clock=clock),
-    )
+    restarted = served(service, sqlite_database, clock)
 
     restarted.command(ANN, "resume", channel=ADMINS)
 
