@@ -70,6 +70,13 @@ def _delivered(migration: Migration, clock: Ticking) -> None:
     asyncio.run(OutboxWorker(database, sender, clock=lambda: now).drain())
 
 
+def _started(migration: Migration, clock: Ticking) -> int:
+    """Dana starts the migration and its messages are sent: the turns taken so far."""
+    migration.command("UDANA", f"start {ORGANIZATION} fabrikam.com")
+    _delivered(migration, clock)
+    return len(migration.recording.turns)
+
+
 def _progress_lines(fake: FakeSlack) -> dict[str, list[str]]:
     """Each conversation's messages that are a progress line, as they read now (updated in place)."""
     lines: dict[str, list[str]] = {}
@@ -82,9 +89,7 @@ def _progress_lines(fake: FakeSlack) -> dict[str, list[str]]:
 def test_an_invite_pressed_in_a_direct_message_shows_its_progress_line_there(
     migration: Migration, clock: Ticking
 ) -> None:
-    migration.command("UDANA", f"start {ORGANIZATION} fabrikam.com")
-    _delivered(migration, clock)
-    turns = len(migration.recording.turns)
+    turns = _started(migration, clock)
 
     send = migration.slack.send
     assert send.click("invite", ORGANIZATION, user="UDANA", channel=DM).status_code == 200
@@ -100,9 +105,7 @@ def test_an_invite_typed_in_a_direct_message_shows_its_progress_line_there(
     migration: Migration, clock: Ticking
 ) -> None:
     """Words typed to the bot in its direct messages are chat; a command among them runs all the same."""
-    migration.command("UDANA", f"start {ORGANIZATION} fabrikam.com")
-    _delivered(migration, clock)
-    turns = len(migration.recording.turns)
+    turns = _started(migration, clock)
 
     dm = {"type": "message", "channel_type": "im", "user": "UDANA", "channel": DM, "ts": "3.000001"}
     assert migration.slack.send.event(dm | {"text": f"invite {ORGANIZATION}"}).status_code == 200
