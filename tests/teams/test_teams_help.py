@@ -140,8 +140,7 @@ def test_a_question_the_faq_cannot_answer_reaches_the_admins_with_ask_an_admin(t
 def test_in_the_personal_chat_only_a_card_s_new_version_takes_its_place(teams: Teams) -> None:
     """Done gives the list as it now stands in the list's place; Helpful, and an Approve on a prompt already
     decided, answer in a message of their own and leave the card (its fix steps, its buttons) as it was."""
-    bob = _notified(teams)
-    (todo,) = [e for e in teams.personal(bob) if "to-do list" in texts(e).lower()]
+    bob, todo = _bobs_todo(teams)
     ticked = teams.click(bob, todo["id"], "Done")
     assert ticked.status_code == 200
     assert ticked.json()["body"]["type"] == "application/vnd.microsoft.card.adaptive"
@@ -193,16 +192,26 @@ def _signed_click(teams: Teams, upn: str, card: dict[str, Any], action: dict[str
     return httpx.post(teams.bot_url, json=activity, headers={"Authorization": f"Bearer {token}"}, timeout=60)
 
 
+def _bobs_todo(teams: Teams) -> tuple[str, dict[str, Any]]:
+    """Bob, his list sent (`_notified`), and his to-do list's card in his personal chat."""
+    bob = _notified(teams)
+    (todo,) = [e for e in teams.personal(bob) if "to-do list" in texts(e).lower()]
+    return bob, todo
+
+
+def _failing(teams: Teams, host: str) -> int:
+    """Every call to `host` fails with a 500 from now on; how many activities Teams has seen so far."""
+    httpx.post(f"{teams.url}/_sandbox/faults", json={"hosts": [host], "rate_500": 1}).raise_for_status()
+    return len(teams.activities())
+
+
 def test_a_clicks_answer_that_could_not_be_posted_below_is_the_clicks_own_answer(teams: Teams) -> None:
     """rev39 finding 2: with Teams refusing the bot's posts, *Helpful* was answered "My answer is below."
     over nothing, and a redelivery repeated it. Now the click's answer is the answer's line itself."""
     teams.say(CAROL, "I get a 403 when inviting", channel=False)
     answered = [e for e in teams.personal(CAROL) if "Helpful" in texts(e)][-1]
     helpful = teams.action(answered["id"], "Helpful", card=teams.view(CAROL, answered["id"]))
-    httpx.post(
-        f"{teams.url}/_sandbox/faults", json={"hosts": ["smba.trafficmanager.net"], "rate_500": 1}
-    ).raise_for_status()
-    before = len(teams.activities())
+    before = _failing(teams, "smba.trafficmanager.net")
     first = _signed_click(teams, CAROL, answered, helpful)
     assert first.json() == {
         "statusCode": 200,
@@ -215,13 +224,9 @@ def test_a_clicks_answer_that_could_not_be_posted_below_is_the_clicks_own_answer
 
 def test_a_clicks_longer_answer_that_could_not_be_posted_says_so_in_the_clicks_answer(teams: Teams) -> None:
     """More than a line cannot be shown beside the card: the click's answer says it did not arrive."""
-    bob = _notified(teams)
-    (todo,) = [e for e in teams.personal(bob) if "to-do list" in texts(e).lower()]
+    bob, todo = _bobs_todo(teams)
     need_help = teams.action(todo["id"], "I need help", card=teams.view(bob, todo["id"]))
-    httpx.post(
-        f"{teams.url}/_sandbox/faults", json={"hosts": ["smba.trafficmanager.net"], "rate_500": 1}
-    ).raise_for_status()
-    before = len(teams.activities())
+    before = _failing(teams, "smba.trafficmanager.net")
     answer = _signed_click(teams, bob, todo, need_help).json()
     assert answer["value"] == (
         "I could not deliver “Help with Sign in with your guest account” (Teams said 500 ServiceError). Try"
@@ -234,13 +239,9 @@ def test_a_click_or_a_message_while_the_directory_cannot_be_read_says_try_again_
     """Graph failing is no verdict on the person: Bob's Done is answered "try again" in the click's own
     answer, with no chat message beside it saying it a second way, and never "I can't find you in the
     directory" (walk38: both, contradicting each other). A message is answered the same, once."""
-    bob = _notified(teams)
-    (todo,) = [e for e in teams.personal(bob) if "to-do list" in texts(e).lower()]
+    bob, todo = _bobs_todo(teams)
     done = teams.action(todo["id"], "Done", card=teams.view(bob, todo["id"]))
-    httpx.post(
-        f"{teams.url}/_sandbox/faults", json={"hosts": ["graph.microsoft.com"], "rate_500": 1}
-    ).raise_for_status()
-    before = len(teams.activities())
+    before = _failing(teams, "graph.microsoft.com")
     answer = _signed_click(teams, bob, todo, done).json()
     assert answer == {
         "statusCode": 200,
