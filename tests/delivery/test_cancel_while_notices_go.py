@@ -18,6 +18,7 @@ from storage import Database, OutboundMessage
 from storage.outbox_claims import _CLAIM, claim_due
 from storage.outbox_sends import begin_send
 from storage.outbox_threads import SUPERSEDED
+from tests.storage.locks import waited_on
 from tests.workflows.fakes import FakeClock
 from tests.workflows.outbox import queued
 from tests.workflows.test_lists_given_again import HANA, announced, with_hana
@@ -40,13 +41,7 @@ def _waits_for(connection: Connection, database: Database) -> Callable[[], bool]
         holding = bool(connection.connection.dbapi_connection.in_transaction)  # type: ignore[union-attr]
         return lambda: holding
     backend = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
-    blocked = text("SELECT 1 FROM pg_locks WHERE NOT granted AND :backend = ANY(pg_blocking_pids(pid))")
-
-    def waiting() -> bool:
-        with database.reading() as looking:
-            return looking.execute(blocked, {"backend": backend}).first() is not None
-
-    return waiting
+    return lambda: waited_on(database, backend)
 
 
 def test_a_cancel_while_a_replica_posts_the_notices_goes_through_and_stops_them(

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlmodel import col, select
 
 from bot.conversation.messages import Text
@@ -21,6 +21,7 @@ from storage.outbox import NOT_IN_CHAT
 from storage.outbox_claims import renew_claims
 from storage.outbox_sends import begin_send
 from tests.storage.databases import BOTH_BACKENDS, SQLITE_ONLY
+from tests.storage.locks import waited_on
 from tests.storage.statements import statements
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, ProcessKilled
@@ -326,13 +327,6 @@ def _heartbeat_while_rewriting(database: Database, clock: FakeClock) -> Iterator
             ids = [m.id for m in session.exec(select(OutboundMessage)).all() if m.id is not None]
         renew_claims(database, ids, worker="worker-1", now=clock.now, lease=timedelta(minutes=5))
 
-    def waited_on(pid: int) -> bool:
-        with database.engine.connect() as connection:
-            waiting = text(
-                "SELECT count(*) FROM pg_locks WHERE NOT granted AND :pid = ANY(pg_blocking_pids(pid))"
-            )
-            return bool(connection.execute(waiting, {"pid": pid}).scalar())
-
     def on_statement(connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
         if started or not statement.startswith("UPDATE todo_item"):
             return
@@ -340,7 +334,7 @@ def _heartbeat_while_rewriting(database: Database, clock: FakeClock) -> Iterator
         started[0].start()
         pid = connection.connection.dbapi_connection.info.backend_pid
         for _attempt in range(500):
-            if not started[0].is_alive() or waited_on(pid):
+            if not started[0].is_alive() or waited_on(database, pid):
                 return
             time.sleep(0.01)
 
