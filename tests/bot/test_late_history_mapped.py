@@ -74,10 +74,10 @@ def _frank_found_by_invite(chat: Chat, monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
 
-def _first_item(chat: Chat, address: str) -> str:
-    """The body of the first item of `address`'s `todo`, unwrapped, to its link."""
+def _first_item(chat: Chat, address: str, title: str = "Sign in with your guest account") -> str:
+    """The body of the first item of `address`'s `todo`, `title`, unwrapped, to its link."""
     todo = _flat(chat.say(address, "todo", in_dm=True))
-    found = re.search(r" 1\. Sign in with your guest account (.*?) More: ", todo)
+    found = re.search(rf" 1\. {re.escape(title)} (.*?) More: ", todo)
     assert found is not None, todo
     return found.group(1)
 
@@ -120,14 +120,8 @@ def test_a_late_sign_in_item_says_where_azure_devops_shows_the_history_it_advise
 
 
 ERIN = "erin.eng@gmail.com"
-
-
-def _accept_item(chat: Chat, address: str) -> str:
-    """The body of `address`'s open *Accept the invitation*, unwrapped, to its link."""
-    todo = _flat(chat.say(address, "todo", in_dm=True))
-    found = re.search(r" 1\. Accept the invitation to the directory (.*?) More: ", todo)
-    assert found is not None, todo
-    return found.group(1)
+ACCEPT = "Accept the invitation to the directory"
+"""Her open item's title."""
 
 
 def test_a_late_invitee_mapped_before_she_signs_in_no_longer_reads_that_her_history_is_to_map(
@@ -146,7 +140,7 @@ def test_a_late_invitee_mapped_before_she_signs_in_no_longer_reads_that_her_hist
         " accepting gets your access back."
     )
     still = " No email? Check your spam folder, then press I need help."
-    assert _accept_item(chat, ERIN) == (
+    assert _first_item(chat, ERIN, ACCEPT) == (
         f"{steps} Your earlier work history stays with your Microsoft account: to keep it yours, the"
         f" migration admins can map it to your guest account {ERIN} (Organization settings > Microsoft Entra"
         f" ID > Resolve, or Microsoft Support if that fails); press I need help to ask them.{still}"
@@ -154,7 +148,7 @@ def test_a_late_invitee_mapped_before_she_signs_in_no_longer_reads_that_her_hist
 
     said = _flat(_mapped(chat, ERIN, ERIN))
     assert "1 person is now mapped by hand." in said, said
-    assert _accept_item(chat, ERIN) == (
+    assert _first_item(chat, ERIN, ACCEPT) == (
         f"{steps} ✅ Azure DevOps shows your old identity, with your earlier work history, mapped to {ERIN}:"
         f" it stays yours.{still}"
     )
@@ -196,14 +190,8 @@ def test_a_late_invitee_still_on_her_microsoft_account_is_listed_with_the_step_h
 
 
 IVAN = "ivan@fabrikam.com"
-
-
-def _sign_in_item(chat: Chat, address: str) -> str:
-    """The body of `address`'s *Sign in with your work account*, unwrapped, to its link."""
-    todo = _flat(chat.say(address, "todo", in_dm=True))
-    found = re.search(r" 1\. Sign in with your work account (.*?) More: ", todo)
-    assert found is not None, todo
-    return found.group(1)
+SIGN_IN = "Sign in with your work account"
+"""His item's title."""
 
 
 def test_an_account_made_after_the_connection_is_followed_until_its_history_is_mapped(
@@ -232,13 +220,13 @@ def test_an_account_made_after_the_connection_is_followed_until_its_history_is_m
         f" admins can map it to {IVAN} (Organization settings > Microsoft Entra ID > Resolve, or Microsoft"
         " Support if that fails); press I need help to ask them."
     )
-    assert _sign_in_item(chat, IVAN).endswith(advice)
+    assert _first_item(chat, IVAN, SIGN_IN).endswith(advice)
     progress = _flat(chat.say(DANA, "check-sign-ins") + chat.say(DANA, f"progress {ORG}"))
     assert f"{IVAN} auto map by hand" in progress, progress  # as his item advises
 
     said = _mapped(chat, IVAN, IVAN)
     assert "1 person is now mapped by hand." in _flat(said), _flat(said)
-    assert _sign_in_item(chat, IVAN).endswith(
+    assert _first_item(chat, IVAN, SIGN_IN).endswith(
         f"✅ Azure DevOps shows your old identity, with your earlier work history, mapped to {IVAN}: it stays"
         " yours."
     )
