@@ -179,7 +179,7 @@ class AffectedUser(Versioned, table=True):
     """Mapped by hand: when the read of the sign-ins began that recorded what Azure DevOps shows of them
     (their identity on the directory, the newest change of it, or their removal from the organization:
     `mapped_to` None), or, later, the newest short read that returned them mapped as recorded, confirming it
-    (`workflows.stages.mapped_identities`); None until then, and for everyone else."""
+    (`workflows.stages.mapped_identities_recording`); None until then, and for everyone else."""
     mapped_to: str | None = None
     """The directory account Azure DevOps then showed their identity mapped to (its principal name), the
     newest one."""
@@ -291,7 +291,7 @@ class SignInWatch(Versioned, table=True):
     """[entitlement id, principal name] of users still on their Microsoft account at the last full read."""
     full_read_began_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     """When the newest full read applied began: the mappings a read that began before it saw may have
-    changed since, as that read showed (`workflows.stages.mapped_identities`)."""
+    changed since, as that read showed (`workflows.stages.mapped_identities_recording`)."""
     failures: int = Field(default=0, sa_type=Integer, nullable=False)
 
 

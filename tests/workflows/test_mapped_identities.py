@@ -26,8 +26,14 @@ from tests.workflows.outbox import queued
 from workflows.directory import DirectoryUser, OrgUser
 from workflows.item_rewording import history_advice
 from workflows.service import MigrationService
-from workflows.stages import mapped_identities, verification
-from workflows.stages.mapped_identities import Found, Mapped, Watched
+from workflows.stages import (
+    mapped_identities,
+    mapped_identities_looking,
+    mapped_identities_recording,
+    verification,
+)
+from workflows.stages.mapped_identities import Mapped, Watched
+from workflows.stages.mapped_identities_looking import Found
 from workflows.todo import ACCEPT_INVITATION
 from workflows.waiting import SIGN_IN_ITEM
 
@@ -313,17 +319,17 @@ def test_two_processes_applying_one_mapping_at_once_record_and_tell_it_once(
     _resolve(microsoft, KIM, "g-kim")
     clock.advance(minutes=15)
     other = make_service()
-    recording = mapped_identities.record
+    recording = mapped_identities_recording.record
 
     def after_the_other_process(
         session: Session, row: Migration, found: Found, now: datetime
     ) -> list[Mapped]:
-        monkeypatch.setattr(mapped_identities, "record", recording)
+        monkeypatch.setattr(mapped_identities_recording, "record", recording)
         assert row.id is not None
         assert isinstance(verification._apply(other._ctx, row.id, [], False, found), verification.SignInCheck)
         return recording(session, row, found, now)
 
-    monkeypatch.setattr(mapped_identities, "record", after_the_other_process)
+    monkeypatch.setattr(mapped_identities_recording, "record", after_the_other_process)
     notified.check_due_sign_ins()
     assert len(queued(database, "identity_mapped")) == 1
     assert [e.action for e in notified.audit_trail()].count("identity_mapped") == 1
@@ -357,10 +363,10 @@ def test_each_short_read_asks_for_the_next_people_still_to_map(
     asked: list[str] = []
     monkeypatch.setattr(microsoft, "org_user", lambda organization, user_id: asked.append(user_id))
     for _ in range(2):
-        read = mapped_identities.Read(1, "fabrikam", "dana@fabrikam.com", clock.now, full=False)
-        mapped_identities.look_for(notified._ctx, read, [], waiting)
+        read = mapped_identities_looking.Read(1, "fabrikam", "dana@fabrikam.com", clock.now, full=False)
+        mapped_identities_looking.look_for(notified._ctx, read, [], waiting)
         clock.advance(minutes=15)
-    assert len(asked) == 2 * mapped_identities.LOOKED_UP_AT_MOST and set(asked) == set(waiting)
+    assert len(asked) == 2 * mapped_identities_looking.LOOKED_UP_AT_MOST and set(asked) == set(waiting)
 
 
 def _signed_in(microsoft: FakeMicrosoft, at: datetime) -> None:
@@ -380,11 +386,11 @@ def _corrected_by_a_newer_read_first(
     """The next read, once it has looked, waits while Support maps Kim to her own account and `other` (another
     process) runs `check-sign-ins`, which records the accounts `records`; then the read is applied. `short`:
     Kim signs in instead, and `other`'s next short read returns her."""
-    looking = mapped_identities.look_for
+    looking = mapped_identities_looking.look_for
 
     def before_a_newer_read_is_applied(*args: object) -> Found:
         found = looking(*args)  # type: ignore[arg-type]
-        monkeypatch.setattr(mapped_identities, "look_for", looking)
+        monkeypatch.setattr(mapped_identities_looking, "look_for", looking)
         _resolve(microsoft, KIM, "g-kim")
         if short:
             _signed_in(microsoft, clock.now)
@@ -397,7 +403,7 @@ def _corrected_by_a_newer_read_first(
         assert [m.account for m in newer.mapped] == records
         return found
 
-    monkeypatch.setattr(mapped_identities, "look_for", before_a_newer_read_is_applied)
+    monkeypatch.setattr(mapped_identities_looking, "look_for", before_a_newer_read_is_applied)
 
 
 def test_a_read_applied_after_a_newer_one_does_not_undo_the_correction_it_recorded(
@@ -436,13 +442,13 @@ def test_a_short_read_loads_only_people_still_waiting_yet_sees_a_change_of_whom_
     settled whom the read returns (they signed in) is looked at all the same."""
     _mapped_to_ann(notified, microsoft, clock)
     loaded: list[set[str]] = []
-    looking = mapped_identities.look_for
+    looking = mapped_identities_looking.look_for
 
     def look_for(*args: object) -> Found:
         loaded.append(set(cast(dict[str, Watched], args[-1])))
         return looking(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(mapped_identities, "look_for", look_for)
+    monkeypatch.setattr(mapped_identities_looking, "look_for", look_for)
     _resolve(microsoft, KIM, "g-kim")  # Support corrects her mapping, and she signs in
     _signed_in(microsoft, clock.now)
     clock.advance(minutes=15)
@@ -467,11 +473,11 @@ def test_two_processes_reading_one_version_before_either_commits_tell_the_change
     _resolve(microsoft, KIM, "g-kim")
     clock.advance(minutes=15)
     other = make_service()
-    ticking, enqueuing = mapped_identities.mapping_seen, mapped_identities.enqueue_all
+    ticking, enqueuing = mapped_identities_recording.mapping_seen, mapped_identities_recording.enqueue_all
     keys: list[list[str]] = []
 
     def after_loading(body: str, account: str, **how: Any) -> str:
-        monkeypatch.setattr(mapped_identities, "mapping_seen", ticking)
+        monkeypatch.setattr(mapped_identities_recording, "mapping_seen", ticking)
         assert [m.account for m in other.check_sign_ins("fabrikam").mapped] == [KIM]
         return ticking(body, account, **how)
 
@@ -479,8 +485,8 @@ def test_two_processes_reading_one_version_before_either_commits_tell_the_change
         keys.append([message.idempotency_key for message in messages])
         enqueuing(session, messages, now=now)
 
-    monkeypatch.setattr(mapped_identities, "mapping_seen", after_loading)
-    monkeypatch.setattr(mapped_identities, "enqueue_all", enqueue_all)
+    monkeypatch.setattr(mapped_identities_recording, "mapping_seen", after_loading)
+    monkeypatch.setattr(mapped_identities_recording, "enqueue_all", enqueue_all)
     assert notified.check_due_sign_ins() == []  # its commit refused: nothing recorded twice
     kim = _kim(database)
     assert keys == [[f"migration-{kim.migration_id}-identity-{kim.id}-change-1"]] * 2

@@ -36,7 +36,14 @@ from workflows.errors import WorkflowError, as_sentence
 from workflows.identities import account_kind, affected_reach, is_guest
 from workflows.machine import CONNECTED_UNFINISHED
 from workflows.results import BOT
-from workflows.stages import mapped_identities, redeem_links, resending
+from workflows.stages import (
+    mapped_identities,
+    mapped_identities_looking,
+    mapped_identities_recording,
+    redeem_links,
+    resending,
+)
+from workflows.stages.mapped_identities_looking import Found, Read
 from workflows.stages.unit import Context, audit, find
 from workflows.todo import ACCEPT_INVITATION
 
@@ -277,8 +284,8 @@ def _check(
         if asked:
             raise WorkflowError(f"I could not read the sign-ins of {organization}: {_then(error)}") from None
         return _Unrecorded.UNREAD
-    read = mapped_identities.Read(migration_id, organization, starter, now, full)
-    mappings = mapped_identities.look_for(ctx, read, users, waiting)
+    read = Read(migration_id, organization, starter, now, full)
+    mappings = mapped_identities_looking.look_for(ctx, read, users, waiting)
     return _apply(ctx, migration_id, users, full, mappings)
 
 
@@ -300,7 +307,7 @@ def _next_read(watch: SignInWatch, now: datetime, every: timedelta) -> datetime:
 
 
 def _apply(
-    ctx: Context, migration_id: int, users: list[OrgUser], full: bool, mappings: mapped_identities.Found
+    ctx: Context, migration_id: int, users: list[OrgUser], full: bool, mappings: Found
 ) -> SignInCheck | _Unrecorded:
     now = ctx.now()
     with ctx.database.session() as session:
@@ -324,7 +331,7 @@ def _record_read(
     row: Migration,
     users: list[OrgUser],
     full: bool,
-    mappings: mapped_identities.Found,
+    mappings: Found,
     now: datetime,
 ) -> SignInCheck:
     """What the read found, in the session's transaction: sign-ins verified, mappings recorded."""
@@ -343,7 +350,7 @@ def _record_read(
         signed_in = moved[person.entitlement_id].last_accessed
         assert signed_in is not None
         if person.remapped_at is not None and signed_in <= person.remapped_at:
-            # seen before their mapping last changed (`mapped_identities` unticked it): that sign-in was
+            # seen before their mapping last changed (`mapped_identities_recording` unticked it): a sign-in
             # with the account mapped before (before a first mapping, Azure DevOps let no other in as them)
             continue
         if mappings.changes(person):
@@ -360,7 +367,7 @@ def _record_read(
     # a read that began before a full one already applied saw everyone's mappings as they were before it:
     # Support may have corrected since a mapping it saw, which the newer read found as recorded
     superseded = watch.full_read_began_at is not None and mappings.read_at < watch.full_read_began_at
-    mapped = [] if superseded else mapped_identities.record(session, row, mappings, now)
+    mapped = [] if superseded else mapped_identities_recording.record(session, row, mappings, now)
     if mapped and not full:  # no longer on a Microsoft account, as the next full read will show
         gone = {user.id for user in mappings.mapped}
         watch.still_personal = [entry for entry in watch.still_personal if entry[0] not in gone]
