@@ -65,7 +65,7 @@ _NO_ORGANIZATION_URL = "https://dev.azure.com/YOUR-ORGANIZATION"
 
 class OwnInvitation(Protocol):
     """The asker's B2B invitation to the directory, as the migration recorded it (the bot passes
-    `workflows.results.InvitationStanding`)."""
+    `workflows.results_standing.InvitationStanding`)."""
 
     @property
     def address(self) -> str:
@@ -121,7 +121,7 @@ class OwnInvitation(Protocol):
 
 class Announced(Protocol):
     """What the admins' advance notices told the asker of the connection's date (the bot passes
-    `workflows.results.Announcement`)."""
+    `workflows.results_standing.Announcement`)."""
 
     @property
     def to_them(self) -> str | None:

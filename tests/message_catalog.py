@@ -53,29 +53,17 @@ from workflows.plan import Check, Plan
 from workflows.plan_matching import build_plan
 from workflows.progress import ItemProgress, Progress, UserProgress
 from workflows.reminders import BILLING_MESSAGE, BILLING_MOVED_MESSAGE, DIGEST_MESSAGE
-from workflows.results import (
-    AccountDecision,
-    Actor,
+from workflows.results import Actor, InvitationOutcome, InviteResult, MigrationStatus
+from workflows.results_approving import (
     AdminUnreached,
     Affected,
-    AnnounceResult,
     ApprovalRequest,
-    BillingResult,
-    CalledOff,
-    CalledOffDelivery,
-    Completion,
     ConnectionResult,
     DecisionResult,
-    InvitationOutcome,
-    InviteResult,
-    LeftBehind,
-    MarkDoneResult,
-    MigrationStatus,
-    NotifiedUser,
-    NotifyResult,
-    RemovalResult,
-    TodoEntry,
 )
+from workflows.results_closing import BillingResult, CalledOff, CalledOffDelivery, Completion, LeftBehind
+from workflows.results_preparing import AccountDecision, AnnounceResult, RemovalResult
+from workflows.results_todo_lists import MarkDoneResult, NotifiedUser, NotifyResult, TodoEntry
 from workflows.snoozing import Snoozed
 from workflows.stages.left_behind_notes import LEFT_BEHIND_MESSAGE
 from workflows.stages.list_messages import (

@@ -8,7 +8,8 @@ from storage.models import Migration, TodoItem
 from workflows import _plan_codec
 from workflows.machine import FINAL_STATES, next_commands
 from workflows.plan import GROUPS
-from workflows.results import Actor, MigrationStatus, TodoEntry
+from workflows.results import Actor, MigrationStatus
+from workflows.results_todo_lists import TodoEntry
 
 
 def migration_status(row: Migration, pending_approval_id: int | None) -> MigrationStatus:

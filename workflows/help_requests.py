@@ -16,7 +16,8 @@ from storage.outbox_threads import message_thread, supersede
 from workflows.identities import directory_account, mailbox
 from workflows.notices import CHANNEL_PREFIX
 from workflows.plan import PlannedUser
-from workflows.results import Actor, MigrationStatus, TodoEntry
+from workflows.results import Actor, MigrationStatus
+from workflows.results_todo_lists import TodoEntry
 from workflows.schedules import commit_quietly
 
 HELP_MESSAGE = "help_request"

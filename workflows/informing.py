@@ -89,7 +89,7 @@ def what_happens(
     an outcome it says nothing of): their advance notice's, and their `todo` until their list comes. Someone
     whose only account is disabled gets no notice (`announcing`), only the sentence here. `unconfirmed`: the
     bot asked Microsoft to invite them and its answer never came, so the email may have gone out
-    (`workflows.results.InvitationStanding.unconfirmed`)."""
+    (`workflows.results_standing.InvitationStanding.unconfirmed`)."""
     account = signs_in_as(user)
     match user.outcome:
         case "auto":

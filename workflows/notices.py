@@ -21,16 +21,9 @@ from storage.outbox import NewMessage, enqueue_all
 from storage.outbox_threads import message_thread, supersede
 from workflows._codec import encode
 from workflows.identities import Reach
-from workflows.results import (
-    Actor,
-    AdminUnreached,
-    ApprovalRequest,
-    CalledOff,
-    ConnectionResult,
-    DecisionResult,
-    LeftBehind,
-    MigrationStatus,
-)
+from workflows.results import Actor, MigrationStatus
+from workflows.results_approving import AdminUnreached, ApprovalRequest, ConnectionResult, DecisionResult
+from workflows.results_closing import CalledOff, LeftBehind
 
 STARTED = "migration_started"
 APPROVAL_PROMPT = "approval_prompt"

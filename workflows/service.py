@@ -14,31 +14,18 @@ from workflows.admin_memory import AdminMemory
 from workflows.directory import Microsoft, OrgUser
 from workflows.informing import BeforeTheList
 from workflows.plan import Check, Plan, PlannedUser
-from workflows.results import (
-    AccessLost,
-    AccountDecision,
-    Actor,
-    AnnounceResult,
+from workflows.results import Actor, InviteResult, MigrationStatus
+from workflows.results_approving import (
     ApprovalRequest,
-    BillingResult,
-    CalledOffDelivery,
-    Cancellation,
-    Completion,
     ConnectionResult,
     DecisionResult,
-    HeldBack,
-    InvitationToAccept,
-    InviteResult,
-    MarkDoneResult,
-    MigrationStatus,
-    NotifyResult,
     Rechecked,
     Rejection,
-    RemovalResult,
-    Standing,
-    TodoEntry,
-    Told,
 )
+from workflows.results_closing import BillingResult, CalledOffDelivery, Cancellation, Completion
+from workflows.results_preparing import AccountDecision, AnnounceResult, RemovalResult, Told
+from workflows.results_standing import HeldBack, InvitationToAccept, Standing
+from workflows.results_todo_lists import AccessLost, MarkDoneResult, NotifyResult, TodoEntry
 from workflows.settings import WorkflowSettings
 from workflows.stages import (
     announcing,

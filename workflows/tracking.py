@@ -23,7 +23,9 @@ from workflows.machine import FINAL_STATES
 from workflows.progress import Progress, read_progress
 from workflows.reach import PERSONAL_LISTS, access_news_in_doubt, unconfirmed_lists
 from workflows.reminders import Reminders
-from workflows.results import Actor, AdminUnreached, MigrationStatus, Told
+from workflows.results import Actor, MigrationStatus
+from workflows.results_approving import AdminUnreached
+from workflows.results_preparing import Told
 from workflows.schedules import ReminderSettings, Schedules
 from workflows.service import MigrationService
 from workflows.snoozing import Snoozed, Snoozing

@@ -13,7 +13,8 @@ from storage import Migration, OutboundMessage
 from storage.outbox import NOT_IN_CHAT
 from workflows import notices
 from workflows._codec import decode
-from workflows.results import AdminUnreached, MigrationStatus
+from workflows.results import MigrationStatus
+from workflows.results_approving import AdminUnreached
 
 _MISSED: dict[str, Literal["approval_prompt", "portal_steps"]] = {
     notices.APPROVAL_PROMPT: "approval_prompt",

@@ -9,7 +9,7 @@ from bot.conversation import dates, lists, plan_views
 from bot.conversation.messages import Heading, Message, Outgoing, Text, for_you_alone, say
 from bot.conversation.next_actions import with_next
 from workflows.plan_shared_account import SHARED_ACCOUNT
-from workflows.results import AnnounceResult
+from workflows.results_preparing import AnnounceResult
 
 
 def advance_notice_dm(

@@ -25,14 +25,13 @@ from bot.conversation.next_actions import announce_button, decision_buttons, wit
 from workflows.errors import NotInvitedYet
 from workflows.machine import describe_state
 from workflows.mapping import map_by_hand
-from workflows.results import (
-    Actor,
+from workflows.results import Actor, MigrationStatus
+from workflows.results_approving import (
     AdminUnreached,
     Affected,
     ApprovalRequest,
     ConnectionResult,
     DecisionResult,
-    MigrationStatus,
     OutsideApproval,
     ToMap,
 )

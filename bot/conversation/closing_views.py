@@ -24,16 +24,9 @@ from bot.conversation.sign_in_views import count_of_people, people_counted
 from bot.conversation.todo_views import WAITING_FOR, closed_in_doubt
 from bot.conversation.unnamed import without_addresses
 from workflows.plan import NO_ACCESS
-from workflows.results import (
-    Actor,
-    BillingResult,
-    CalledOff,
-    CalledOffDelivery,
-    Completion,
-    LeftBehind,
-    MigrationStatus,
-    TodoEntry,
-)
+from workflows.results import Actor, MigrationStatus
+from workflows.results_closing import BillingResult, CalledOff, CalledOffDelivery, Completion, LeftBehind
+from workflows.results_todo_lists import TodoEntry
 from workflows.todo import INVITATION_IN_DOUBT
 
 CONFIRM = "confirm"

@@ -10,7 +10,7 @@ from bot.conversation.messages import Message, Outgoing, Text, for_you_alone
 from bot.conversation.next_actions import everyone_told, with_next
 from workflows.machine import CONNECTED_UNFINISHED
 from workflows.mapping import map_by_hand
-from workflows.results import AccountDecision, Told
+from workflows.results_preparing import AccountDecision, Told
 
 
 def account_decided(result: AccountDecision, told: Told | None = None) -> Outgoing:

@@ -15,7 +15,8 @@ from faq import FaqAnswerer
 from workflows.admin_gate import AdminVerdict
 from workflows.directory import MicrosoftError
 from workflows.errors import WorkflowError
-from workflows.results import Actor, MigrationStatus, Told
+from workflows.results import Actor, MigrationStatus
+from workflows.results_preparing import Told
 from workflows.service import MigrationService
 from workflows.tracking import Tracking
 

@@ -25,7 +25,8 @@ from bot.conversation.quoting import untick
 from bot.conversation.understanding import Suggestion, understood_and_extra
 from faq.redaction import leaked, redact
 from workflows.admin_gate import AdminVerdict
-from workflows.results import MigrationStatus, TodoEntry
+from workflows.results import MigrationStatus
+from workflows.results_todo_lists import TodoEntry
 from workflows.stages import approval
 from workflows.todo import required
 

@@ -10,7 +10,8 @@ from datetime import datetime
 from bot.conversation import dates, lists
 from bot.conversation.messages import Actions, Block, Button, Channel, Heading, Message, Outgoing, Text
 from bot.conversation.next_actions import everyone_told, with_next
-from workflows.results import Actor, InviteResult, Told
+from workflows.results import Actor, InviteResult
+from workflows.results_preparing import Told
 from workflows.stages.invite_summary import counted
 
 _INVITE_ORDER = {

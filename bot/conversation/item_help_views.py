@@ -14,7 +14,7 @@ from bot.conversation.todo_item_views import MY_ACCOUNT
 from workflows.identities import mailbox
 from workflows.informing import the_admins
 from workflows.plan import NO_ACCESS, PlannedUser
-from workflows.results import TodoEntry
+from workflows.results_todo_lists import TodoEntry
 
 
 @dataclass(frozen=True)

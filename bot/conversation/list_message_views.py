@@ -15,7 +15,7 @@ from bot.conversation.todo_views import WAITING_FOR, you_lost_access
 from workflows.identities import mailbox
 from workflows.informing import the_admins
 from workflows.item_rewording import link_fetched
-from workflows.results import AccessLost, TodoEntry
+from workflows.results_todo_lists import AccessLost, TodoEntry
 from workflows.todo import INVITATION_IN_DOUBT
 
 

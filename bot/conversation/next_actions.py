@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bot.conversation.messages import Actions, Block, Button, ButtonStyle
-from workflows.results import MigrationStatus, Told
+from workflows.results import MigrationStatus
+from workflows.results_preparing import Told
 
 _NEXT_BUTTONS: dict[str, tuple[str, ButtonStyle]] = {
     "announce": ("Tell users what is coming", "default"),

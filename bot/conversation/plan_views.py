@@ -11,7 +11,8 @@ from workflows.machine import CONNECTED_UNFINISHED
 from workflows.mapping import map_by_hand
 from workflows.plan import NO_ACCESS, Check, Plan, PlannedUser
 from workflows.plan_invitations import InvitationBar, invitation_bar
-from workflows.results import Actor, Affected, MigrationStatus, People
+from workflows.results import Actor, MigrationStatus
+from workflows.results_approving import Affected, People
 from workflows.stages.deciding import options
 from workflows.stages.removal import why_not_removable
 

@@ -24,7 +24,9 @@ from bot.conversation.unreached_views import told_blocks
 from workflows.plan import NO_ACCESS
 from workflows.progress import Progress, UserProgress
 from workflows.reach import OUT_OF_CHAT
-from workflows.results import MigrationStatus, NotifyResult, Told
+from workflows.results import MigrationStatus
+from workflows.results_preparing import Told
+from workflows.results_todo_lists import NotifyResult
 from workflows.todo import OPTIONAL_ITEMS
 
 

@@ -13,7 +13,7 @@ from bot.conversation.todo_views import WAITING_FOR
 from workflows.informing import the_admins
 from workflows.invitation_email import FROM, SUBJECT
 from workflows.item_rewording import SENT_IF_NOT, link_fetched
-from workflows.results import TodoEntry
+from workflows.results_todo_lists import TodoEntry
 from workflows.snoozing import Snoozed
 from workflows.todo import INVITATION_IN_DOUBT
 from workflows.working_hours import zone

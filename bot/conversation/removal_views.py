@@ -21,7 +21,8 @@ from bot.conversation.messages import (
 from bot.conversation.next_actions import everyone_told, with_next
 from workflows.directory import OrgUser
 from workflows.plan_organization import removal_by_hand
-from workflows.results import MigrationStatus, RemovalResult, Told
+from workflows.results import MigrationStatus
+from workflows.results_preparing import RemovalResult, Told
 from workflows.stages.removal import why_not_removable
 
 

@@ -9,7 +9,7 @@ from bot.conversation.messages import Block, Heading, Message, Outgoing, Text, s
 from workflows.identities import mailbox
 from workflows.mapping import SUPPORT, map_by_hand
 from workflows.progress import Progress
-from workflows.results import TodoEntry
+from workflows.results_todo_lists import TodoEntry
 from workflows.stages.mapped_identities import Mapped, MappingsSeen
 from workflows.stages.verification import SignInCheck, StillPersonal
 

@@ -23,7 +23,9 @@ from bot.conversation.unreached_views import told_blocks
 from storage import AuditEntry
 from workflows.machine import CONNECTED_OUTSIDE_APPROVAL, CONNECTED_UNFINISHED
 from workflows.plan import Check, Plan
-from workflows.results import Actor, Affected, MigrationStatus, Rechecked, Told
+from workflows.results import Actor, MigrationStatus
+from workflows.results_approving import Affected, Rechecked
+from workflows.results_preparing import Told
 
 
 def started(status: MigrationStatus, starter: Actor, *, shared: bool = False) -> Message:

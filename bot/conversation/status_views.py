@@ -15,15 +15,11 @@ from workflows.machine import CONNECTED_STEPS
 from workflows.plan import Check
 from workflows.plan_invitations import invitation_bar
 from workflows.progress import Progress
-from workflows.results import (
-    Actor,
-    AdminUnreached,
-    CalledOffDelivery,
-    MigrationStatus,
-    Rejection,
-    TodoEntry,
-    Told,
-)
+from workflows.results import Actor, MigrationStatus
+from workflows.results_approving import AdminUnreached, Rejection
+from workflows.results_closing import CalledOffDelivery
+from workflows.results_preparing import Told
+from workflows.results_todo_lists import TodoEntry
 from workflows.stopping import WHY_STOPPED
 
 _STAGES: dict[str, str] = {

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 from bot.conversation.messages import Actions, Block, Button, Text
 from workflows.item_rewording import accepted, on_a_closed_list, without_help_button
-from workflows.results import BOT, TodoEntry
+from workflows.results import BOT
+from workflows.results_todo_lists import TodoEntry
 from workflows.todo import ACCEPT_INVITATION, CHOOSING_ITEM, INVITATION_IN_DOUBT, OPTIONAL_ITEMS
 
 BY_ID = "#"

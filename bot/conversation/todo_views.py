@@ -17,15 +17,9 @@ from bot.conversation.todo_item_views import MY_ACCOUNT, bullet, item_blocks, it
 from faq import admins_named
 from workflows.informing import BeforeTheList, the_admins
 from workflows.invitation_email import FROM, NONE_CAME_ONCE_CLOSED, REDEMPTION_PAGE
-from workflows.results import (
-    AccessLost,
-    Actor,
-    Closure,
-    HeldBack,
-    InvitationToAccept,
-    MarkDoneResult,
-    TodoEntry,
-)
+from workflows.results import Actor
+from workflows.results_standing import HeldBack, InvitationToAccept
+from workflows.results_todo_lists import AccessLost, Closure, MarkDoneResult, TodoEntry
 from workflows.todo import ASK_FOR_ACCESS, CHOOSING_ITEM, ENABLE_ACCOUNT, INVITATION_IN_DOUBT, required
 
 WAITING_FOR = {

@@ -13,7 +13,9 @@ from bot.conversation import lists, plan_views, sign_in_views
 from bot.conversation.dates import day_and_time
 from bot.conversation.messages import Block, Channel, Heading, Message, Outgoing, Text
 from workflows.plan import Check
-from workflows.results import AFFECTED_NAMES, AdminUnreached, MigrationStatus, Told, Unreached
+from workflows.results import MigrationStatus
+from workflows.results_approving import AFFECTED_NAMES, AdminUnreached
+from workflows.results_preparing import Told, Unreached
 
 
 def told_blocks(told: Told | None, status: MigrationStatus, *, names: bool = True) -> list[Block]:

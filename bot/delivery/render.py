@@ -24,17 +24,10 @@ from storage import OutboundMessage
 from storage.outbox import SENT_AGAIN_KEY
 from workflows import help_requests, invitation_wait, notices
 from workflows._codec import decode
-from workflows.results import (
-    Actor,
-    AdminUnreached,
-    ApprovalRequest,
-    CalledOff,
-    ConnectionResult,
-    DecisionResult,
-    LeftBehind,
-    MigrationStatus,
-    TodoEntry,
-)
+from workflows.results import Actor, MigrationStatus
+from workflows.results_approving import AdminUnreached, ApprovalRequest, ConnectionResult, DecisionResult
+from workflows.results_closing import CalledOff, LeftBehind
+from workflows.results_todo_lists import TodoEntry
 from workflows.stages import left_behind_notes, list_messages, mapped_identities, told_early
 from workflows.stages.verification import StillPersonal
 from workflows.todo import ACCEPT_INVITATION

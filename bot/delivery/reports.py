@@ -13,7 +13,8 @@ from bot.conversation import progress_views, unreached_views
 from bot.conversation.messages import Channel, Outgoing
 from workflows.errors import WorkflowError
 from workflows.progress import Progress
-from workflows.results import MigrationStatus, Told
+from workflows.results import MigrationStatus
+from workflows.results_preparing import Told
 
 logger = logging.getLogger(__name__)
 

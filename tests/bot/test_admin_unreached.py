@@ -19,7 +19,7 @@ from storage.outbox import NOT_IN_CHAT
 from tests.bot.conftest import Chat, approved, started
 from tests.delivery.conftest import FakeTime
 from workflows import notices
-from workflows.results import AdminUnreached
+from workflows.results_approving import AdminUnreached
 
 DANA, LEE = "dana@fabrikam.com", "lee@fabrikam.com"
 BOTH = ("Slack", "Teams")

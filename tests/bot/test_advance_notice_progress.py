@@ -19,7 +19,8 @@ from storage.outbox import NOT_IN_CHAT
 from tests.bot.announced_days import A_FRIDAY
 from tests.bot.conftest import ORG, Chat, started
 from tests.bot.test_decisions import lines
-from workflows.results import MigrationStatus, Told
+from workflows.results import MigrationStatus
+from workflows.results_preparing import Told
 
 DANA = "dana@fabrikam.com"
 NOT_IN_SLACK = ("ann@fabrikam.com", "hana@contoso.com")

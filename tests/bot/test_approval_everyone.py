@@ -8,7 +8,7 @@ from dataclasses import replace
 from bot.conversation.approval_views import approval_prompt
 from bot.conversation.messages import Text
 from tests.delivery.test_notice_codec import DANA, STATUS, WHEN
-from workflows.results import Affected, ApprovalRequest, People
+from workflows.results_approving import Affected, ApprovalRequest, People
 
 TEN = tuple(f"p{n}@x" for n in range(10))
 REQUEST = ApprovalRequest(

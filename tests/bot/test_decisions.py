@@ -19,7 +19,8 @@ from tests.delivery.test_notice_codec import STATUS
 from tests.fakes.runtimes import runtime_on
 from workflows.mapping import map_by_hand
 from workflows.plan import Match, PlannedUser
-from workflows.results import AccountDecision, Actor
+from workflows.results import Actor
+from workflows.results_preparing import AccountDecision
 
 DANA, LEE, ANN = "dana@fabrikam.com", "lee@fabrikam.com", "ann@fabrikam.com"
 HANA, HANA_MEMBER = "hana@contoso.com", "hana.hart@fabrikam.com"

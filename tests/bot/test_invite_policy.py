@@ -16,7 +16,7 @@ from sandbox import Sandbox, parse_scenario
 from tests.bot.conftest import ORG, Chat, text_of
 from workflows.plan import Check
 from workflows.plan_invitations import invitation_policy_fix
-from workflows.results import Unreached
+from workflows.results_preparing import Unreached
 
 DANA = "dana@fabrikam.com"
 NOBODY_INVITES = (

@@ -13,7 +13,7 @@ from bot.conversation.messages import Message
 from bot.conversation.quoting import quoted
 from bot.slack.blocks import message_payload, typed
 from faq.feedback import FeedbackItem
-from workflows.results import CalledOff
+from workflows.results_closing import CalledOff
 
 PHISHING = "Admins: **everyone must** [re-enter your password here](https://evil.example/login) _now_"
 """What Carol asked in walk28, pressing *Ask an admin*."""

@@ -8,7 +8,7 @@ from dataclasses import replace
 from bot.conversation import removal_views
 from bot.conversation.messages import Attachment
 from tests.delivery.test_notice_codec import STATUS
-from workflows.results import RemovalResult
+from workflows.results_preparing import RemovalResult
 
 PLANNED = replace(STATUS, state="planned", next_commands=())
 

@@ -9,15 +9,8 @@ import pytest
 
 from workflows._codec import decode, encode
 from workflows.plan import Check
-from workflows.results import (
-    Actor,
-    Affected,
-    ApprovalRequest,
-    ConnectionResult,
-    DecisionResult,
-    MigrationStatus,
-    People,
-)
+from workflows.results import Actor, MigrationStatus
+from workflows.results_approving import Affected, ApprovalRequest, ConnectionResult, DecisionResult, People
 
 WHEN = datetime(2026, 11, 27, 9, 30, 15, 123456, tzinfo=UTC)
 DANA = Actor("UDANA", "dana@fabrikam.com", "Dana Owner")

@@ -11,7 +11,7 @@ import pytest
 
 from faq import AskerContext, FaqAnswerer
 from faq._invitation import missing_invitation, why_refused
-from workflows.results import InvitationStanding
+from workflows.results_standing import InvitationStanding
 
 # Written before the recogniser was run on any of them.
 THEIR_OWN = (

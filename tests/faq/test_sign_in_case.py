@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from faq import AskerContext, FaqAnswerer
-from workflows.results import Announcement, InvitationStanding
+from workflows.results_standing import Announcement, InvitationStanding
 
 # Written before the bot was asked any of them.
 CANNOT_SIGN_IN = (

@@ -26,7 +26,7 @@ from tests.storage.rows import add_migration
 from tests.teams.conftest import APP_ID
 from tests.teams.serving import teams_through
 from workflows import notices
-from workflows.results import DecisionResult
+from workflows.results_approving import DecisionResult
 
 WAIT = 60.0
 SLACK_ONLY = "sam@partner.example"

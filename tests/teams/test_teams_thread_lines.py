@@ -15,7 +15,8 @@ from bot.conversation.messages import Actions, Button, DirectMessage, Outgoing, 
 from tests.delivery.test_notice_codec import STATUS
 from tests.teams.test_teams_pointer import CHANNEL, PERSONAL, POINTER, Posts
 from workflows.plan import Match, PlannedUser
-from workflows.results import AccountDecision, TodoEntry
+from workflows.results_preparing import AccountDecision
+from workflows.results_todo_lists import TodoEntry
 
 THREAD = f"{CHANNEL.conversation_id};messageid=1"
 

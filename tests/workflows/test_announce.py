@@ -16,7 +16,9 @@ from tests.storage.statements import statements, verbs
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import FakeClock, FakeMicrosoft
 from workflows.errors import WorkflowError
-from workflows.results import Actor, Announcement, AnnounceResult
+from workflows.results import Actor
+from workflows.results_preparing import AnnounceResult
+from workflows.results_standing import Announcement
 from workflows.service import MigrationService
 
 pytestmark = SQLITE_ONLY

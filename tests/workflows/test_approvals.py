@@ -14,7 +14,8 @@ from tests.workflows.fakes import DANA, LEE, OTHER_TENANT_ID, FakeClock, FakeMic
 from tests.workflows.replays import replayed
 from workflows.directory import OrgUser
 from workflows.errors import PermissionDenied, WorkflowError
-from workflows.results import Actor, Affected
+from workflows.results import Actor
+from workflows.results_approving import Affected
 from workflows.service import MigrationService
 
 pytestmark = SQLITE_ONLY

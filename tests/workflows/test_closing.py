@@ -10,7 +10,8 @@ from tests.storage.databases import BOTH_BACKENDS, SQLITE_ONLY
 from tests.storage.statements import statements
 from tests.workflows.fakes import SUBSCRIPTION_ID, FakeClock, FakeMicrosoft, connect_and_notify
 from workflows.directory import Subscription
-from workflows.results import Actor, Closure, NotifyResult
+from workflows.results import Actor
+from workflows.results_todo_lists import Closure, NotifyResult
 from workflows.service import MigrationService
 
 pytestmark = SQLITE_ONLY

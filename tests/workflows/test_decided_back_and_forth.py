@@ -13,7 +13,8 @@ from tests.workflows import test_lists_given_again as given_again
 from tests.workflows.fakes import FakeClock, FakeMicrosoft
 from tests.workflows.test_lists_given_again import HANA, HANA_AS_GUEST, HANA_AT_WORK, _deliver, _hanas
 from workflows.directory import DirectoryUser
-from workflows.results import Actor, TodoEntry
+from workflows.results import Actor
+from workflows.results_todo_lists import TodoEntry
 from workflows.service import MigrationService
 from workflows.tracking import Tracking
 

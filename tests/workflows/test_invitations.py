@@ -15,7 +15,8 @@ from tests.workflows.fakes import TENANT_ID, FakeClock, FakeMicrosoft, connect_a
 from workflows import notices
 from workflows.directory import PENDING_ACCEPTANCE, DirectoryUser, Unanswered
 from workflows.errors import WorkflowError
-from workflows.results import Actor, InvitationStanding
+from workflows.results import Actor
+from workflows.results_standing import InvitationStanding
 from workflows.service import MigrationService
 from workflows.stages import redeem_links
 from workflows.todo import ACCEPT_INVITATION

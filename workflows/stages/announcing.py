@@ -23,7 +23,8 @@ from workflows.machine import refusal
 from workflows.plan import Plan, PlannedUser
 from workflows.plan_invitations import invitation_bar
 from workflows.plan_shared_account import shared_targets
-from workflows.results import Actor, AnnounceResult, Told, Unreached
+from workflows.results import Actor
+from workflows.results_preparing import AnnounceResult, Told, Unreached
 from workflows.stages import interrupted_invitations
 from workflows.stages.invited import as_invited, to_accept
 from workflows.stages.unit import Context, Unit, audit, find, status

@@ -13,17 +13,9 @@ from workflows.errors import NotInvitedYet, PermissionDenied, WorkflowError
 from workflows.machine import only_invitations_fail
 from workflows.plan import Plan
 from workflows.plan_invitations import INVITATION_CHECKS
-from workflows.results import (
-    AFFECTED_NAMES as NAMES,
-)
-from workflows.results import (
-    Actor,
-    Affected,
-    ApprovalRequest,
-    DecisionOutcome,
-    DecisionResult,
-    Rejection,
-)
+from workflows.results import Actor
+from workflows.results_approving import AFFECTED_NAMES as NAMES
+from workflows.results_approving import Affected, ApprovalRequest, DecisionOutcome, DecisionResult, Rejection
 from workflows.stages import approval_lapse, interrupted_invitations
 from workflows.stages.announcing import told_in
 from workflows.stages.checking import apply_plan, connector_of

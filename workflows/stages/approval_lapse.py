@@ -13,7 +13,8 @@ from sqlmodel import Session, col, select
 from storage import Approval, Migration
 from workflows import notices
 from workflows._views import migration_status
-from workflows.results import BOT, DecisionOutcome, DecisionResult, MigrationStatus
+from workflows.results import BOT, MigrationStatus
+from workflows.results_approving import DecisionOutcome, DecisionResult
 from workflows.stages.unit import Context, Unit, audit, hhmm, status
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from workflows.directory import MicrosoftError
 from workflows.errors import WorkflowError
-from workflows.results import Actor, BillingResult
+from workflows.results import Actor
+from workflows.results_closing import BillingResult
 from workflows.stages.unit import Context, status, step
 
 WHO_MOVES_IT = "a Project Collection Administrator who is also Owner or Contributor on the Azure subscription"

@@ -19,7 +19,8 @@ from workflows.errors import WorkflowError
 from workflows.machine import BEFORE_CONNECTING, FINAL_STATES, describe_state, next_commands
 from workflows.plan import Check, Plan
 from workflows.plan_connector import TAKE_OVER
-from workflows.results import Actor, ConnectionResult, MigrationStatus, Rechecked
+from workflows.results import Actor, MigrationStatus
+from workflows.results_approving import ConnectionResult, Rechecked
 from workflows.stages import redeem_links
 from workflows.stages.approval_lapse import expire_due, void_pending
 from workflows.stages.connecting import (

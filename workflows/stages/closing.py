@@ -21,15 +21,8 @@ from workflows.identities import Reach, planned_reach
 from workflows.machine import BILLING_UNCONFIRMED
 from workflows.plan import NO_ACCESS
 from workflows.progress import known_as_user, lists_of
-from workflows.results import (
-    Actor,
-    CalledOff,
-    CalledOffDelivery,
-    Cancellation,
-    Completion,
-    LeftBehind,
-    MigrationStatus,
-)
+from workflows.results import Actor, MigrationStatus
+from workflows.results_closing import CalledOff, CalledOffDelivery, Cancellation, Completion, LeftBehind
 from workflows.stages import left_behind_notes, redeem_links, told_early
 from workflows.stages.announcing import ANNOUNCEMENT
 from workflows.stages.approval_lapse import void_pending

@@ -23,15 +23,8 @@ from workflows.machine import (
 )
 from workflows.plan import Check
 from workflows.plan_connector import connector_checks
-from workflows.results import (
-    BOT,
-    Actor,
-    Affected,
-    ConnectionResult,
-    MigrationStatus,
-    OutsideApproval,
-    ToMap,
-)
+from workflows.results import BOT, Actor, MigrationStatus
+from workflows.results_approving import Affected, ConnectionResult, OutsideApproval, ToMap
 from workflows.stages import approval_lapse
 from workflows.stages.unit import Context, Unit, find, status, step
 from workflows.stages.verification import seen_connected

@@ -12,7 +12,8 @@ from workflows.machine import BUSY_STATES, CONNECTED_STEPS, describe_state
 from workflows.mapping import map_by_hand
 from workflows.plan import NO_ACCESS, UNDECIDED, Decision, Plan, PlannedUser
 from workflows.plan_shared_account import shared_targets
-from workflows.results import AccountDecision, Actor
+from workflows.results import Actor
+from workflows.results_preparing import AccountDecision
 from workflows.stages import announcing, approval_lapse, relisting, told_early
 from workflows.stages.unit import Context, Unit, audit, status, step
 

@@ -24,7 +24,8 @@ from workflows.directory import DirectoryUser, MicrosoftError, OrgUser, Tenant
 from workflows.errors import WorkflowError
 from workflows.identities import candidate_keys, directory_account, known_as, open_candidates
 from workflows.plan import NO_ACCESS, PlannedUser
-from workflows.results import Actor, NotifiedUser, NotifyResult, TodoEntry
+from workflows.results import Actor
+from workflows.results_todo_lists import NotifiedUser, NotifyResult, TodoEntry
 from workflows.stages import interrupted_invitations, told_early
 from workflows.stages.invited import as_invited, joined_after_connecting, to_accept
 from workflows.stages.late_invitees import ITEM, item_rows, message_to

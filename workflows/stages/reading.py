@@ -40,13 +40,12 @@ from workflows.machine import (
 from workflows.plan import NO_ACCESS, Plan, PlannedUser
 from workflows.plan_invitations import invitation_bar
 from workflows.plan_shared_account import SHARED_ACCOUNT
-from workflows.results import (
-    Actor,
+from workflows.results import Actor, MigrationStatus
+from workflows.results_standing import (
     Announcement,
     HeldBack,
     InvitationStanding,
     InvitationToAccept,
-    MigrationStatus,
     Standing,
 )
 from workflows.stages import interrupted_invitations, redeem_links

@@ -16,7 +16,8 @@ from workflows.errors import ConflictError, PermissionDenied, WorkflowError
 from workflows.machine import describe_state, next_commands, refusal
 from workflows.plan import PlannedUser
 from workflows.plan_organization import removal_by_hand
-from workflows.results import Actor, RemovalResult
+from workflows.results import Actor
+from workflows.results_preparing import RemovalResult
 from workflows.stages import redeem_links
 from workflows.stages.checking import check_prerequisites
 from workflows.stages.connecting import CONNECTED_STATES

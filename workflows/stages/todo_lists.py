@@ -18,7 +18,8 @@ from workflows.decisions import lost_access_by
 from workflows.errors import ConflictError, WorkflowError
 from workflows.identities import OwnerShape, owned_by, owner, recognises
 from workflows.plan import NO_ACCESS
-from workflows.results import AccessLost, Actor, Closure, MarkDoneResult, TodoEntry
+from workflows.results import Actor
+from workflows.results_todo_lists import AccessLost, Closure, MarkDoneResult, TodoEntry
 from workflows.stages import interrupted_invitations
 from workflows.stages.left_behind_notes import closed_by
 from workflows.stages.unit import Context, audit

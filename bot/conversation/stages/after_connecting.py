@@ -18,7 +18,8 @@ from bot.conversation.messages import Outgoing
 from bot.conversation.understanding import STOP_REMINDERS
 from workflows.errors import WorkflowError
 from workflows.progress import NoListsYet
-from workflows.results import Actor, TodoEntry
+from workflows.results import Actor
+from workflows.results_todo_lists import TodoEntry
 from workflows.snoozing import NoMoreReminders
 from workflows.stages.todo_lists import newest_list, not_on_list
 from workflows.todo import CHOOSING_ITEM

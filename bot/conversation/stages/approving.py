@@ -11,7 +11,8 @@ from bot.conversation.desk import Handler, Stage, number
 from bot.conversation.messages import Outgoing
 from bot.conversation.unreached_views import missed_by_name
 from workflows.errors import NotInvitedYet
-from workflows.results import Actor, ConnectionResult
+from workflows.results import Actor
+from workflows.results_approving import ConnectionResult
 
 
 class Approving(Stage):
