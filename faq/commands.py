@@ -6,12 +6,17 @@ import argparse
 import json
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import TextIO
 
 from faq._compose import AskerContext
 from faq._knowledge import CASES
-from faq.answerer import Answer, default_answerer
+from faq.answerer import Answer, FaqAnswerer, default_answerer
 from workflows.arguments import ArgumentError, organization_name
+
+UNUSABLE_INPUT = 2
+"""The command line's exit for arguments or input it cannot use (the reason on stderr)."""
+_ASK_ONE = 'ask one as an argument, `aadbot ask "will there be downtime?"`, or pipe one per line on stdin'
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -57,11 +62,33 @@ def run(args: argparse.Namespace) -> int:
         answer = answerer.answer(args.question, context)
         out.write((_as_json(answer) if args.json else _readable(answer)) + "\n")
         return 0
+    asked = _answer_each_line(answerer, context, args.json, out)
+    if asked:
+        return 0
+    print(f"aadbot ask: no question given (stdin held none): {_ASK_ONE}.", file=sys.stderr)
+    if args.json:  # the reply to empty input, saying what was wrong, for a reader that parses whatever comes
+        empty = answerer.answer("", context)
+        out.write(_as_json(replace(empty, answer=f"No question given: {_ASK_ONE}.\n{empty.answer}")) + "\n")
+    return UNUSABLE_INPUT
+
+
+def _answer_each_line(answerer: FaqAnswerer, context: AskerContext, as_json: bool, out: TextIO) -> bool:
+    """One answer per stdin line; whether any line asked something. Blank lines before the first question
+    are answered once it comes, in their places: stdin that holds none (`</dev/null`, a `grep` that found
+    nothing) asked nothing, which answers to its blank lines alone would not say."""
+    held: list[str] = []
+    asked = False
     for line in _stdin_lines(sys.stdin):
-        answer = answerer.answer(line, context)
-        out.write((_as_json(answer) if args.json else _one_line(answer)) + "\n")
+        held.append(line)
+        if not asked and not line.strip():
+            continue
+        asked = True
+        for question in held:
+            answer = answerer.answer(question, context)
+            out.write((_as_json(answer) if as_json else _one_line(answer)) + "\n")
         out.flush()
-    return 0
+        held.clear()
+    return asked
 
 
 def _stdin_lines(stdin: TextIO) -> Iterator[str]:

@@ -3,9 +3,11 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import logging
 
 import pytest
 
+from bot.cli import main
 from faq.commands import register
 
 CONTRACT_KEYS = {"topic", "score", "answer", "alternatives"}
@@ -124,3 +126,64 @@ def test_ask_answers_the_askers_case(capsys: pytest.CaptureFixture[str]) -> None
     assert switching["answer"] != first["answer"]
     with pytest.raises(SystemExit):
         _run(["ask", "do I need new PATs?", "--case", "sideways"])
+
+
+@pytest.mark.parametrize("data", [b"", b"  \n\n\t\n"], ids=["nothing", "blank lines"])
+def test_stdin_without_a_question_says_so_and_how_to_ask(
+    data: bytes, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `aadbot ask --json </dev/null` printed nothing and exited 0: no answer, and no word of why.
+    _stdin(monkeypatch, data)
+    assert _run(["ask"]) == 2  # the contract's exit for unusable input, the reason on stderr
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "no question given" in err and 'aadbot ask "' in err and "one per line on stdin" in err
+    _stdin(monkeypatch, data)
+    assert _run(["ask", "--json"]) == 2
+    out, err = capsys.readouterr()
+    assert out.count("\n") == 1 and "no question given" in err
+    reply = json.loads(out)  # still the reply to empty input, for a reader that parses stdout
+    assert set(reply) >= CONTRACT_KEYS and reply["topic"] is None and reply["alternatives"]
+    assert reply["answer"].startswith("No question given: ask one as an argument")
+
+
+def test_blank_lines_before_a_question_are_answered_in_their_places(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _stdin(monkeypatch, b"\n  \nis there downtime?\n\n")
+    assert _run(["ask", "--json"]) == 0
+    topics = [json.loads(line)["topic"] for line in capsys.readouterr().out.splitlines()]
+    assert topics == [None, None, "downtime", None]
+
+
+@pytest.mark.parametrize("question", ["   ", ""])
+def test_a_blank_question_given_as_the_argument_gets_the_normal_reply(
+    question: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The contract: empty input gets a normal reply, and `ask "QUESTION" --json` one object and exit 0.
+    assert _run(["ask", question, "--json"]) == 0
+    reply = json.loads(capsys.readouterr().out)
+    assert reply["topic"] is None and "ask me a question" in reply["answer"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "my password is correct horse battery staple and git push fails with 401",
+        "git push fails, password: hunter two 2. do I need a new PAT?",
+        "my password is Hunter2x and the weather is nice",
+    ],
+)
+def test_a_password_in_the_question_reaches_no_output_and_no_log(
+    question: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    secrets = ("horse battery", "hunter two", "Hunter2x")
+    with caplog.at_level(logging.DEBUG):
+        for argv in (["ask", question], ["ask", question, "--json"], ["ask"], ["ask", "--json"]):
+            _stdin(monkeypatch, question.encode() + b"\n")
+            assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert out and not any(secret in out + err + caplog.text for secret in secrets)
