@@ -218,6 +218,11 @@ def stem(word: str) -> str:
 _kept_stem = functools.lru_cache(maxsize=_KEPT_WORDS)(stem)
 
 
+def is_stopword(word: str) -> bool:
+    """Whether a word, lower case and without apostrophes ("dont"), carries no meaning of its own."""
+    return word in _STOPWORDS
+
+
 def content_words(prepared: str) -> list[str]:
     """The stemmed words that carry meaning, in order."""
     return [

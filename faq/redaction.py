@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from urllib.parse import unquote_plus
 
 from faq._reading import ERROR_CODE
+from faq._text import is_stopword
 
 # Enough to read the question; a pasted log file is not worth keeping whole.
 KEPT_CHARS = 500
@@ -170,6 +171,30 @@ _ABOUT_THE_FLAG = re.compile(
     r")"
 )
 
+# A password said in words ("my password is correct horse battery staple", "password: hunter two 2"): after a
+# password's name and "is", "was" or ":" on the same line, the words up to the clause's end or the first word
+# of prose, when there are `_WORDS_IN_A_PASSPHRASE` or more. Prose is what a sentence about a password is
+# made of and a passphrase is not: words that join ("not", "to", "and", "my": "my password is not working",
+# "is Synced from on-prem", "is correct horse battery staple and it fails") and what is said of passwords
+# and where they are typed ("8 chars minimum", "Azure AD account", "incorrect error message"). Fewer words
+# are left to the one-word rules: two capitalised words name a thing ("Windows Hello").
+_PASSWORD_NAME = re.compile(r"(?i)pass(?:word|wd|phrase)s?|\bpwd")
+_PASSPHRASE_WORD = re.compile(r"[^\s.,;:!?()\[\]{}<>\"'`]+(?:'[a-z]+)?")
+_PASSPHRASE_GAP = re.compile(r"[ \t]+")
+_WORDS_IN_A_PASSPHRASE = 3
+_PARTICIPLE = re.compile(r"(?i)(?:ed|en|ing)$")
+"""A state said as a participle ("Expired", "Written", "Failing"), never a passphrase's first word."""
+_PROSE_WORD = re.compile(
+    r"never|couldnt|wouldnt|shouldnt|may|without|onto|after|before|since|till|when|who|already|even|always|"
+    r"often|sometimes|usually|quite|enough|same|different|less|other|another|though|although|however|"
+    r"anymore|today|yesterday|tomorrow|somewhere|anywhere|everywhere|keeps|kept|looks|"
+    r"characters?|chars?|letters?|digits?|symbols?|numbers?|minimum|maximum|min|max|long|length|days?|"
+    r"weeks?|months?|years?|hours?|minutes?|old|new|expiry|expiration|policy|policies|complexity|rules?|"
+    r"errors?|message|prompt|login|logon|sign|signin|accounts?|user|username|e-?mail|"
+    r"azure|microsoft|windows|entra|aad|ad|devops|git|portal|admin|directory|tenant|field|box|screen|page"
+)
+"""Besides the ranker's stopwords (`faq._text.is_stopword`), words of prose about a password, lower case
+and without apostrophes: what joins, and what is said of passwords and where they are typed."""
 
 PASSWORD, PAT, CLIENT_SECRET, TOKEN = "password", "pat", "client-secret", "token"
 """What a message gave away (`leaked`): each is changed or revoked in its own place."""
@@ -384,6 +409,11 @@ def _named_values_redacted(text: str) -> str:
     at = 0
     while match := _NAMED_SECRET.search(text, at):
         said = match.group("said")
+        end = _passphrase_end(text, match) if said is not None and "\n" not in said else None
+        if end is not None:
+            kept.append(text[at : match.start("value")] + _MASK)
+            at = end
+            continue
         if not _is_secret(
             match.group("value"),
             assigned=match.group("assigned") is not None,
@@ -396,6 +426,31 @@ def _named_values_redacted(text: str) -> str:
         kept.append(text[at : match.start("value")] + _MASK)
         at = match.end()
     return "".join(kept) + text[at:]
+
+
+def _passphrase_end(text: str, match: re.Match[str]) -> int | None:
+    """Where a password said in several words ends, when `match` (a credential's name, said on its line,
+    and what follows) names a password said so; None for anything else."""
+    if _PASSWORD_NAME.search(text, match.start(), match.start("value")) is None:
+        return None
+    at, end, words = match.start("value"), None, 0
+    while (word := _PASSPHRASE_WORD.match(text, at)) and not _prose(word.group(0), first=not words):
+        words, end = words + 1, word.end()
+        gap = _PASSPHRASE_GAP.match(text, end)
+        if gap is None:
+            break
+        at = gap.end()
+    return end if words >= _WORDS_IN_A_PASSPHRASE else None
+
+
+def _prose(word: str, *, first: bool) -> bool:
+    """Whether a word ends a password said in words: a word of prose, or one said of a password's state
+    ("getting rejected constantly", "stored plain text somewhere"), but an adjective first: "correct horse
+    battery staple" is a passphrase."""
+    plain = word.lower().replace("'", "").replace("\u2019", "")  # "isn’t" as typed on a phone
+    if is_stopword(plain) or _PROSE_WORD.fullmatch(plain):
+        return True
+    return _reads_as_state(word) and not (first and _PARTICIPLE.search(word) is None)
 
 
 def _is_secret(value: str, *, assigned: bool, said: bool, then: str) -> bool:

@@ -43,6 +43,17 @@ def test_a_password_in_the_channel_is_noted_privately_with_where_to_change_it(
     assert PASSWORD not in _said([note, *answer]) + caplog.text
 
 
+def test_a_password_said_in_words_is_masked_in_what_the_bot_says_and_logs(
+    chat: Chat, caplog: pytest.LogCaptureFixture
+) -> None:
+    started(chat)
+    with caplog.at_level(logging.DEBUG):
+        note, *answer = chat.say(IVAN, "my password is correct horse battery staple and it does not work")
+    assert lines([note])[0].startswith("Your message in the channel holds a password")
+    assert "my password is [redacted] and it does not work" in _said(answer)
+    assert "horse battery" not in _said([note, *answer]) + caplog.text
+
+
 def test_a_pat_in_the_channel_names_its_organization_s_revoke_page(chat: Chat) -> None:
     started(chat)
     note, *_ = chat.say(IVAN, "why does my PAT abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuv fail?")
@@ -77,6 +88,7 @@ def test_words_about_a_password_hold_none_and_get_no_note(chat: Chat) -> None:
         ("the key is Q2hdk38dkeEKd93kdDK39dkd", None),  # its shape only: masked, and no note (rev78)
         ("my PAT expired, and my password is Fabrikam2024! now", A_PASSWORD),
         ("my PAT expired and my password is Fabrikam2024! now", A_PASSWORD),
+        ("password: hunter two 2", A_PASSWORD),
         ("does az devops need pat=true?", None),
         ("decide fabrikam-fiber john.smith1984_gmail.com#EXT#@fabrikam2024.onmicrosoft.com", None),
         ("what is a PAT, and does my password change?", None),

@@ -201,6 +201,17 @@ SECRETS = [
     ("used Fabrikam.Summer.2024 to sign in", "used [redacted] to sign in"),
     ("used Welcome.To.Fabrikam1 to sign in", "used [redacted] to sign in"),
     ("my new one is correct-horse-battery-staple-42", "my new one is [redacted]"),
+    # a password said in words: masked to the clause's end or the first word of prose, the rest kept
+    ("my password is correct horse battery staple", "my password is [redacted]"),
+    ("password: hunter two 2", "password: [redacted]"),
+    (
+        "my password is correct horse battery staple and git push fails",
+        "my password is [redacted] and git push fails",
+    ),
+    ("Password: Correct Horse Battery Staple 2024, what now?", "Password: [redacted], what now?"),
+    ("the admin password was blue river stone 7 until May", "the admin password was [redacted] until May"),
+    ("pwd: red fox jumps high", "pwd: [redacted]"),
+    ("my passphrase is: purple monkey dishwasher", "my passphrase is: [redacted]"),
     # a URL's user without a password: git takes a password or a PAT there too
     (
         "git remote set-url origin https://Winter2024Fabrikam@dev.azure.com/x/_git/y",
@@ -364,6 +375,19 @@ PROSE = [
     "my password is Mine, not the company's",
     "Token: Bearer",
     "my PAT is Fine for clone but not push",
+    # several words after "password is" or ":" that say something of it, not a password said in words
+    "my password is not working",
+    "password is expired",
+    "my password is getting rejected constantly",
+    "password is stored plain text somewhere",
+    "my password is 12 characters long now",
+    "password is incorrect error message shows",
+    "my password is expired Monday morning",
+    "password is correct but sign in fails",
+    "password: prompted again and again",
+    "my password is the same as my Windows one",
+    "the password is Windows Hello PIN",
+    "password: written on paper",
     # secrets not told apart from prose, each for a reason above: two capitalised words name a thing
     # ("Windows Hello"), a lower-case word reads as English, a name of four letters is too short to tell
     "my password is Purple Monkey",
