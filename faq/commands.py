@@ -14,8 +14,6 @@ from faq._knowledge import CASES
 from faq.answerer import Answer, FaqAnswerer, default_answerer
 from workflows.arguments import ArgumentError, organization_name
 
-UNUSABLE_INPUT = 2
-"""The command line's exit for arguments or input it cannot use (the reason on stderr)."""
 _ASK_ONE = 'ask one as an argument, `aadbot ask "will there be downtime?"`, or pipe one per line on stdin'
 
 
@@ -65,11 +63,12 @@ def run(args: argparse.Namespace) -> int:
     asked = _answer_each_line(answerer, context, args.json, out)
     if asked:
         return 0
+    # The FAQ contract: empty input gets a normal reply (and exit 0), here one saying what was missing.
     print(f"aadbot ask: no question given (stdin held none): {_ASK_ONE}.", file=sys.stderr)
-    if args.json:  # the reply to empty input, saying what was wrong, for a reader that parses whatever comes
-        empty = answerer.answer("", context)
-        out.write(_as_json(replace(empty, answer=f"No question given: {_ASK_ONE}.\n{empty.answer}")) + "\n")
-    return UNUSABLE_INPUT
+    empty = answerer.answer("", context)
+    empty = replace(empty, answer=f"No question given: {_ASK_ONE}.\n{empty.answer}")
+    out.write((_as_json(empty) if args.json else _one_line(empty)) + "\n")
+    return 0
 
 
 def _answer_each_line(answerer: FaqAnswerer, context: AskerContext, as_json: bool, out: TextIO) -> bool:

@@ -133,13 +133,14 @@ def test_stdin_without_a_question_says_so_and_how_to_ask(
     data: bytes, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # `aadbot ask --json </dev/null` printed nothing and exited 0: no answer, and no word of why.
+    # The FAQ contract: empty input gets a normal reply and `ask` exits 0; this one says what was missing.
     _stdin(monkeypatch, data)
-    assert _run(["ask"]) == 2  # the contract's exit for unusable input, the reason on stderr
+    assert _run(["ask"]) == 0
     out, err = capsys.readouterr()
-    assert out == ""
+    assert out.count("\n") == 1 and "No question given: ask one as an argument" in out  # one answer, one line
     assert "no question given" in err and 'aadbot ask "' in err and "one per line on stdin" in err
     _stdin(monkeypatch, data)
-    assert _run(["ask", "--json"]) == 2
+    assert _run(["ask", "--json"]) == 0
     out, err = capsys.readouterr()
     assert out.count("\n") == 1 and "no question given" in err
     reply = json.loads(out)  # still the reply to empty input, for a reader that parses stdout
