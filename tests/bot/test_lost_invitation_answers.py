@@ -21,6 +21,7 @@ from storage.outbox_sends import UNCONFIRMED, begin_send
 from tests.bot.conftest import DANA, LEE, ORG, Chat, invitation_emails, started_on_clock, text_of
 from workflows import invitation_wait
 from workflows.results import BOT
+from workflows.stages.interrupted_invitations import RECOVERED
 
 ERIN, FRANK, HANA = "erin.eng@gmail.com", "frank.f@outlook.com", "hana@contoso.com"
 GUS, IVAN = "gus@fabrikam.com", "ivan@fabrikam.com"
@@ -1177,3 +1178,33 @@ def test_a_reminder_to_look_a_worker_claimed_before_invite_changed_it_is_not_sen
     _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=learned)
     chat.say(DANA, f"invite {ORG}", in_dm=True)
     assert begin_send(database, reminder.id, worker="w1", now=moment.now, lease=lease) is False
+
+
+def test_a_lost_answer_then_a_cancel_and_a_new_start_mails_nobody_a_second_invitation(
+    chat: Chat, moment: Moment
+) -> None:
+    """Microsoft did invite Erin, but its answer was lost; Dana cancels and starts again at once. The new
+    plan, read from a search that does not show her guest yet, counts her to invite, and no guest id was
+    recorded to read her by: the new migration waits for the search as the cancelled one would have, and
+    then sends her link alone (fix145's gap)."""
+    _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504 after"])
+    _summary(chat)
+    chat.say(DANA, f"cancel {ORG}")
+    moment.now += timedelta(minutes=1)
+    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+
+    again = _summary(chat)
+    assert invitation_emails(chat) == {ERIN: 1, FRANK: 1}
+    assert again.startswith(
+        f"1 already in the directory, 1 with no answer from Microsoft. No answer: {ERIN}: no answer came, so"
+        " the invitation may have gone out (Microsoft Graph answered HTTP 504 to POST"
+        " graph.microsoft.com/v1.0/invitations); run `invite` again after 2026-11-30 10:10 UTC."
+    ), again
+
+    moment.now += timedelta(minutes=9)  # the search shows her guest, still to accept
+    assert _summary(chat) == "1 invited, 1 invited earlier."  # her link alone; his claim found before
+    assert invitation_emails(chat) == {ERIN: 1, FRANK: 1}
+    with chat.runtime.database.session() as session:
+        claims = session.exec(select(Invitation).where(Invitation.email == ERIN)).all()
+    assert [(claim.status, claim.result) for claim in claims][-1] == ("sent", RECOVERED)
+    assert claims[-1].redeem_url is not None

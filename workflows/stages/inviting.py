@@ -292,7 +292,10 @@ def _invite_one(
     email = address.strip()
     key = _claim_key(email)
     claim = session.exec(_CLAIM, params={"migration": row.id, "email": key}).first()
-    guest_id = claim.invited_user_id if claim is not None else _guest_before(unit, key)
+    if claim is None:
+        claim, guest_id = _claimed_before(unit, key, entitlement_id, display_name)
+    else:
+        guest_id = claim.invited_user_id
     try:
         existing = _in_directory(microsoft, row.tenant_id, email, guest_id)
     except MissingPermission:
@@ -386,27 +389,45 @@ _CLAIM = select(Invitation).where(
 """Built once: every person invited is looked up by it, and building it and its cache key anew cost about as
 much as running it."""
 
-_GUEST_BEFORE = (
-    select(Invitation.invited_user_id)
-    .where(
-        col(Invitation.migration_id).in_(SAME_DIRECTORY),
-        Invitation.email == bindparam("email"),
-        col(Invitation.invited_user_id).is_not(None),
-    )
+_CLAIMS_BEFORE = (
+    select(Invitation)
+    .where(col(Invitation.migration_id).in_(SAME_DIRECTORY), Invitation.email == bindparam("email"))
     .order_by(col(Invitation.updated_at).desc())
-    .limit(1)
 )
 """Built once, as `_CLAIM` is: asked for each person this migration has not claimed yet. The migrations as a
 list, not a join, so the database reads each one's claim by its unique (migration, address) index rather
 than every claim there is."""
 
 
-def _guest_before(unit: Unit, key: str) -> str | None:
-    """The guest an earlier migration of the organization to the same directory invited or found at this
-    address, by id: a guest belongs to the directory, not to a migration, so after a `cancel` and a new
-    `start` minutes later the search may not show the guest yet, and only this id keeps the new migration
-    from mailing the person a second invitation."""
-    return unit.session.exec(_GUEST_BEFORE, params={**directory_of(unit.row), "email": key}).first()
+def _claimed_before(
+    unit: Unit, key: str, entitlement_id: str, display_name: str
+) -> tuple[Invitation | None, str | None]:
+    """What earlier migrations of the organization to the same directory left of this address: a guest
+    belongs to the directory, not to a migration, and after a `cancel` and a new `start` minutes later the
+    search may not show the guest yet. The guest one invited or found, by id, keeps the new migration from
+    mailing the person a second invitation; so does the newest one's lost answer (`asked_unanswered`), which
+    has no id: this migration's own claim, added, carries it over, so that it waits for the search and then
+    sends the link alone as that migration would have (`interrupted_invitations`)."""
+    params = {**directory_of(unit.row), "email": key}
+    before = unit.session.exec(_CLAIMS_BEFORE, params=params).all()
+    guest_id = next((claim.invited_user_id for claim in before if claim.invited_user_id), None)
+    if not before or not interrupted_invitations.asked_unanswered(before[0]):
+        return None, guest_id
+    lost, row = before[0], unit.row
+    assert row.id is not None
+    carried = Invitation(
+        migration_id=row.id,
+        email=key,
+        entitlement_id=entitlement_id,
+        display_name=display_name,
+        status=lost.status,
+        result=lost.result,
+        invited_user_id=lost.invited_user_id,
+        created_at=unit.ctx.now(),
+        updated_at=lost.updated_at,  # its search is believed when that migration's would have been
+    )
+    unit.session.add(carried)
+    return carried, guest_id
 
 
 def _in_directory(
