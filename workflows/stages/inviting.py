@@ -321,16 +321,7 @@ def _invite_one(
             commit(unit)
             return waiting
     if claim is None:
-        assert row.id is not None
-        claim = Invitation(
-            migration_id=row.id,
-            email=key,
-            entitlement_id=entitlement_id,
-            display_name=display_name,
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(claim)
+        claim = _new_claim(unit, key, entitlement_id, display_name, now)
     claim.updated_at = now
     if existing is not None:
         # Someone added them meanwhile (or an earlier run's invitation went through before a crash).
@@ -413,21 +404,26 @@ def _claimed_before(
     guest_id = next((claim.invited_user_id for claim in before if claim.invited_user_id), None)
     if not before or not interrupted_invitations.asked_unanswered(before[0]):
         return None, guest_id
-    lost, row = before[0], unit.row
-    assert row.id is not None
-    carried = Invitation(
-        migration_id=row.id,
+    lost = before[0]
+    carried = _new_claim(unit, key, entitlement_id, display_name, unit.ctx.now())
+    carried.status, carried.result, carried.invited_user_id = lost.status, lost.result, lost.invited_user_id
+    carried.updated_at = lost.updated_at  # its search is believed when that migration's would have been
+    return carried, guest_id
+
+
+def _new_claim(unit: Unit, key: str, entitlement_id: str, display_name: str, now: datetime) -> Invitation:
+    """This migration's claim of an address, added to the session."""
+    assert unit.row.id is not None
+    claim = Invitation(
+        migration_id=unit.row.id,
         email=key,
         entitlement_id=entitlement_id,
         display_name=display_name,
-        status=lost.status,
-        result=lost.result,
-        invited_user_id=lost.invited_user_id,
-        created_at=unit.ctx.now(),
-        updated_at=lost.updated_at,  # its search is believed when that migration's would have been
+        created_at=now,
+        updated_at=now,
     )
-    unit.session.add(carried)
-    return carried, guest_id
+    unit.session.add(claim)
+    return claim
 
 
 def _in_directory(
