@@ -8,6 +8,7 @@ import functools
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from starlette.requests import Request
@@ -275,10 +276,14 @@ class Control:
             personal = conversation_id or world.personal_conversation(user).id
             conversation = {"id": personal, "conversationType": "personal", "tenantId": tenant}
             data = {"tenant": {"id": tenant}}
+        zone, local = _time_zone(world, user), {}
+        if zone:  # Teams sends the client's zone and clock with each activity too
+            local = {"localTimezone": zone, "localTimestamp": datetime.now(ZoneInfo(zone)).isoformat()}
         return {
             "type": kind,
             "id": world.next_activity_id(),
             "timestamp": _now_iso(),
+            **local,
             "serviceUrl": SERVICE_URL,
             "channelId": "msteams",
             "from": world.account(user),
@@ -350,11 +355,17 @@ def _outsider(conversation: Conversation, user: dict[str, Any]) -> Response | No
 
 
 def _client_info(world: TeamsWorld, user: dict[str, Any]) -> dict[str, Any]:
-    """What the person's Teams client says about itself; the scenario's `teams.timeZones` names their zone."""
-    zones = (world.state.data.get("teams") or {}).get("timeZones") or {}
+    """What the person's Teams client says about itself."""
     info = {"type": "clientInfo", "locale": "en-US", "country": "US", "platform": "Web"}
-    zone = zones.get(str(user["userPrincipalName"]))
+    zone = _time_zone(world, user)
     return {**info, "timezone": zone} if zone else info
+
+
+def _time_zone(world: TeamsWorld, user: dict[str, Any]) -> str | None:
+    """The person's IANA zone, as the scenario's `teams.timeZones` names it (checked when it was read)."""
+    zones = (world.state.data.get("teams") or {}).get("timeZones") or {}
+    zone = zones.get(str(user["userPrincipalName"]))
+    return str(zone) if zone else None
 
 
 def _card(activity: dict[str, Any]) -> dict[str, Any] | None:

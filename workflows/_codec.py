@@ -6,6 +6,9 @@ another process after a restart, gets the very value the step returned.
 Both ways work out once per type what to do with its values (a type's hints, a dataclass's fields) and
 keep it: a notice about 20,000 people holds that many records of one class, and working it out again
 for each record was most of the time a large notice took to store and to render.
+
+A field whose metadata says `stored: False` is left out, and comes back as its default: a value of the
+moment the step ran (the time zone its actor spoke from), which no notice reads.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ def decode(kind: type[T], data: Any) -> T:
 @functools.cache
 def _encoder(kind: Any) -> _Convert:
     if dataclasses.is_dataclass(kind):  # the value is an instance (a dataclass itself, a `type`, is kept)
-        names = tuple(field.name for field in dataclasses.fields(kind))
+        names = tuple(field.name for field in dataclasses.fields(kind) if field.metadata.get("stored", True))
         return lambda value: {name: encode(getattr(value, name)) for name in names}
     if issubclass(kind, datetime):
         return datetime.isoformat

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from workflows import relative_days
 from workflows.errors import WorkflowError
@@ -98,16 +98,17 @@ class PastDate(ArgumentError):
     """An `announce` date over everywhere on Earth."""
 
 
-def announcement_when(value: str, *, now: datetime, usage: str) -> str:
+def announcement_when(value: str, *, now: datetime, usage: str, zone: tzinfo = UTC) -> str:
     """When the change happens, as admins word it (`Friday 14:00 UTC`); it heads every person's notice.
 
     Refused: a mention, which would ping people from inside the notice; a day already over everywhere on
     Earth (a date counts as past only once it is over at UTC-12 too, wherever the admin is); a slash date
     it starts with that reads as two days still to come (`4/12`: 4 December, or 12 April). Returned with the
     words naming a day from today it starts with (`tomorrow`, `Friday`) or its leading slash date replaced by
-    the day they name, counted in UTC (`relative_days`): people read the notice days later; the rest is the
-    admin's text (`24/7`, "I sat with IT"). `usage` is the command to show in the examples, e.g.
-    `announce fabrikam-fiber`.
+    the day they name, counted on the admin's calendar (`zone`: `tomorrow` at 18:00 in California is the
+    next day there, whatever day it is in UTC), as `relative_days` writes it: people read the notice days
+    later; the rest is the admin's text (`24/7`, "I sat with IT"). `usage` is the command to show in the
+    examples, e.g. `announce fabrikam-fiber`.
     """
     example = f"`{usage} Friday 14:00 UTC`"
     if len(value) > MAX_WHEN:
@@ -146,7 +147,7 @@ def announcement_when(value: str, *, now: datetime, usage: str) -> str:
     if leading:
         named = _slash_date(leading, value, over_everywhere, usage)
         value = value[: leading.start()] + named + value[leading.end() :]
-    return relative_days.fixed(value, now.astimezone(UTC).date())
+    return relative_days.fixed(value, now.astimezone(zone).date())
 
 
 def passed(value: str, *, now: datetime) -> bool:

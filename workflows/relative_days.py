@@ -1,8 +1,9 @@
 """Words naming a day from today (`tomorrow`, `Friday`, `in 3 days`), replaced by that day when an admin
 announces: the notice, and every to-do list quoting it, is read days later, when `tomorrow` names another day.
 
-Days are counted in UTC, as every date the bot writes (bot/conversation/dates.py): a command does not carry
-the admin's time zone, so the reply names the day each word became (`announced`), for the admin to correct.
+Days are counted from the admin's own today, in the time zone their chat reports (UTC when it reports none):
+people read an admin's `tomorrow` as the day after the admin's today. The day each word became is written out
+in full, in the reply too (`announced`), for the admin to correct.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ person, for answering them).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Literal
 
 from workflows.plan import Check
@@ -27,6 +27,9 @@ class Actor:
     surface: str | None = field(default=None, compare=False)
     """The chat they spoke from (`slack`, `teams`): their id is that surface's. A migration they start is
     delivered there."""
+    zone: tzinfo = field(default=UTC, compare=False, metadata={"stored": False})
+    """Where their calendar is, as their chat says (UTC when it does not): `tomorrow` in their words is
+    the day after their today (`relative_days`). Theirs as they speak, so never stored (`_codec`)."""
 
 
 BOT = Actor(id="aadbot", email="", name="aadbot")

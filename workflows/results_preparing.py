@@ -28,6 +28,8 @@ class AnnounceResult:
     one can keep (`shared-directory-account`), with their addresses."""
     typed: str = ""
     """The date as the admin wrote it, when `when` is the day its words named (`tomorrow`, `13/12`)."""
+    days_in: str = "UTC"
+    """The time zone whose calendar `typed`'s days were counted on: the admin's (`Actor.zone`)."""
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,12 @@ def zone(name: str | None) -> tzinfo:
     if not name:
         return UTC
     offset = _OFFSET.match(name)
-    if offset:
-        delta = timedelta(hours=int(offset["hours"]), minutes=int(offset["minutes"]))
-        return timezone(-delta if offset["sign"] == "-" else delta)
     try:
+        if offset:
+            delta = timedelta(hours=int(offset["hours"]), minutes=int(offset["minutes"]))
+            return timezone(-delta if offset["sign"] == "-" else delta)
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError):  # ValueError: a name no zone has, an offset of a day or more
         return UTC
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
 from bot.console import rehearsal
@@ -18,7 +19,7 @@ from bot.runtime import Runtime
 from workflows.arguments import is_email
 from workflows.directory import MicrosoftError
 from workflows.machine import CONNECTED_UNFINISHED, CONNECTION_WATCHED, describe_state
-from workflows.results import MigrationStatus
+from workflows.results import Actor, MigrationStatus
 
 HELP = """Type what you would type after /aad (`start fabrikam-fiber fabrikam.com`, `status`, `help`...).
 A button shows the words to type instead of clicking it; right after an answer, `Not helpful` rates it.
@@ -118,7 +119,7 @@ class ConsoleChat:
                 else:
                     out.write(f"`:as` takes an email address, not `{who}`: `:as ann@fabrikam.com`.\n")
             elif line.startswith(":dm "):
-                self.surface.say(self.actor, line[4:], in_dm=True)
+                self.surface.say(self._speaking(), line[4:], in_dm=True)
             elif line == ":connect":
                 out.write(_simulate_connect(runtime) + "\n")
             elif line.startswith(":signin"):
@@ -137,8 +138,16 @@ class ConsoleChat:
             elif line.startswith(":"):
                 out.write(f"unknown chat command {line.split()[0]}\n{HELP}\n")
             else:
-                self.surface.say(self.actor, line)
+                self.surface.say(self._speaking(), line)
         return True
+
+    def _speaking(self) -> Actor:
+        """Who speaks, on this machine's calendar: the chat runs where its user sits, so their `tomorrow` is
+        the day after the machine's today (summer time as it stands at the rehearsal's time)."""
+        now = self.clock() if self.clock is not None else datetime.now(UTC)
+        local = now.astimezone().tzinfo
+        assert local is not None  # astimezone() without a zone always gives the machine's
+        return replace(self.actor, zone=local)
 
 
 def _without_links(renderer: Callable[[Message], str]) -> Callable[[Message], str]:

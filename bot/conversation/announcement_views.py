@@ -29,7 +29,8 @@ def announced(result: AnnounceResult, *, shared: bool = False) -> list[Outgoing]
     status = result.status
     when = f" for {result.when}" if result.when else ""
     if result.typed and result.typed.casefold() != result.when.casefold():
-        when += f" (you wrote “{result.typed}”; I count days in UTC)"
+        days_in = "UTC" if result.days_in == "UTC" else f"your time zone, {result.days_in}"
+        when += f" (you wrote “{result.typed}”; I count days in {days_in})"
     since = dates.day_and_time(result.since)
     if result.queued:
         text = (

@@ -38,6 +38,7 @@ from bot.slack.member_pages import (
 from bot.slack.memory import PeopleMemory
 from storage.slack_people import Said, address_key
 from workflows.results import Actor
+from workflows.working_hours import zone
 
 _Cached = TypeVar("_Cached")
 
@@ -91,11 +92,16 @@ class People(MemberList):
         profile: dict[str, Any] = user.get("profile", {})
         email = str(profile.get("email") or "").strip()
         name = str(profile.get("real_name") or user.get("real_name") or user.get("name") or user_id)
-        actor = Actor(id=user_id, email=email, name=name, surface="slack") if email else None
+        person = person_of(user)  # their profile's zone too, cached with them: no call of its own
+        actor = (
+            Actor(id=user_id, email=email, name=name, surface="slack", zone=zone(person.time_zone))
+            if email
+            else None
+        )
         self._actors[user_id] = (self._clock(), actor)
         key = email_of(user)
         if actor is not None and not user.get("deleted") and not self._deactivated_now(key):
-            self._by_email[key] = (self._clock(), person_of(user))
+            self._by_email[key] = (self._clock(), person)
         return actor
 
     async def find_first(self, emails: Sequence[str]) -> tuple[str, Person] | None:

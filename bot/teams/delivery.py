@@ -77,6 +77,8 @@ class Origin:
     """For a click, whether its answer takes the clicked card's place for the clicker: only when it is
     that card's new version (a shared card's, such as an approval's decided state, or `Outgoing.revises`:
     a to-do list after *Done*). Any other answer leaves the card as it is, as Slack's do."""
+    time_zone: str | None = None
+    """The zone their Teams client reports (`endpoint.time_zone_of`): the calendar their words count on."""
 
 
 class Delivery:

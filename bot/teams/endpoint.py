@@ -17,6 +17,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 from typing import Any, Protocol
 
 from starlette.requests import Request
@@ -31,6 +32,7 @@ from bot.teams.delivery import CHANNEL_PREFIX, Delivery, Origin
 from bot.teams.people import People
 from bot.teams.store import CLICK_ANSWER_LIMIT, ConversationRef, TeamsStore, channel_of
 from workflows.results import Actor
+from workflows.working_hours import offset_name, zone
 
 logger = logging.getLogger(__name__)
 
@@ -177,22 +179,28 @@ class TeamsEndpoint:
             return None
         personal = conversation.get("conversationType") == "personal"
         address = str(conversation["id"])
+        time_zone = time_zone_of(activity)
         ref = ConversationRef(
             conversation_id=channel_of(address),
             service_url=str(activity["serviceUrl"]),
             tenant_id=self._tenant_id,
             kind="personal" if personal else "channel",
             user_id=user_id if personal else None,
-            time_zone=time_zone_of(activity) if personal else None,
+            time_zone=time_zone if personal else None,
         )
         await asyncio.to_thread(self._store.remember, ref)  # the channel, where notices go as new posts
-        time_zone = time_zone_of(activity)
         if time_zone and not personal:
             await asyncio.to_thread(self._store.set_time_zone, user_id, time_zone)
         card = str(activity.get("replyToId") or "") if activity.get("type") == "invoke" else ""
         post = address.partition(";messageid=")[2]  # the thread's first post: its own id for a post
         in_thread = not personal and bool(post) and post != str(activity.get("id") or "")
-        return Origin(ref=ref.in_thread(address), user_id=user_id, card=card or None, in_thread=in_thread)
+        return Origin(
+            ref=ref.in_thread(address),
+            user_id=user_id,
+            card=card or None,
+            in_thread=in_thread,
+            time_zone=time_zone,
+        )
 
     async def _message(self, activity: dict[str, Any], origin: Origin) -> None:
         text = words_of(activity)
@@ -256,7 +264,7 @@ class TeamsEndpoint:
         except TeamsApiError as error:
             logger.warning("looking up %s failed: %s", origin.user_id, error)
             return LOOKUP_FAILED
-        return NOT_FOUND if actor is None else actor
+        return NOT_FOUND if actor is None else replace(actor, zone=zone(origin.time_zone))
 
     async def _talk(
         self, talk: Callable[[], list[Outgoing]], origin: Origin, what: str
@@ -315,11 +323,18 @@ def tenant_of(activity: dict[str, Any]) -> str | None:
 
 
 def time_zone_of(activity: dict[str, Any]) -> str | None:
-    """The IANA time zone the sender's Teams client reports (its `clientInfo` entity), if any."""
+    """The time zone the sender's Teams client reports, if any: the activity's IANA `localTimezone`, else its
+    `clientInfo` entity's, else the offset of its `localTimestamp` (`+HH:MM`, as `zone` reads it)."""
+    if isinstance(activity.get("localTimezone"), str) and activity["localTimezone"]:
+        return str(activity["localTimezone"])
     for entity in activity.get("entities") or []:
         if isinstance(entity, dict) and entity.get("type") == "clientInfo" and entity.get("timezone"):
             return str(entity["timezone"])
-    return None
+    try:
+        offset = datetime.fromisoformat(str(activity.get("localTimestamp") or "")).utcoffset()
+    except ValueError:
+        return None
+    return offset_name(int(offset.total_seconds())) if offset is not None else None
 
 
 def _refused(error: Unauthorized) -> Response:

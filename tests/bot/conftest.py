@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.console.chat import ConsoleChat
+from bot.console.chat import ConsoleChat, run_chat
 from bot.console.rehearsal import RehearsalClock
 from bot.console.surface import ConsoleSurface, console_actor
 from bot.conversation.messages import Outgoing
@@ -106,6 +106,19 @@ def started_on_clock(
             yield talk
         finally:
             runtime.close()
+
+
+def chatted_at(moment: datetime, box: Sandbox, database: Database, typed: list[str]) -> str:
+    """Everything `aadbot chat` printed, one space between words, once Dana typed `typed` on a rehearsal
+    clock standing at `moment`, over a runtime of its own."""
+    clock = RehearsalClock(real=lambda: moment)
+    runtime = runtime_on(box, database, clock=clock)
+    try:
+        out = io.StringIO()
+        assert run_chat(runtime, DANA, io.StringIO("\n".join(typed) + "\n"), out, clock=clock) == 0
+    finally:
+        runtime.close()
+    return " ".join(out.getvalue().split())
 
 
 def started(chat: Chat, starter: str = DANA) -> list[Outgoing]:

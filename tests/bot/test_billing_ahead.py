@@ -5,17 +5,13 @@ Microsoft's procedure says: purchases, not an outage), and who can move it."""
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, date, datetime
 
-from bot.console.chat import run_chat
-from bot.console.rehearsal import RehearsalClock
 from bot.conversation.billing_views import billing_ahead, time_left
 from bot.conversation.messages import Channel, DirectMessage, Outgoing, Text
 from sandbox import Sandbox
 from storage import Database
-from tests.bot.conftest import CONNECTED, DANA, LEE, ORG, Chat, started
-from tests.fakes.runtimes import runtime_on
+from tests.bot.conftest import CONNECTED, DANA, LEE, ORG, Chat, chatted_at, started
 from workflows.plan import Check
 
 BILLING_WARNS = Check("billing-subscription", "warn", "Billing subscription s is in another directory.")
@@ -84,14 +80,7 @@ def test_connected_on_the_last_day_of_the_month_the_channel_hears_only_hours_are
     sqlite_database: Database, box: Sandbox
 ) -> None:
     """Walk 33's day: the organization connected on Monday 30 November, the month's last day."""
-    clock = RehearsalClock(real=lambda: datetime(2026, 11, 30, 10, 0, tzinfo=UTC))
-    runtime = runtime_on(box, sqlite_database, clock=clock)
-    try:
-        out = io.StringIO()
-        assert run_chat(runtime, DANA, io.StringIO("\n".join(CONNECTED[:-1]) + "\n"), out, clock=clock) == 0
-    finally:
-        runtime.close()
-    said = " ".join(out.getvalue().split())
+    said = chatted_at(datetime(2026, 11, 30, 10, 0, tzinfo=UTC), box, sqlite_database, CONNECTED[:-1])
     connected_at = said.index(f"{ORG} is now connected to Fabrikam")
     assert (
         "Microsoft asks to move it to Fabrikam before the end of this month: the month ends today"

@@ -6,8 +6,10 @@ from __future__ import annotations
 import io
 import logging
 import socket
+import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import cast
 
@@ -18,6 +20,7 @@ from bot.console.portal import in_sandbox
 from bot.runtime import Runtime
 from sandbox import Sandbox
 from storage import Database
+from tests.bot.conftest import chatted_at
 from tests.fakes.runtimes import runtime_on
 
 APPROVED = [
@@ -135,3 +138,26 @@ def test_an_emulator_that_does_not_answer_is_named(runtime: Runtime) -> None:
     assert refused is not None
     assert refused.startswith(f"The emulator at {url} did not answer :signin (")
     assert refused.endswith("); is it running?")
+
+
+@pytest.fixture
+def in_california(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This machine's clock set to California time, as the laptop `aadbot chat` runs on may be."""
+    monkeypatch.setenv("TZ", "America/Los_Angeles")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("in_california")
+def test_tomorrow_is_the_day_after_today_on_the_machines_calendar(
+    sqlite_database: Database, box: Sandbox
+) -> None:
+    typed = ["start fabrikam-fiber fabrikam.com", "announce fabrikam-fiber tomorrow 14:00"]
+    thursday_evening_in_california = datetime(2026, 12, 4, 2, 0, tzinfo=UTC)  # already Friday in UTC
+    said = chatted_at(thursday_evening_in_california, box, sqlite_database, typed)
+    assert (
+        "what is coming for Friday 4 December 2026 14:00 (you wrote “tomorrow 14:00”; I count days in your"
+        " time zone, PST)" in said
+    ), said

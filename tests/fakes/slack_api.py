@@ -19,8 +19,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field, fields
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -403,14 +405,14 @@ class FakeSlack:
     def _member(self, user_id: str) -> dict[str, Any]:
         email, name = self.users[user_id]
         profile = {"real_name": name} | ({"email": email} if email else {})
-        tz = self.time_zones.get(user_id)
         member = {
             "id": user_id,
             "name": name.lower(),
+            "real_name": name,
             "profile": profile,
             "deleted": user_id in self.deactivated,
         }
-        return member | ({"tz": tz} if tz else {})
+        return member | _zone_fields(self.time_zones.get(user_id))
 
     def _users_page(self, limit: int, cursor: str) -> dict[str, Any]:
         ids = sorted(self.users)
@@ -479,6 +481,18 @@ def _described(call: Call) -> str:
     """`method` or `method(channel)`: where the bot posted tells why an expected message is missing."""
     channel = call.params.get("channel")
     return f"{call.method}({channel})" if channel else call.method
+
+
+def _zone_fields(tz: str | None) -> dict[str, Any]:
+    """A member's zone as Slack shows it, beside `profile`: `tz` (IANA name) and `tz_offset` (seconds east
+    of UTC, now); a name no tz database knows comes as given, without an offset."""
+    if not tz:
+        return {}
+    try:
+        offset = datetime.now(ZoneInfo(tz)).utcoffset()
+    except (ZoneInfoNotFoundError, ValueError):
+        return {"tz": tz}
+    return {"tz": tz, "tz_offset": int(offset.total_seconds()) if offset is not None else 0}
 
 
 def _landing(channel: str) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -243,7 +244,7 @@ def actions_of(node: Any) -> list[dict[str, Any]]:
     return []
 
 
-TEAMS_SECTION = {
+TEAMS_SECTION: dict[str, Any] = {
     "installed": ["dana@fabrikam.com"],
     "blocked": ["ivan@fabrikam.com"],
     "timeZones": {"carol@fabrikam.com": "Asia/Tokyo"},
@@ -253,14 +254,23 @@ TEAMS_SECTION = {
 
 @contextmanager
 def teams_on(
-    box: Sandbox, database: Database, scenario: dict[str, Any], *, restores: bool = True
+    box: Sandbox,
+    database: Database,
+    scenario: dict[str, Any],
+    *,
+    restores: bool = True,
+    clock: Callable[[], datetime] = utc_now,
+    time_zones: dict[str, str] | None = None,
 ) -> Iterator[Teams]:
     """The bot's Teams surface served on loopback over `database`, `box` reset to `scenario` with Teams
-    (`TEAMS_SECTION`) and the bot registered in it; the hands to act in it."""
+    (`TEAMS_SECTION`, and whose Teams clients report `time_zones` too) and the bot registered in it; the
+    hands to act in it. `clock`: the bot's."""
     from bot.teams.surface import build_surface
 
-    box.reset(parse_scenario({**scenario, "teams": copy.deepcopy(TEAMS_SECTION)}))
-    runtime = runtime_on(box, database, surface="slack")
+    teams = copy.deepcopy(TEAMS_SECTION)
+    teams["timeZones"] |= time_zones or {}
+    box.reset(parse_scenario({**scenario, "teams": teams}))
+    runtime = runtime_on(box, database, surface="slack", clock=clock)
     try:
         assert runtime.sandbox is not None
         tenant_id = str(runtime.sandbox.state()["tenant"]["id"])

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import replace
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import Session, col, select
@@ -369,3 +371,22 @@ def test_29_february_of_a_year_without_one_is_refused_naming_the_next_leap_year(
     with pytest.raises(WorkflowError) as refused:
         service.announce(None, dana, when)
     assert str(refused.value) == refusal
+
+
+@pytest.mark.parametrize(
+    ("now", "where", "tomorrow"),
+    [
+        # Thursday 18:00 in California is 02:00 UTC on Friday, when UTC's tomorrow is Saturday
+        (datetime(2026, 12, 4, 2, 0, tzinfo=UTC), "America/Los_Angeles", "Friday 4 December 2026"),
+        # Friday 09:00 in Sydney is 22:00 UTC on Thursday, when UTC's tomorrow is Friday
+        (datetime(2026, 12, 3, 22, 0, tzinfo=UTC), "Australia/Sydney", "Saturday 5 December 2026"),
+        (datetime(2026, 12, 4, 2, 0, tzinfo=UTC), "UTC", "Saturday 5 December 2026"),
+    ],
+)
+def test_tomorrow_is_the_day_after_the_admins_own_today_where_they_are(
+    service: MigrationService, dana: Actor, clock: FakeClock, now: datetime, where: str, tomorrow: str
+) -> None:
+    clock.now = now
+    service.start("fabrikam", "fabrikam.com", dana)
+    announced = service.announce(None, replace(dana, zone=ZoneInfo(where)), "tomorrow 14:00")
+    assert (announced.when, announced.days_in) == (f"{tomorrow} 14:00", where)

@@ -65,6 +65,7 @@ def test_working_hours_follow_the_persons_time_zone() -> None:
 
 def test_an_unknown_time_zone_falls_back_to_utc() -> None:
     assert zone("Mars/Olympus_Mons") is UTC and zone(None) is UTC and zone("") is UTC
+    assert zone("../../etc/passwd") is UTC and zone("-99:99") is UTC  # as a chat client may send anything
 
 
 def test_working_days_skip_the_weekend() -> None:

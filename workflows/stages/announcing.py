@@ -50,7 +50,8 @@ def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "
             raise refusal(row.state, "announce")
         assert row.id is not None
         now = ctx.now()
-        typed, when = when, announcement_when(when, now=now, usage=f"announce {row.organization}")
+        usage = f"announce {row.organization}"
+        typed, when = when, announcement_when(when, now=now, usage=usage, zone=actor.zone)
         plan = _plan_codec.decode(row.plan)
         earlier = announcements(session, row.id)
         if not when and earlier and earlier[-1][0]:  # a bare `announce` (or its button) keeps the date
@@ -88,6 +89,7 @@ def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "
                 (account, tuple(user.address for user in people)) for account, people in held_back(plan.users)
             ),
             typed=typed,
+            days_in=str(actor.zone),
         )
 
 
