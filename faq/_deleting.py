@@ -10,11 +10,7 @@ deleting a lab's tenant name only the directory, and stay the ranker's (where th
 "directory" is a folder as often as a tenant ("delete a directory in my repo"): only a qualified one counts
 (the old, Azure or company directory), and nothing in a message about code, files or pipelines. A
 deletion already done ("we deleted the old tenant by accident") asks nothing about what to do first: the
-ranker's too.
-
-Deleting the organization itself ("how do I delete my organization?") is no step of the move and no topic's:
-the ranker reads its "delete" as the stale users' ("should we delete former employees first") and answered it
-so. Recognised here and declined (`asks_to_delete_the_organization`), its closest topics offered."""
+ranker's too."""
 
 from __future__ import annotations
 
@@ -47,16 +43,6 @@ _FILES = re.compile(
     r"(?i)\b(?:repos?|repositor(?:y|ies)|git|pipelines?|agents?|folders?|files?|checkout|builds?|yaml)\b"
 )
 """Code, files or pipelines: where a directory is a folder."""
-# The organization itself deleted: not something in it or of it ("delete users from the organization", "the
-# organization's old directory", "the org connection"), nor taken out of a directory ("delete the organization
-# from Azure AD" is disconnecting it, a topic).
-_DELETING_THE_ORGANIZATION = re.compile(
-    r"(?i)\bdelet(?:e|es|ing|ion of)\s+"
-    r"(?:(?:the|our|my|this|that|an?|old|previous|former|existing|whole|entire|empty|new|unused|test)\s+){0,3}"
-    r"(?:(?:azure\s+)?devops\s+|ado\s+|vsts\s+)?(?:organi[sz]ations?|orgs?)\b"
-    r"(?!['\u2019]s|-|\s+(?:from|users?|members?|groups?|projects?|repos?|connections?|settings?"
-    r"|polic(?:y|ies)|admins?|owners?|level)\b)"
-)
 
 
 def asks_about_deleting_its_directory(reading: Reading) -> bool:
@@ -68,10 +54,3 @@ def asks_about_deleting_its_directory(reading: Reading) -> bool:
         return False
     where = (*reading.sentences[:1], *reading.asked) if reading.asked else reading.sentences
     return any(_DELETING_IT.search(sentence) for sentence in where)
-
-
-def asks_to_delete_the_organization(reading: Reading) -> bool:
-    """Whether the message asks to delete the Azure DevOps organization itself, where it asks or in its first
-    sentence (a thread's title), as `asks_about_deleting_its_directory` reads it."""
-    where = (*reading.sentences[:1], *reading.asked) if reading.asked else reading.sentences
-    return any(_DELETING_THE_ORGANIZATION.search(sentence) for sentence in where)

@@ -284,11 +284,6 @@ class FaqAnswerer:
         # An ungrounded question (the topics know too few of its words) has no meaningful confidence.
         judge = self.calibration.for_length(ranking.length)
         confidence = self.calibration.assess(ranking) if ranking.grounded else 0.0
-        # "how do I delete my organization?": no step of the move and no topic's, whatever topic shares its
-        # words (the stale users' "delete"): declined with its closest topics (`faq._deleting`).
-        if _deleting.asks_to_delete_the_organization(reading):
-            declined = self._declined(knowledge, question, confidence, ranking, context, reading)
-            return self._kept(declined, question, "declined", context)
         # "I never got the invitation email" is answered by who asks, not by its words (`faq._invitation`).
         # So is an invitee's "I can't accept the invitation, it won't let me sign in".
         if _invitation.missing_invitation(text) or (
