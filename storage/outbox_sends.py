@@ -54,13 +54,8 @@ _LET_GO = (
     .execution_options(synchronize_session=False)
 )
 """Ends the claim of a message stopped while this worker was sending it (`workflows.stages.list_messages.
-stop_sending` keeps it, as the sign that the send is still under way, which the newer news waits for): it is
-never tried again, and it stays `in_flight`, one that may have reached them, as one posted did."""
-_UNSENT = _LET_GO.values(in_flight=False, uncertain=col(OutboundMessage.uncertain) | bindparam("maybe"))
-"""`_LET_GO` after a send that did not post it: the platform refused it, or it was never asked (a try
-after a 429 found it stopped). Only an attempt that may have landed (`maybe`, a timeout), or an earlier
-one (`uncertain`), leaves it one that may have reached them: whatever the newer news says of it, and
-whoever a cancel tells, go by what is known."""
+stop_sending` keeps it, as the sign that the send is still under way, which the newer news waits for):
+nothing is recorded of the send, and the message stays `in_flight`, one that may have reached them."""
 
 
 def begin_send(database: Database, message_id: int, *, worker: str, now: datetime, lease: timedelta) -> bool:
@@ -74,7 +69,7 @@ def begin_send(database: Database, message_id: int, *, worker: str, now: datetim
         )
         began = bool(renewed.rowcount == 1)  # type: ignore[attr-defined]
         if not began:  # stopped between two tries (after a 429): the newer news need not wait any longer
-            session.execute(_UNSENT, {"message_id": message_id, "worker": worker, "maybe": False})
+            session.execute(_LET_GO, {"message_id": message_id, "worker": worker})
         session.commit()
         return began
 
@@ -139,7 +134,7 @@ def mark_failed(
         if message.status != "pending":  # stopped while being sent: never tried again
             # conditional, not the row read: the heartbeat renews a stopped send's claim too (a new version),
             # and a commit of the row read would then raise StaleDataError and leave the claim held
-            session.execute(_UNSENT, {"message_id": message_id, "worker": worker, "maybe": maybe_delivered})
+            session.execute(_LET_GO, {"message_id": message_id, "worker": worker})
             session.commit()
             return None
         message.last_error = shown_error(error)
