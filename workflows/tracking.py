@@ -12,7 +12,6 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
 from storage import Database, Migration, OutboundMessage
@@ -138,18 +137,9 @@ class Tracking:
             kinds[:] = [message.kind for message in again]
             return again
 
-        try:
-            queued = retry_failed(
-                self._database,
-                status.id,
-                _RETRIED,
-                now=self._now(),
-                revise=revise,
-                unconfirmed=unconfirmed_lists,
-            )
-        except StaleDataError:  # SQLite: the migration changed between its read and `writing_first`
-            queued = 0
-        if not queued:  # nothing failed, or a rival's change to one of them won (`committed`)
+        if not retry_failed(
+            self._database, status.id, _RETRIED, now=self._now(), revise=revise, unconfirmed=unconfirmed_lists
+        ):
             return Retried(0, 0)
         lists = sum(kind in LIST_MESSAGES for kind in kinds)
         return Retried(lists, len(kinds) - lists)

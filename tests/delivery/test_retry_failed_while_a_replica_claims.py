@@ -12,11 +12,10 @@ from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 
 import pytest
-from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session
 
 from bot.delivery.settings import DeliverySettings
-from storage import Database, Migration, OutboundMessage
+from storage import Database, OutboundMessage
 from storage.outbox_claims import claim_due
 from storage.outbox_threads import SUPERSEDED
 from tests.delivery.test_cancel_while_notices_go import waits_for
@@ -30,12 +29,10 @@ from tests.workflows.test_lists_given_again import (
     tracking,
     with_hana,
 )
-from workflows import tracking as tracking_module
 from workflows.results import Actor
 from workflows.service import MigrationService
 from workflows.stages import relisting
 from workflows.stages.list_messages import Withdrawn
-from workflows.stages.unit import writing_first
 from workflows.tracking import Tracking
 
 __all__ = ["notified", "tracking", "with_hana"]
@@ -86,30 +83,3 @@ def test_retry_failed_while_a_replica_claims_the_change_it_withdraws(
     (her_list,) = [m for m in queued(database, "todo_list") if m.payload["email"] == HANA]
     assert her_list.status == "pending"
     assert her_list.payload["items"][0]["key"] == "sign-in-work-account"
-
-
-@pytest.mark.backends("sqlite")  # on PostgreSQL the retry reads the migration FOR UPDATE: no rival between
-def test_retry_failed_after_a_rival_changed_the_migration_since_it_read_it_sends_nothing_again(
-    tracking: Tracking,
-    notified: MigrationService,
-    database: Database,
-    clock: FakeClock,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """SQLite reads the migration unlocked: a rival's change before the retry writes it is a lost race, as
-    one at its commit is, not an error."""
-    fail_pending(database)
-
-    def after_a_rival(session: Session, row: Migration) -> None:
-        with database.session() as rival:
-            changed = rival.get(Migration, row.id)
-            assert changed is not None
-            changed.updated_at = clock.now
-            flag_modified(changed, "updated_at")
-            rival.commit()
-        writing_first(session, row)
-
-    monkeypatch.setattr(tracking_module, "writing_first", after_a_rival)
-
-    assert tracking.retry_failed(None) == (0, 0)
-    assert {message.status for message in queued(database, "todo_list")} == {"failed"}
