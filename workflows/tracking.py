@@ -32,7 +32,6 @@ from workflows.snoozing import Snoozed, Snoozing
 from workflows.stages import resending
 from workflows.stages.list_messages import LIST_MESSAGES
 from workflows.stages.told_early import ACCESS_BACK_MESSAGE
-from workflows.stages.unit import writing_first
 
 _RETRIED = PERSONAL_LISTS | {ACCESS_BACK_MESSAGE}
 """What *Retry failed* sends again: besides the lists, a "you keep access after all" told before them
@@ -131,8 +130,6 @@ class Tracking:
             assert row is not None
             if row.state in FINAL_STATES:
                 raise _ended_refusal(status.organization, row.state)
-            # what it withdraws (`relisting.withdraw`), locked: a replica's claim meanwhile would fail it
-            writing_first(session, row)
             again = resending.as_now(session, messages)
             kinds[:] = [message.kind for message in again]
             return again

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, or_
+from sqlalchemy import bindparam, or_, update
+from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
 from storage import Approval, Migration, OutboundMessage
@@ -30,7 +31,7 @@ from workflows.stages.invited import sent_invitations
 from workflows.stages.list_messages import by_person, following, may_have_reached, stop_sending
 from workflows.stages.notifying import NO_WAY_IN_ITEMS
 from workflows.stages.reading import current_status
-from workflows.stages.unit import Context, deactivate, status, step, writing_first
+from workflows.stages.unit import Context, deactivate, status, step
 from workflows.stages.verification import SIGN_IN_ITEMS
 from workflows.todo import required
 
@@ -137,7 +138,13 @@ def _lock_what_cancel_changes(session: Session, row: Migration) -> list[Outbound
     them. Locked one kind at a time as each step came to them, a prompt locked by voiding the approval,
     then a notice below it, deadlocked with a batch holding that notice and waiting for the prompt (rev82).
     Answers the notices `_told_of_the_move` reads."""
-    writing_first(session, row)  # its version, which the cancel moves on anyway; a rival's cancel: a conflict
+    # SQLite locks the file from a transaction's first write, not rows: written to first (the migration's
+    # version, which the cancel moves on anyway), the cancel reads no message a sender may change before it
+    # writes it
+    moved = session.execute(_WRITING, {"migration": row.id, "version": row.version})
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        raise StaleDataError("the migration changed since it was read")  # a rival's cancel: a conflict
+    session.refresh(row, ["version"])
     locked = session.exec(
         _WHAT_CANCEL_CHANGES, params={"migration": row.id, "kinds": sorted(_TOLD_OF_THE_MOVE)}
     ).all()
@@ -145,6 +152,12 @@ def _lock_what_cancel_changes(session: Session, row: Migration) -> list[Outbound
 
 
 _TOLD_OF_THE_MOVE = frozenset({ANNOUNCEMENT, *told_early.KINDS})
+_WRITING = (
+    update(Migration)
+    .where(col(Migration.id) == bindparam("migration"), col(Migration.version) == bindparam("version"))
+    .values(version=col(Migration.version) + 1)
+    .execution_options(synchronize_session=False)
+)
 _WHAT_CANCEL_CHANGES = (
     select(OutboundMessage)
     .where(

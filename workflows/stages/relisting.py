@@ -420,7 +420,5 @@ def _decided_list(row: Migration, person: PlannedUser, subscriber: bool) -> list
 
 def withdraw(session: Session, people: Sequence[AffectedUser], kinds: AbstractSet[str]) -> Withdrawn:
     """Withdraw the messages of `kinds` to `people` that something newer contradicts: those still waiting
-    to be sent, and those that failed (`retry_failed` must never send them after the newer one). Locked,
-    lowest id first, as a claim batch locks them: a worker's claim or send meanwhile waits for the caller's
-    transaction, and then finds them stopped."""
-    return withdrawn(messages_to(session, people, kinds, locked=True), kinds)
+    to be sent, and those that failed (`retry_failed` must never send them after the newer one)."""
+    return withdrawn(messages_to(session, people, kinds), kinds)

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, func, select
@@ -352,25 +352,6 @@ def heartbeat(row: Migration, now: datetime) -> None:
     rival's change (a cancel) into a conflict at this commit."""
     row.updated_at = now
     flag_modified(row, "updated_at")
-
-
-def writing_first(session: Session, row: Migration) -> None:
-    """Write the migration (its version, moved on) before reading the messages a sender may change, which
-    the caller then locks: on PostgreSQL a row lock, but SQLite locks the file from a transaction's first
-    write, not rows, so a sender's claim or send waits for this transaction from here. A rival's change to
-    the row since it was read is a `StaleDataError`, as at a commit."""
-    moved = session.execute(_WRITING, {"migration": row.id, "version": row.version})
-    if moved.rowcount != 1:  # type: ignore[attr-defined]
-        raise StaleDataError("the migration changed since it was read")
-    session.refresh(row, ["version"])
-
-
-_WRITING = (
-    update(Migration)
-    .where(col(Migration.id) == bindparam("migration"), col(Migration.version) == bindparam("version"))
-    .values(version=col(Migration.version) + 1)
-    .execution_options(synchronize_session=False)
-)
 
 
 def step_began(unit: Unit) -> AuditEntry:
