@@ -189,6 +189,9 @@ class AskerContext:
     in_channel: bool = False
     """Asked in a channel, which people other than admins read: the way to a person names no admin's
     address, which is for direct messages (walk39 d)."""
+    list_to_come: bool = False
+    """Their to-do list has not gone out yet (`workflows.results_standing.Standing.list_to_come`): an answer
+    points to `todo`, not to an item of that list."""
 
     def in_general(self) -> AskerContext:
         """What anyone in the same migration, with the same role, is told: nothing of this person's own case

@@ -143,9 +143,14 @@ def _what_to_do(context: AskerContext, phase: str) -> str:
             f" it (*{_sign_in.ENABLE_ITEM}* on your list has the words to use)."
         )
     if context.outcome == _sign_in.AMBIGUOUS:
+        where = (
+            _sign_in.CHOOSE_BEFORE_THE_LIST
+            if context.list_to_come
+            else f"*{_sign_in.CHOOSE_ITEM}* on your list"
+        )
         return (
             "What you must do: several directory accounts match your address; tell the admins which one you"
-            f" sign in with (*{_sign_in.CHOOSE_ITEM}* on your list)."
+            f" sign in with ({where})."
         )
     if context.outcome == "invite" or context.invitation is not None:
         invitation = context.invitation

@@ -104,10 +104,14 @@ def _account(context: AskerContext, *, after: bool) -> str | None:
     today = context.signs_in_as or "the account you use now"
     until = "" if after else f"Until {organization} is connected, sign in as today, with {today}. "
     if context.outcome == _sign_in.AMBIGUOUS:
+        where, told = (
+            (_sign_in.CHOOSE_BEFORE_THE_LIST, "`todo` shows it once they have")
+            if context.list_to_come
+            else (f"*{_sign_in.CHOOSE_ITEM}* on your list, or say `my-account`", "I tell you when they have")
+        )
         return (
             f"{until}Several directory accounts match your address, and only the admins can record which one"
-            f" is yours: tell them which one you sign in with every day (*{_sign_in.CHOOSE_ITEM}* on your"
-            " list, or say `my-account`). I tell you when they have."
+            f" is yours: tell them which one you sign in with every day ({where}). {told}."
         )
     if context.outcome == _sign_in.DISABLED:
         when = "" if after else "once connected "

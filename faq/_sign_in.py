@@ -18,6 +18,9 @@ imported: that module takes 0.15 s to import)."""
 # The first item of their to-do list (`workflows.todo`), by its title.
 ENABLE_ITEM = "Tell the admins if you still need access"
 CHOOSE_ITEM = "Tell the admins which work account is yours"
+CHOOSE_BEFORE_THE_LIST = "*Choose my account* under `todo`, or say `my-account`"
+"""Where someone several directory accounts match says which one is theirs while the list whose first item
+(`CHOOSE_ITEM`) does it is still to come."""
 OFF_THE_PLAN = "The migration's plan does not name you"
 _SIGN_OUT_EVERYWHERE = "https://aka.ms/VsSignout"
 _RESET_MICROSOFT_ACCOUNT = "https://account.live.com/password/reset"
@@ -191,10 +194,15 @@ def blocked_first(context: AskerContext) -> str | None:
             f" *{ENABLE_ITEM}*, the first item of your to-do list, has the button for it."
         )
     if context.outcome == AMBIGUOUS:
+        where = (
+            CHOOSE_BEFORE_THE_LIST
+            if context.list_to_come
+            else f"*{CHOOSE_ITEM}*, the first item of your to-do list"
+        )
         return (
             "First, the likely cause: several directory accounts match your address and the admins have not"
             " mapped you to yours yet, so Azure DevOps refuses you. Tell them which one you sign in with"
-            f" every day: *{CHOOSE_ITEM}*, the first item of your to-do list."
+            f" every day: {where}."
         )
     return None
 

@@ -56,6 +56,9 @@ class InvitationToAccept:
     """The directory no longer shows the guest `PendingAcceptance`, as read when asked."""
     redeem_url: str | None = None
     """Their own link to accept it: only for a reply to them in private."""
+    taken_back: str = ""
+    """What takes back an earlier cancel's "ignore the invitation", when one told them so
+    (`workflows.stages.ignored_invitations`)."""
 
 
 @dataclass(frozen=True)
@@ -112,3 +115,7 @@ class Standing:
     signed_in: bool = False
     """Their list's *Sign in with your work account* is ticked (they pressed Done, or the watch saw them
     sign in): an answer no longer tells them to (walk39)."""
+    list_to_come: bool = False
+    """On the plan, and no to-do list of theirs has gone out yet: what an answer points them to is `todo` (its
+    *Choose my account*, say), not an item of a list they do not have, and an admin's decision about them
+    reaches them with that list, not by a message of its own (`workflows.stages.told_early`)."""

@@ -10,7 +10,7 @@ advance notice, the notes above the list) is `workflows.informing`'s.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, Protocol, TypeVar
 
 from workflows.directory import Tenant
@@ -84,6 +84,7 @@ def todo_items(
     invited_as: str | None,
     after_connecting: bool = False,
     maybe_invited_as: str | None = None,
+    taken_back: str = "",
 ) -> list[TodoTemplate]:
     """The items this user must do after the organization is connected, most urgent first.
 
@@ -91,13 +92,17 @@ def todo_items(
     address a B2B invitation went to, None if the bot sent none; `maybe_invited_as`, with none sent, the
     address of one Microsoft never confirmed, which may have gone out. `after_connecting`: their directory
     account (or invitation) came after the connection, so Connect did not carry their identity over: it is
-    a new one, and their history stays with the old one until it is mapped.
+    a new one, and their history stays with the old one until it is mapped. `taken_back`: what takes back
+    an earlier cancel's "ignore the invitation" (`workflows.stages.ignored_invitations`), which opens the
+    item that asks them to accept it.
     """
     work_account = signs_in_as(user)
     late = after_connecting and user.outcome in ("auto", "map", "invite")
     items = _access_items(
         user, organization, tenant, work_account, invited_as, late=late, maybe_invited_as=maybe_invited_as
     )
+    if taken_back and items and items[0].key == ACCEPT_INVITATION:
+        items[0] = replace(items[0], body=f"{taken_back} {items[0].body}")
     if user.outcome == "disabled":
         # Whoever has only a disabled account cannot sign in, so nothing done for an account is theirs to do:
         # the item says how to get access back, or that someone who left has nothing to do.

@@ -165,16 +165,20 @@ def _withheld(kind: str, title: str, *, sent_privately: bool) -> Message:
     return Message(text, (Text(text),))
 
 
-def account_choices(choosing: Choosing, own_address: str, admins: Sequence[str]) -> list[Block]:
-    """For someone several directory accounts match: each one, with a button to say it is theirs."""
+def account_choices(
+    choosing: Choosing, own_address: str, admins: Sequence[str], *, list_to_come: bool = False
+) -> list[Block]:
+    """For someone several directory accounts match: each one, with a button to say it is theirs.
+    `list_to_come`: their to-do list is not out yet, and the admins' decision reaches them with it."""
     lines = [
         f"• {name}" + ("" if mailbox(name) else " (a guest account: you sign in to it with your own address)")
         for _, name in choosing.accounts
     ]
+    told = "`todo` shows it once they have" if list_to_come else "I tell you when they have"
     text = (
         f"Several accounts in the directory share your address {own_address}. Which one do you sign in with"
-        f" every day? Press it and I tell {the_admins(admins)}: only they can record it, and I tell you when"
-        " they have.\n" + "\n".join(lines)
+        f" every day? Press it and I tell {the_admins(admins)}: only they can record it, and {told}.\n"
+        + "\n".join(lines)
     )
     buttons = [
         Button(f"This one is mine: {name[:55]}", MY_ACCOUNT, f"{choosing.organization} {account}")
@@ -183,10 +187,14 @@ def account_choices(choosing: Choosing, own_address: str, admins: Sequence[str])
     return [Text(text), Actions(tuple(buttons))]
 
 
-def choose_account(choosing: Choosing, own_address: str, admins: Sequence[str]) -> Outgoing:
-    """*Choose my account* on their list, or `my-account` alone: the accounts to choose from."""
+def choose_account(
+    choosing: Choosing, own_address: str, admins: Sequence[str], *, list_to_come: bool
+) -> Outgoing:
+    """*Choose my account* on their list (or under `todo` before it), or `my-account` alone: the accounts to
+    choose from."""
     heading = f"Which account is yours in {choosing.organization}?"
-    return say(heading, Heading(heading), *account_choices(choosing, own_address, admins), private=True)
+    choices = account_choices(choosing, own_address, admins, list_to_come=list_to_come)
+    return say(heading, Heading(heading), *choices, private=True)
 
 
 def not_done_until_decided(choosing: Choosing, own_address: str, admins: Sequence[str]) -> Outgoing:
@@ -200,17 +208,26 @@ def not_done_until_decided(choosing: Choosing, own_address: str, admins: Sequenc
     return say(heading, Heading(heading), why, *account_choices(choosing, own_address, admins), private=True)
 
 
-def choice_passed_on(account: str, admins: Sequence[str], *, admins_told: bool, again: bool) -> Outgoing:
-    """Someone said which account is theirs: what happens now, the admins' decision still to come."""
+def choice_passed_on(
+    account: str, admins: Sequence[str], *, admins_told: bool, again: bool, list_to_come: bool
+) -> Outgoing:
+    """Someone said which account is theirs: what happens now, the admins' decision still to come; with
+    their to-do list still to come (`list_to_come`), it is that list that tells them, not a message."""
     if not admins_told:
         text = (
             f"Thanks: you sign in with {account}. I found no migration admin to tell, so write to"
             f" {the_admins(admins)} yourself: only they can record which account is yours."
         )
     elif again:
+        told = (
+            "`todo` shows it once they record it" if list_to_come else "I tell you as soon as they record it"
+        )
+        text = f"I already told {the_admins(admins)} today that you sign in with {account}; {told}."
+    elif list_to_come:
         text = (
-            f"I already told {the_admins(admins)} today that you sign in with {account}. I tell you as soon"
-            " as they record it."
+            f"Thanks: I told {the_admins(admins)} that you sign in with {account}. Only they can record it;"
+            " `todo` shows it once they have, and your own to-do list says what to do next when it comes"
+            " by direct message."
         )
     else:
         text = (

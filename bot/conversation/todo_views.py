@@ -153,9 +153,10 @@ def before_the_switch(invitations: Sequence[InvitationToAccept]) -> Outgoing:
         if each.accepted:
             blocks.append(Text(f"✅ *{title}*: the directory shows it accepted."))
             continue
+        taken_back = f"{each.taken_back} " if each.taken_back else ""
         blocks.append(
             Text(
-                f"{number}. *{title}* ({by})\nOpen Microsoft's invitation email from"
+                f"{number}. *{title}* ({by})\n{taken_back}Open Microsoft's invitation email from"
                 f" {FROM} and select *Accept invitation*, or you lose access at the switch (your history is"
                 " kept). Until the switch, keep signing in as you do today. More: " + REDEMPTION_PAGE
             )

@@ -9,12 +9,13 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from storage import AffectedUser, Database, Invitation
+from storage import AffectedUser, Database, Invitation, OutboundMessage
 from tests.storage.databases import BOTH_BACKENDS, SQLITE_ONLY
 from tests.workflows.fakes import TENANT_ID, FakeClock, FakeMicrosoft, connect_and_notify, redeem_link
 from workflows import notices
 from workflows.directory import PENDING_ACCEPTANCE, DirectoryUser, Unanswered
 from workflows.errors import WorkflowError
+from workflows.relative_days import month_day
 from workflows.results import Actor
 from workflows.results_standing import InvitationStanding
 from workflows.service import MigrationService
@@ -326,3 +327,36 @@ def test_a_403_when_the_bots_app_invites_says_the_directory_refused_the_app(
     assert [(o.status, o.detail) for o in result.outcomes] == [
         ("denied", "403 Forbidden: the directory refused the bot's app")
     ]
+
+
+@BOTH_BACKENDS
+def test_a_guest_a_cancel_told_to_ignore_her_invitation_reads_that_it_no_longer_holds(
+    service: MigrationService, microsoft: FakeMicrosoft, database: Database, clock: FakeClock, dana: Actor
+) -> None:
+    """What the cancel told her is read from its message's JSON, on both databases; Cy's cancel notice never
+    reached him (failed for good), so there is nothing to take back."""
+    service.start("fabrikam", "fabrikam.com", dana)
+    service.invite(None, dana)
+    service.cancel(None, dana, "not now")
+    microsoft.directory = [
+        replace(user, external_user_state=PENDING_ACCEPTANCE) if user.user_type == "Guest" else user
+        for user in microsoft.directory
+    ]
+    with database.session() as session:
+        (to_cy,) = session.exec(
+            select(OutboundMessage).where(OutboundMessage.recipient == "cy@gmail.com")
+        ).all()
+        to_cy.status = "failed"
+        session.commit()
+    clock.advance(days=1)
+    service.start("fabrikam", "fabrikam.com", dana)
+
+    (bob,) = service.invitations_to_accept(Actor("U-BOB", "bob@outlook.com", "Bob"))
+    cancelled_on = month_day((clock.now - timedelta(days=1)).date())
+    assert bob.taken_back == (
+        f"When the move was called off on {cancelled_on}, I said you could ignore Microsoft's invitation to"
+        " join Fabrikam: that no longer holds, now that the move is on again. It is the same invitation,"
+        " still waiting for you: accept it."
+    )
+    (cy,) = service.invitations_to_accept(Actor("U-CY", "cy@gmail.com", "Cy"))
+    assert cy.taken_back == ""

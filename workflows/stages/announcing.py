@@ -25,7 +25,7 @@ from workflows.plan_invitations import invitation_bar
 from workflows.plan_shared_account import shared_targets
 from workflows.results import Actor
 from workflows.results_preparing import AnnounceResult, Told, Unreached
-from workflows.stages import interrupted_invitations
+from workflows.stages import ignored_invitations, interrupted_invitations
 from workflows.stages.invited import as_invited, to_accept
 from workflows.stages.unit import Context, Unit, audit, find, status
 from workflows.tokens import case_of
@@ -102,6 +102,7 @@ class _Notice:
         assert row.id is not None
         self.row, self.admins, self.when = row, admins, when
         self.invited = to_accept(session, row.id, plan.users)
+        self.taken_back = ignored_invitations.taken_back(session, row, plan.users, self.invited)
         self.unconfirmed = interrupted_invitations.in_doubt(session, row.id)
         self.case, self.barred = case_of(plan.checks), invitation_bar(plan.checks)
 
@@ -120,6 +121,8 @@ class _Notice:
             barred=self.barred,
             admins=[admin for admin in self.admins if admin != user.address.lower()],
         )
+        if taken_back := self.taken_back.get(user.id):
+            lines.insert(1, taken_back)  # before the invitation it is about
         payload = {
             **reach.payload(),
             "migration_id": row.id,

@@ -26,7 +26,7 @@ from workflows.identities import candidate_keys, directory_account, known_as, op
 from workflows.plan import NO_ACCESS, PlannedUser
 from workflows.results import Actor
 from workflows.results_todo_lists import NotifiedUser, NotifyResult, TodoEntry
-from workflows.stages import interrupted_invitations, told_early
+from workflows.stages import ignored_invitations, interrupted_invitations, told_early
 from workflows.stages.invited import as_invited, joined_after_connecting, to_accept
 from workflows.stages.late_invitees import ITEM, item_rows, message_to
 from workflows.stages.list_messages import LOST_ACCESS_MESSAGE, TODO_LIST_MESSAGE, list_facts, notes_for
@@ -145,6 +145,8 @@ def _notify_all(
         session, AffectedUser, [_record(unit, listing.user, directory) for listing in wave], unique=_PERSON
     )
     new_lists: list[list[dict[str, Any]]] = []
+    asked = {listing.user.id: listing.invited_as for listing in wave if listing.invited_as}
+    ignored = ignored_invitations.taken_back(session, row, [listing.user for listing in wave], asked)
     for listing, affected in zip(wave, records, strict=True):
         assert affected.id is not None
         if listing.user.loses_access:  # nothing they can do: no items, no reminders, nothing for `complete`
@@ -158,6 +160,7 @@ def _notify_all(
             invited_as=listing.invited_as,
             after_connecting=listing.after_connecting,
             maybe_invited_as=listing.maybe_invited_as,
+            taken_back=ignored.get(listing.user.id, ""),
         )
         new_lists.append(item_rows(affected.id, templates))
     # with their ids, which the messages carry

@@ -48,7 +48,7 @@ from workflows.results_standing import (
     InvitationToAccept,
     Standing,
 )
-from workflows.stages import interrupted_invitations, redeem_links
+from workflows.stages import ignored_invitations, interrupted_invitations, redeem_links
 from workflows.stages.announcing import announced_whens, caught_up_key, held_back, notice_key, rounds
 from workflows.stages.approval_lapse import expire_lapsed, status_after_lapses
 from workflows.stages.invited import as_invited, joined_after_connecting, to_accept
@@ -188,7 +188,17 @@ def standing_of(ctx: Context, organization: str | None, who: Actor) -> Standing:
         )
         signed_in = any(item.key == waiting.SIGN_IN_ITEM and item.done_at for item in items)
         return Standing(
-            outcome, guest, tokens, invitation, addresses[0], announcement, lost, unmapped, account, signed_in
+            outcome,
+            guest,
+            tokens,
+            invitation,
+            addresses[0],
+            announcement,
+            lost,
+            unmapped,
+            account,
+            signed_in,
+            list_to_come=listed is None,
         )
 
 
@@ -204,13 +214,15 @@ def invitations_to_accept(ctx: Context, who: Actor) -> list[InvitationToAccept]:
             listed, stored = _listed_and_planned(session, row.id, row.plan, who)
             if listed is not None or stored is None:
                 continue  # a list of their own already (`todo_list`), or not in this migration
-            address = to_accept(session, row.id, [stored], of=(stored.id,)).get(stored.id)
+            invited = to_accept(session, row.id, [stored], of=(stored.id,))
+            address = invited.get(stored.id)
             if address is None:
                 continue
             sent = redeem_links.newest_sent(session, row, stored.id)
             told = _announcement(ctx, row.id, stored.id)
+            taken_back = ignored_invitations.taken_back(session, row, [stored], invited).get(stored.id, "")
             invitation = InvitationToAccept(
-                row.organization, address, told.to_them or "", False, sent[1] if sent else None
+                row.organization, address, told.to_them or "", False, sent[1] if sent else None, taken_back
             )
             wanted.append((invitation, row.tenant_id, _guest_id(session, row.id, stored)))
     return [

@@ -205,8 +205,11 @@ class Helping(Stage):
             )
         choosing = item_help_views.Choosing.of(migration.organization, person)
         admins = self._desk.admins(migration.organization, actor)
+        list_to_come = self._desk.service.standing_of(migration.organization, actor).list_to_come
         if account is None:
-            return [item_help_views.choose_account(choosing, person.address, admins)]
+            return [
+                item_help_views.choose_account(choosing, person.address, admins, list_to_come=list_to_come)
+            ]
         wanted = account.casefold()
         chosen = next((each for each in choosing.accounts if wanted in map(str.casefold, each)), None)
         if chosen is None:
@@ -220,7 +223,7 @@ class Helping(Stage):
         )
         shown = chosen[1] if mailbox(chosen[1]) else f"the guest account {chosen[1]}"
         passed = item_help_views.choice_passed_on(
-            shown, admins, admins_told=bool(recipients), again=not fresh
+            shown, admins, admins_told=bool(recipients), again=not fresh, list_to_come=list_to_come
         )
         return [passed, *self._desk.outbox.flush()]
 
@@ -284,6 +287,7 @@ class Helping(Stage):
             awaits_mapping=standing.awaits_mapping,
             account=standing.account,
             signed_in=standing.signed_in,
+            list_to_come=standing.list_to_come,
             in_channel=not privately,
         )
 
