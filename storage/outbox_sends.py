@@ -23,7 +23,12 @@ _BEGIN_SEND = (
     .where(col(OutboundMessage.status) == "pending")
     .where(col(OutboundMessage.claimed_by) == bindparam("worker"))
     .where(col(OutboundMessage.claimed_until) > bindparam("now"))
-    .values(in_flight=True, claimed_until=bindparam("until"), version=col(OutboundMessage.version) + 1)
+    .values(
+        in_flight=True,
+        uncertain=col(OutboundMessage.uncertain) | bindparam("maybe"),
+        claimed_until=bindparam("until"),
+        version=col(OutboundMessage.version) + 1,
+    )
     .execution_options(synchronize_session=False)
 )
 _MARK_SENT = (
@@ -54,22 +59,36 @@ _LET_GO = (
     .execution_options(synchronize_session=False)
 )
 """Ends the claim of a message stopped while this worker was sending it (`workflows.stages.list_messages.
-stop_sending` keeps it, as the sign that the send is still under way, which the newer news waits for):
-nothing is recorded of the send, and the message stays `in_flight`, one that may have reached them."""
+stop_sending` keeps it, as the sign that the send is still under way, which the newer news waits for): it is
+never tried again, and it stays `in_flight`, one that may have reached them, as one posted did."""
+_UNSENT = _LET_GO.values(in_flight=False, uncertain=col(OutboundMessage.uncertain) | bindparam("maybe"))
+"""`_LET_GO` after a send that did not post it: the platform refused it, or it was never asked (a try
+after a 429 found it stopped). Only an attempt that may have landed (`maybe`: a timeout, or a post whose
+later step failed), this send's or an earlier one's (`uncertain`), leaves it one that may have reached
+them: whatever the newer news says of it, and whoever a cancel tells, go by what is known."""
 
 
-def begin_send(database: Database, message_id: int, *, worker: str, now: datetime, lease: timedelta) -> bool:
+def begin_send(
+    database: Database,
+    message_id: int,
+    *,
+    worker: str,
+    now: datetime,
+    lease: timedelta,
+    maybe_delivered: bool = False,
+) -> bool:
     """Right before a send: renew the claim and mark the message `in_flight`, if the claim still holds.
+    `maybe_delivered`: an earlier try of this send may have got through (its post, then a 429 on a later
+    step), which is recorded now (`uncertain`): nothing that ends the send after it may take that back.
 
     False when the lease ran out (another worker may own the message now): the caller must not send.
     """
     with database.session() as session:
-        renewed = session.execute(
-            _BEGIN_SEND, {"message_id": message_id, "worker": worker, "now": now, "until": now + lease}
-        )
+        values = {"message_id": message_id, "worker": worker, "maybe": maybe_delivered}
+        renewed = session.execute(_BEGIN_SEND, values | {"now": now, "until": now + lease})
         began = bool(renewed.rowcount == 1)  # type: ignore[attr-defined]
         if not began:  # stopped between two tries (after a 429): the newer news need not wait any longer
-            session.execute(_LET_GO, {"message_id": message_id, "worker": worker})
+            session.execute(_UNSENT, values)
         session.commit()
         return began
 
@@ -134,7 +153,7 @@ def mark_failed(
         if message.status != "pending":  # stopped while being sent: never tried again
             # conditional, not the row read: the heartbeat renews a stopped send's claim too (a new version),
             # and a commit of the row read would then raise StaleDataError and leave the claim held
-            session.execute(_LET_GO, {"message_id": message_id, "worker": worker})
+            session.execute(_UNSENT, {"message_id": message_id, "worker": worker, "maybe": maybe_delivered})
             session.commit()
             return None
         message.last_error = shown_error(error)

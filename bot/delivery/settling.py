@@ -2,8 +2,9 @@
 
 Right before the send the claim is renewed and the message marked `in_flight` (`begin_send`), only if
 the claim still holds; the result is recorded after it. A 429 waits for the pace's next turn while the
-worker's patience lasts; any other failure is recorded, to be retried or given up (`mark_failed`), and
-whoever waits on a message given up is told (`Undeliverable`).
+worker's patience lasts (a try after one that may have got through looks for it first); any other
+failure is recorded, to be retried or given up (`mark_failed`), and whoever waits on a message given up
+is told (`Undeliverable`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.delivery.pacing import AdaptivePacer
@@ -87,19 +89,25 @@ class Settler:
         patience = self._settings.patience.total_seconds()
         waited = 0.0
         envelope: Envelope | None = None
+        landed = False
+        """A try of this send may have got through (a post, then a 429 on a later step): the next try looks
+        for it first, and whatever ends the send keeps the message one that may have reached them."""
         while True:
-            if not await self._begin_send(message.id):
+            if not await self._begin_send(message.id, landed):
                 logger.info("outbox message %s: the claim ran out before sending; not sent", message.id)
                 return
             envelope = envelope or await self._envelope(message)
             if envelope is None:
                 return
+            if landed:
+                envelope = replace(envelope, check_first=True)
             try:
                 receipt = await self._sender.send(envelope)
             except NotHandedOver:
                 await self._not_handed_over(message)
                 return
             except DeliveryFailed as failure:
+                landed = failure.maybe_delivered = landed or failure.maybe_delivered
                 wait = failure.retry_after
                 if wait is not None:
                     self._pacer.rejected(started, wait)
@@ -196,7 +204,7 @@ class Settler:
         if first:  # not again each poll until that send ends
             logger.info("outbox message %s %s", message.id, waits)
 
-    async def _begin_send(self, message_id: int) -> bool:
+    async def _begin_send(self, message_id: int, maybe_delivered: bool) -> bool:
         return await asyncio.to_thread(
             begin_send,
             self._database,
@@ -204,6 +212,7 @@ class Settler:
             worker=self._worker,
             now=self._clock(),
             lease=self._settings.lease,
+            maybe_delivered=maybe_delivered,
         )
 
     async def _envelope(self, message: OutboundMessage) -> Envelope | None:

@@ -1,6 +1,7 @@
 """The outbox's Teams sender: to-do lists and notices as proactive messages, each failure classified.
 
-- 429: nothing was sent; wait as long as `Retry-After` says.
+- 429: nothing was sent; wait as long as `Retry-After` says. A shared card's copy posted before a 429
+  updating an earlier copy did reach them: that failure says so (`maybe_delivered`).
 - 403 on a person's chat: they blocked the bot (`ConversationBlockedByUser`), removed the app
   (`BotNotInConversationRoster`), the tenant's admin disabled it for them (`BotDisabledByAdmin`), or it
   is not installed for them: Microsoft says not to retry, so they are not reachable in chat
@@ -45,7 +46,7 @@ from bot.teams.connector import SIGN_IN_AGAIN_SECONDS, Refusal, SignInRefused, T
 from bot.teams.delivery import CHANNEL_PREFIX, Delivery
 from bot.teams.files import FileLinks
 from bot.teams.people import People
-from bot.teams.store import ConversationRef, Dispatches, TeamsStore
+from bot.teams.store import ConversationRef, Dispatches, TeamsStore, channel_of
 from storage import Database, OutboundMessage
 from storage.outbox import NOT_IN_CHAT
 
@@ -158,8 +159,17 @@ class TeamsSender:
                     ref.conversation_id,
                 )
                 return Receipt(f"{ref.conversation_id}/{POSSIBLY_DELIVERED}", unconfirmed=True)
-            raise _failure(error, envelope) from None
+            failure = _failure(error, envelope)
+            if envelope.updates is not None and ref is not None:
+                # its copy here posted, then updating an earlier copy failed (a 429): it reached them
+                failure.maybe_delivered = await asyncio.to_thread(self._has_copy, envelope.updates, ref)
+            raise failure from None
         return Receipt(f"{ref.conversation_id}/{activity_id}", time_zone=ref.time_zone)
+
+    def _has_copy(self, key: str, ref: ConversationRef) -> bool:
+        """Whether the shared card `key` has a copy in `ref`'s conversation."""
+        copies = self._store.copies(key)
+        return any(channel_of(copy.conversation_id) == ref.conversation_id for copy in copies)
 
     async def _destination(self, envelope: Envelope) -> ConversationRef:
         to = envelope.to

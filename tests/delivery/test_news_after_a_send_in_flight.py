@@ -25,7 +25,7 @@ from tests.workflows.fakes import FakeClock
 from tests.workflows.test_lists_given_again import HANA, HANA_AT_WORK, announced, delivered, with_hana
 from workflows.results import Actor
 from workflows.service import MigrationService
-from workflows.stages.list_messages import stop_sending
+from workflows.stages.list_messages import may_have_reached, stop_sending
 
 __all__ = ["announced", "delivered", "with_hana"]
 """`test_lists_given_again`'s Hana, her list delivered or her advance notice queued; over both databases
@@ -246,13 +246,23 @@ def test_the_move_is_off_waits_for_the_advance_notice_being_sent(
     asyncio.run(replicas())
 
 
-@pytest.mark.parametrize("ends", ["failed", "429-then-stopped"])
+@pytest.mark.parametrize(
+    ("ends", "may_have_landed"),
+    [
+        ("timed-out", True),
+        ("refused", False),
+        ("429-then-stopped", False),
+        ("posted-429-then-stopped", True),
+    ],
+)
 def test_a_stopped_send_that_fails_is_never_tried_again_and_lets_go_of_its_claim(
-    database: Database, clock: FakeClock, ends: str
+    database: Database, clock: FakeClock, ends: str, may_have_landed: bool
 ) -> None:
     """Its claim kept while it is being sent, a stopped message's failure must not record it as one to try
-    again, nor as failed for good (*Retry failed* would send it after the newer news): its claim goes, and
-    it stays one that may have reached them. Nor does a try after a 429 begin once it is stopped."""
+    again, nor as failed for good (*Retry failed* would send it after the newer news): its claim goes. It
+    stays one that may have reached them only if an attempt may have landed (a timeout, or a post whose
+    later step answered 429), not after a refusal, nor once a try after a 429 finds it stopped, which does
+    not begin."""
     with database.session() as session:
         enqueue_all(session, [NewMessage("lost", "hana@x.com", "access_lost", {})], now=clock.now)
         session.commit()
@@ -266,26 +276,31 @@ def test_a_stopped_send_that_fails_is_never_tried_again_and_lets_go_of_its_claim
         session.commit()
         assert stopped.claimed_by == "a"
 
-    if ends == "failed":
+    if ends.endswith("429-then-stopped"):
+        again = begin_send(
+            database,
+            message.id,
+            worker="a",
+            now=clock.now,
+            lease=SETTINGS.lease,
+            maybe_delivered=may_have_landed,
+        )
+        assert not again
+    else:
         left = mark_failed(
             database,
             message.id,
             worker="a",
             now=clock.now,
-            error="timeout",
+            error=ends,
             retry_after=LATER,
             max_attempts=1,
+            maybe_delivered=may_have_landed,
         )
         assert left is None
-    else:
-        assert not begin_send(database, message.id, worker="a", now=clock.now, lease=SETTINGS.lease)
 
     with database.session() as session:
         ended = session.get(OutboundMessage, message.id)
         assert ended is not None
-        assert (ended.status, ended.in_flight, ended.claimed_by, ended.claimed_until) == (
-            SUPERSEDED,
-            True,
-            None,
-            None,
-        )
+        assert (ended.status, ended.claimed_by, ended.claimed_until) == (SUPERSEDED, None, None)
+        assert may_have_reached(ended) is may_have_landed

@@ -36,7 +36,13 @@ HELLO = Message("Hello", (Text("Hello from the outbox"),))
 CAROL = "carol@fabrikam.com"
 
 
-def _with_surface(teams: Teams, use: Callable[[TeamsSurface], Awaitable[T]], **api: object) -> T:
+def _with_surface(
+    teams: Teams,
+    use: Callable[[TeamsSurface], Awaitable[T]],
+    *,
+    on_request: Callable[[httpx.Request], Awaitable[None]] | None = None,
+    **api: object,
+) -> T:
     from bot.teams.surface import build_surface
 
     send_timeout = api.pop("send_timeout", None)
@@ -46,7 +52,8 @@ def _with_surface(teams: Teams, use: Callable[[TeamsSurface], Awaitable[T]], **a
             request.extensions["timeout"] = httpx.Timeout(send_timeout).as_dict()  # type: ignore[arg-type]
 
     async def run() -> T:
-        client = CookielessAsyncClient(timeout=10.0, event_hooks={"request": [short_for_the_send]})
+        hooks = [short_for_the_send, *([on_request] if on_request else [])]
+        client = CookielessAsyncClient(timeout=10.0, event_hooks={"request": hooks})
         surface = build_surface(
             teams.settings,
             teams.runtime.conversation,
@@ -308,6 +315,39 @@ def test_with_its_own_pacing_a_burst_gets_no_429(teams: Teams) -> None:
     results = _with_surface(teams, burst)
     assert all(isinstance(r, Receipt) for r in results), " ".join(getattr(r, "code", "ok") for r in results)
     assert len(teams.personal(CAROL)) == 10
+
+
+def test_a_shared_card_posted_then_limited_updating_an_earlier_copy_may_have_reached_them(
+    teams: Teams,
+) -> None:
+    """An approval prompt to Carol, then to Dana: Dana's copy is posted, then Teams answers 429 to updating
+    Carol's, its Retry-After too long to wait there. The failure says that the prompt may have reached Dana
+    (the worker keeps her message one that may have reached her, whatever ends its send), and the next try,
+    looking first, updates her copy, never posts it again."""
+    key, dana = "approval:1", "dana@fabrikam.com"
+    limited: list[str] = []
+
+    async def limit_the_first_update(request: httpx.Request) -> None:
+        if request.method == "PUT" and not limited:
+            limited.append(request.url.path)
+            _faults(teams, sequence=[429], retry_after=60)
+
+    async def prompts(surface: TeamsSurface) -> DeliveryFailed:
+        await surface.sender.send(Envelope("prompt-carol", DirectMessage(CAROL), HELLO, updates=key))
+        try:
+            await surface.sender.send(Envelope("prompt-dana", DirectMessage(dana), HELLO, updates=key))
+        except DeliveryFailed as failure:
+            return failure
+        raise AssertionError("updating Carol's copy was not limited")
+
+    # unpaced: a 429 holds every process of the bot off for its Retry-After, this test's next try too
+    failure = _with_surface(teams, prompts, on_request=limit_the_first_update, paced=False)
+
+    assert (failure.retry_after, failure.maybe_delivered) == (60, True)
+    assert len(limited) == 1 and len(teams.personal(dana)) == 1
+    again = Envelope("prompt-dana", DirectMessage(dana), HELLO, updates=key, check_first=True)
+    _with_surface(teams, lambda surface: surface.sender.send(again), paced=False)
+    assert len(teams.personal(dana)) == 1
 
 
 def test_after_a_crash_a_message_handed_to_teams_is_not_sent_twice_and_one_that_was_not_is_sent(

@@ -293,9 +293,10 @@ def stop_sending(message: OutboundMessage) -> bool:
 
     Whatever waits is stopped, a copy queued again or the retry of an attempt that may have landed too:
     sent after the newer news, it would say again what that takes back. One being sent (`in_flight`) may
-    land all the same, but is never tried again: its outcome is not recorded (it stays one that may have
-    reached them), nor does a process that finds its send cut short claim it again. Its claim is kept, the
-    sign that its send is under way: the newer news waits for it (`following`)."""
+    land all the same, but is never tried again, nor does a process that finds its send cut short claim it
+    again: it stays one that may have reached them unless its send ends surely unposted (refused, or never
+    asked, with no try of it that may have landed: `storage.outbox_sends`). Its claim is kept, the sign that
+    its send is under way: the newer news waits for it (`following`)."""
     if message.status != "pending":
         return False
     message.status = SUPERSEDED
