@@ -21,19 +21,30 @@ _DOMAIN = re.compile(r"(?=.{3,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _MENTION = re.compile(r"<[!@#]|<at>|(?<![\w.])@(?:here|channel|everyone)\b", re.IGNORECASE)
 """Slack's `<!channel>`, `<@U123>`, `<#C123>`, Teams' `<at>`, and a typed `@here`, `@channel`, `@everyone`."""
+_ISO_END = r"(?:\b|(?=T\d))"
+"""Where an ISO 8601 date's day ends: at a word's end, or at the `T` of `2026-12-04T14:00Z`."""
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_MONTH = rf"(?P<month>{'|'.join(_MONTHS)})[a-z]*\.?"
+_MONTH_WORD = rf"(?:{'|'.join(_MONTHS)})[a-z]*\.?"
+_MONTH = rf"(?P<month>{_MONTH_WORD})"
 _DATES = (
-    re.compile(r"\b(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})\b"),
+    re.compile(rf"\b(?P<year>\d{{4}})-(?P<month>\d{{1,2}})-(?P<day>\d{{1,2}}){_ISO_END}"),
     re.compile(rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+(?P<year>\d{{4}})\b", re.I),
     re.compile(rf"\b{_MONTH}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>\d{{4}})\b", re.I),
 )
 """2026-12-04, 4 December 2026, Dec 4th, 2026: dates with a year, the ones that can be in the past."""
 _SLASH = re.compile(r"(?<![\d/])(?P<first>\d{1,2})/(?P<second>\d{1,2})(?:/(?P<year>\d{4}|\d{2}))?(?![\d/])")
 """04/12/2026, 4/12: day/month in most of the world, month/day in the US, so both readings count."""
-_BEFORE_SLASH = re.compile(rf"{relative_days.LEADING}(?:{relative_days.WEEKDAY}\s+)?", re.I)
-"""What may come before the slash date an announcement starts with (`on Friday 4/12`); one further on is
-the admin's text (`24/7`, `1/2 an hour`, `50/50`)."""
+_BEFORE_SLASH = re.compile(rf"{relative_days.LEADING}(?:{relative_days.WEEKDAY},?\s+)?", re.I)
+"""What may come before the slash date an announcement starts with (`on Friday 4/12`, `Fri, 4/12`); one
+further on is the admin's text (`24/7`, `1/2 an hour`, `50/50`)."""
+_DAY_FIRST = re.compile(
+    rf"{relative_days.LEADING}(?:the\s+(?:week|afternoon|evening)\s+of\s+)?(?:{relative_days.WEEKDAY},?\s+)?"
+    rf"(?:\d{{4}}-\d{{1,2}}-\d{{1,2}}{_ISO_END}|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH_WORD}"
+    rf"|{_MONTH_WORD}\s+\d{{1,2}}(?:st|nd|rd|th)?\b)",
+    re.I,
+)
+"""A day people can read, first: a date, as given or as `relative_days` and the slash dates wrote it
+(`Friday 4 December 2026`, `the week of Monday 7 December 2026`); a time or a note may follow."""
 _YEARLESS = (
     re.compile(rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?!,?\s+\d{{4}}\b)\b", re.I),
     re.compile(rf"\b{_MONTH}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\b(?!,?\s+\d{{4}}\b)", re.I),
@@ -147,7 +158,17 @@ def announcement_when(value: str, *, now: datetime, usage: str, zone: tzinfo = U
     if leading:
         named = _slash_date(leading, value, over_everywhere, usage)
         value = value[: leading.start()] + named + value[leading.end() :]
-    return relative_days.fixed(value, now.astimezone(zone).date())
+    day_named = relative_days.fixed(value, now.astimezone(zone).date())
+    if value and not _DAY_FIRST.match(day_named):
+        raise ArgumentError(
+            f"`{value}` does not start with a day I can read, so I announced nothing: people would read"
+            f" “Coming {value}” and not know when. Start with the day: a date (`2026-12-04`, `4 December`,"
+            " `Dec 4`, `4/12/2026`), a weekday (`Friday`, `next Friday`), `today`, `tonight`, `this"
+            " afternoon`, `tomorrow`, `the day after tomorrow`, `in 3 days`, `in 2 weeks`, `this week` or"
+            f" `next week`; a time or a note may follow, e.g. {example}. To tell them without a date, say"
+            f" `{usage}` alone."
+        )
+    return day_named
 
 
 def passed(value: str, *, now: datetime) -> bool:

@@ -96,8 +96,9 @@ USAGES: tuple[Usage, ...] = (
         "tell every affected user what will happen to them, and when",
         example="announce fabrikam-fiber Friday 14:00 UTC",
         details="Each person gets a direct message about their own case. Nobody is told twice, unless you"
-        " give a new date. WHEN is free text or a date (2026-12-04); a day already over, or a mention of"
-        " people or a channel, is refused.",
+        " give a new date. WHEN starts with a day I can read (2026-12-04, 4 December, Friday, tomorrow, in 3"
+        " days, next week...), then your words if you like; a day already over, one I cannot read, or a"
+        " mention of people or a channel, is refused.",
     ),
     Usage(
         "invite",

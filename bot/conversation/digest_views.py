@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from bot.conversation import lists, sign_in_views
-from bot.conversation.messages import Actions, Block, Heading, Message, Text
+from bot.conversation.messages import Actions, Block, Button, Heading, Message, Text
 from bot.conversation.progress_views import (
     DELIVERY_WORDS,
+    full_list_button,
     losing_access_alone,
     lost_access,
     may_have_arrived,
+    names_privately,
     retry_failed_button,
     to_do_lists,
 )
@@ -56,6 +58,7 @@ def straggler_digest(
     finished: int | None = None,
     maybe_sent: Sequence[str] = (),
     failed: Sequence[str] = (),
+    named: bool = True,
 ) -> Message:
     """`waiting`: who can do nothing until the admins act.
     `maybe_sent`: of `stragglers`, who have a list that may not have reached them (`progress`'s *may have
@@ -63,7 +66,10 @@ def straggler_digest(
     `failed`: of `stragglers`, whose list failed (`progress`'s *failed*).
     `lost`: (email, who decided) of everyone an admin decided loses access; they have nothing to do.
     `finished`: of the `users` counted, who have nothing left to do (None: a digest queued before it was
-    counted, whose heading says the count alone)."""
+    counted, whose heading says the count alone).
+    Not `named` (the copy for a channel): how many and the admins' steps, no name, no address, no file, as
+    people's names are their addresses, which are not for the whole channel; `progress`'s buttons name them
+    to whichever admin presses one, privately, as under the channel's live report."""
     verb = "has" if len(stragglers) == 1 else "have"
     heading = f"{lists.of_people(len(stragglers), users)} in {organization} still {verb} open to-do items"
     heading += _the_others(users - len(stragglers), finished, waiting)
@@ -73,9 +79,9 @@ def straggler_digest(
     ]
     blocks: list[Block] = [
         Heading(heading),
-        *(lists.table(("user", "name", "progress"), rows) if rows else []),
+        *(lists.table(("user", "name", "progress"), rows) if rows and named else []),
     ]
-    if lists.is_cut(rows):
+    if named and lists.is_cut(rows):
         blocks.append(
             lists.csv_file(
                 f"open-items-{organization}.csv",
@@ -92,15 +98,18 @@ def straggler_digest(
             )
         )
     if failed:
-        who, every = lists.names_and_csv(
-            failed,
-            f"failed-{organization}.csv",
-            f"Whose to-do list failed in {organization}",
-            organization=organization,
-        )
         reached = f"{to_do_lists(len(failed))} failed to reach {sign_in_views.count_of_people(len(failed))}"
-        blocks += [Text(f"{reached}: {who}. *Retry failed* sends each again."), *every]
-    if maybe_sent:
+        if named:
+            who, every = lists.names_and_csv(
+                failed,
+                f"failed-{organization}.csv",
+                f"Whose to-do list failed in {organization}",
+                organization=organization,
+            )
+            blocks += [Text(f"{reached}: {who}. *Retry failed* sends each again."), *every]
+        else:
+            blocks.append(Text(f"{reached}. *Retry failed* sends each again."))
+    if maybe_sent and named:
         who, every = lists.names_and_csv(
             maybe_sent,
             f"may-have-arrived-{organization}.csv",
@@ -108,10 +117,16 @@ def straggler_digest(
             organization=organization,
         )
         blocks += [Text(may_have_arrived(len(maybe_sent), who)), *every]
-    blocks += _waiting_blocks(waiting, organization)
-    blocks += sign_in_views.not_signed_in_blocks(not_signed_in, grace_working_days)
-    blocks += sign_in_views.still_personal_blocks(still_personal, organization)
-    if lost:
+    elif maybe_sent:
+        blocks.append(Text(may_have_arrived(len(maybe_sent), "*Progress* names them to you")))
+    blocks += _waiting_blocks(waiting, organization, named=named)
+    blocks += sign_in_views.not_signed_in_blocks(not_signed_in, grace_working_days, named=named)
+    blocks += sign_in_views.still_personal_blocks(still_personal, organization, named=named)
+    if lost and not named:
+        blocks.append(
+            Text(f"Not counted: {losing_access_alone([by for _, by in lost])}; nothing for them to do.")
+        )
+    elif lost:
         shown = [f"• {email}: {lost_access(by)}" for email, by in lost[: lists.ROW_LIMIT]]
         if len(lost) > lists.ROW_LIMIT:
             shown.append(f"…and {len(lost) - lists.ROW_LIMIT:,} more; `progress` lists everyone.")
@@ -126,9 +141,19 @@ def straggler_digest(
                 " `progress` lists them to be reached another way."
             )
         )
+    buttons: list[Button] = []
+    if not named:
+        deciding = any(each.item in (CHOOSING_ITEM, ENABLE_ACCOUNT) for each in waiting)
+        blocks.append(Text(names_privately("*Progress*") + (_DECIDING_PRIVATELY if deciding else "")))
+        buttons += [Button("Progress", "progress", organization), full_list_button(organization)]
     if failed or maybe_sent or any(each.delivery in _RETRY_SHOWN_FOR for each in waiting):
-        blocks.append(Actions((retry_failed_button(organization),)))
+        buttons.append(retry_failed_button(organization))
+    if buttons:
+        blocks.append(Actions(tuple(buttons)))
     return Message(heading, tuple(blocks))
+
+
+_DECIDING_PRIVATELY = " `plan` in a direct message with me names whom to decide for, with a button for each."
 
 
 def _the_others(others: int, finished: int | None, waiting: Sequence[Waiting]) -> str:
@@ -184,9 +209,10 @@ def _waiting_for(who_waits: str, waiting: Sequence[Waiting]) -> str:
     return f"{who_waits} for you: {', '.join(each[:-1])} and {each[-1]}"
 
 
-def _waiting_blocks(waiting: Sequence[Waiting], organization: str) -> list[Block]:
+def _waiting_blocks(waiting: Sequence[Waiting], organization: str, *, named: bool) -> list[Block]:
     """Who waits with nothing to do, then who waits with one thing theirs: looking for their invitation
-    email, of which they hear once (`workflows.waiting.LOOK_ONCE`); each with what they heard of it."""
+    email, of which they hear once (`workflows.waiting.LOOK_ONCE`); each with what they heard of it, and,
+    `named`, who they are with each one's step."""
     stuck = [each for each in waiting if each.item != INVITATION_IN_DOUBT]
     looking = [each for each in waiting if each.item == INVITATION_IN_DOUBT]
     blocks: list[Block] = []
@@ -194,7 +220,7 @@ def _waiting_blocks(waiting: Sequence[Waiting], organization: str) -> list[Block
         if group:
             who = _waiting_for(sign_in_views.people_counted(len(group), "waits", "wait"), group)
             said = f"{who}: {meanwhile.until}{_heard(group, meanwhile)}"
-            blocks += [Text(said), *_waiting_table(group, meanwhile, organization)]
+            blocks += [Text(said), *(_waiting_table(group, meanwhile, organization) if named else [])]
     return blocks
 
 

@@ -160,7 +160,7 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
                 for item in report.items
             ),
         ),
-        *([Text(_names_privately())] if live else lists.table(HEADER, rows)),
+        *([Text(names_privately("*Refresh*"))] if live else lists.table(HEADER, rows)),
         *sign_in_views.still_personal_blocks(report.still_personal, report.organization, named=not live),
         *sign_in_views.mappings_blocks(report.mappings, report.organization, named=not live),
     ]
@@ -217,7 +217,7 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
         )
     buttons = [Button("Refresh", "progress", report.organization)]
     if live:
-        buttons.append(Button("Full list (CSV)", "progress", f"{report.organization} {FULL_LIST}"))
+        buttons.append(full_list_button(report.organization))
     if report.with_delivery("failed", "not-in-chat", "in-chat", "maybe-sent"):
         buttons.append(retry_failed_button(report.organization))
     blocks.append(Actions(tuple(buttons)))
@@ -253,11 +253,16 @@ def advance_notice(status: MigrationStatus, told: Told, nobody: str, doubted: Se
     return Message(reached, tuple(blocks), private=True)
 
 
-def _names_privately() -> str:
+def names_privately(button: str) -> str:
+    """Where a channel's copy of the lists sends whoever wants the names: `button`, `progress`'s."""
     return (
-        "📬 Who is who: *Refresh* shows you each person's list and *Full list (CSV)* sends you everyone, in"
+        f"📬 Who is who: {button} shows you each person's list and *Full list (CSV)* sends you everyone, in"
         " a message only you see; people's names are their addresses, which are not for the whole channel."
     )
+
+
+def full_list_button(organization: str) -> Button:
+    return Button("Full list (CSV)", "progress", f"{organization} {FULL_LIST}")
 
 
 def may_have_arrived(count: int, who: str) -> str:

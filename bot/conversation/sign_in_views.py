@@ -311,16 +311,21 @@ def identity_mapped_elsewhere_dm(
     return Message(heading, (Heading(heading), Text(text)))
 
 
-def not_signed_in_blocks(not_signed_in: Sequence[tuple[str, str]], grace_working_days: int) -> list[Block]:
-    """For the digest: who Azure DevOps has not seen signing in, some working days after the connection."""
+def not_signed_in_blocks(
+    not_signed_in: Sequence[tuple[str, str]], grace_working_days: int, *, named: bool = True
+) -> list[Block]:
+    """For the digest: who Azure DevOps has not seen signing in, some working days after the connection;
+    not `named` (a channel's copy), how many."""
     if not not_signed_in:
         return []
+    said = (
+        f"{people_counted(len(not_signed_in), 'has', 'have')} not signed in with their work or guest"
+        f" account {grace_working_days} working days after the connection (Azure DevOps shows no sign-in)"
+    )
+    if not named:
+        return [Text(f"{said}.")]
     return [
-        Text(
-            f"{people_counted(len(not_signed_in), 'has', 'have')} not signed in with their work or guest"
-            f" account {grace_working_days} working days after the connection"
-            " (Azure DevOps shows no sign-in):"
-        ),
+        Text(f"{said}:"),
         *lists.table(
             ("user", "name"),
             [(email, lists.short(name)) for email, name in not_signed_in],

@@ -166,6 +166,7 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 maybe_sent=[str(who) for who in payload.get("maybe_sent", [])],  # absent before it was said
                 failed=[str(who) for who in payload.get("failed", [])],  # absent before it was said
                 lost=[(str(email), str(by)) for email, by in payload.get("lost_access", [])],
+                named=not message.recipient.startswith(notices.CHANNEL_PREFIX),
             )
         case left_behind_notes.LEFT_BEHIND_MESSAGE:
             rendered = closing_views.left_behind_dm(

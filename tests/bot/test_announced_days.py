@@ -56,3 +56,25 @@ def test_a_day_month_date_over_everywhere_is_refused_like_any_other_past_date(
         f" {ORG} 30/11/2027`."
     )
     assert chat.runtime.service.told(chat.runtime.service.status(ORG).id) is None
+
+
+UNREADABLE = (
+    "`next blursday` does not start with a day I can read, so I announced nothing: people would read “Coming"
+    " next blursday” and not know when. Start with the day: a date (`2026-12-04`, `4 December`, `Dec 4`,"
+    " `4/12/2026`), a weekday (`Friday`, `next Friday`), `today`, `tonight`, `this afternoon`, `tomorrow`,"
+    " `the day after tomorrow`, `in 3 days`, `in 2 weeks`, `this week` or `next week`; a time or a note may"
+    f" follow, e.g. `announce {ORG} Friday 14:00 UTC`. To tell them without a date, say `announce {ORG}`"
+    " alone."
+)
+"""walk: `announce ORG next blursday` sent ten notices headed “COMING NEXT BLURSDAY”."""
+
+
+def test_a_day_it_cannot_read_is_refused_with_the_forms_it_reads_and_nobody_is_told(chat: Chat) -> None:
+    refused = chat.say(DANA, f"announce {ORG} next blursday")
+    assert flat(text_of(refused)) == UNREADABLE
+    assert chat.runtime.service.told(chat.runtime.service.status(ORG).id) is None
+    assert not [m for m in chat.runtime.conversation.watch() if "COMING" in text_of([m])]
+    told = chat.say(DANA, f"announce {ORG} next Friday, after the standup")  # the day first, then their words
+    assert flat(text_of(told)).startswith(
+        "Telling all 10 people what is coming for Friday 4 December 2026, after the standup (you wrote"
+    )

@@ -13,13 +13,15 @@ import httpx
 import pytest
 from sqlmodel import col, select
 
-from bot.conversation.messages import Channel, DirectMessage, Outgoing, Table
+from bot.conversation.messages import ADDRESS, Channel, DirectMessage, Outgoing, Table
+from bot.delivery.render import envelope_of
 from sandbox import Sandbox
 from storage import AuditEntry, Database, Invitation, Migration, OutboundMessage, Reminder
 from storage.outbox_claims import claim_due
 from storage.outbox_sends import UNCONFIRMED, begin_send
 from tests.bot.conftest import DANA, LEE, ORG, Chat, invitation_emails, started_on_clock, text_of
 from workflows import invitation_wait
+from workflows.reminders import DIGEST_MESSAGE
 from workflows.results import BOT
 from workflows.stages.interrupted_invitations import RECOVERED
 
@@ -772,10 +774,16 @@ def test_who_ticked_looking_for_an_invitation_not_known_to_have_gone_out_still_w
 
 
 def _digest_days_later(chat: Chat, moment: Moment) -> Outgoing:
-    """The admins' digest, three days on: its first look since the lists went out is due."""
+    """The admins' digest, three days on: its first look since the lists went out is due. The channel's
+    names nobody; this is it named, as a migration started in a direct message has it, from the same row."""
     moment.now += timedelta(days=3)
     (digest,) = [m for m in chat.runtime.conversation.watch() if "open to-do items" in m.message.summary]
-    return digest
+    assert digest.to == Channel("#aad-migration") and ADDRESS.findall(text_of([digest])) == []
+    with chat.runtime.database.session() as session:
+        (row,) = session.exec(select(OutboundMessage).where(OutboundMessage.kind == DIGEST_MESSAGE)).all()
+        named = envelope_of(OutboundMessage(**{**row.model_dump(), "recipient": DANA}))
+    assert named.message.summary == digest.message.summary
+    return Outgoing(named.message, named.to)
 
 
 def _mailed_unlinked(chat: Chat, moment: Moment) -> None:

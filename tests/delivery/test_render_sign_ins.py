@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.conversation.messages import Channel, DirectMessage, Table, Text
+from bot.conversation.messages import ADDRESS, Attachment, Channel, DirectMessage, Table, Text
 from bot.delivery.render import envelope_of
 from storage import OutboundMessage
 from workflows.mapping import map_by_hand
@@ -74,18 +74,21 @@ def test_a_guest_is_thanked_for_signing_in_with_their_guest_account() -> None:
     assert "signed in to fabrikam with your work account" in earlier.message.summary
 
 
-def test_the_digest_names_who_has_not_signed_in_and_who_needs_an_admin() -> None:
-    payload = {
-        "organization": "fabrikam",
-        "users": 5,
-        "unreachable": 0,
-        "stragglers": [],
-        "not_signed_in": [["lee@fabrikam.com", "Lee"]],
-        "grace_working_days": 3,
-        "still_personal": [["kim@old.com", "map", "map"], ["hana@contoso.com", "ambiguous", "decide"]],
-    }
-    envelope = envelope_of(_row("straggler_digest", "channel:C1", payload))
-    assert envelope.to == Channel("C1")
+_SIGN_INS_DIGEST = {
+    "organization": "fabrikam",
+    "users": 5,
+    "unreachable": 0,
+    "stragglers": [],
+    "not_signed_in": [["lee@fabrikam.com", "Lee"]],
+    "grace_working_days": 3,
+    "still_personal": [["kim@old.com", "map", "map"], ["hana@contoso.com", "ambiguous", "decide"]],
+}
+
+
+def test_the_digest_to_the_starter_names_who_has_not_signed_in_and_who_needs_an_admin() -> None:
+    """A migration started in a direct message: its digest goes there, which only its starter reads."""
+    envelope = envelope_of(_row("straggler_digest", "dana@fabrikam.com", _SIGN_INS_DIGEST))
+    assert envelope.to == DirectMessage("dana@fabrikam.com")
     texts = [block.markdown for block in envelope.message.blocks if isinstance(block, Text)]
     tables = [block for block in envelope.message.blocks if isinstance(block, Table)]
     said = "1 person has not signed in with their work or guest account 3 working days after"
@@ -96,3 +99,23 @@ def test_the_digest_names_who_has_not_signed_in_and_who_needs_an_admin() -> None
     said = "\n".join(texts)  # and each step in full once, under the table
     assert said.count(f"• *map by hand*: {map_by_hand()}.") == 1
     assert said.count("• *decide, then map*: decide which directory account is theirs") == 1
+
+
+def test_the_digest_in_the_channel_counts_who_has_not_signed_in_and_who_needs_an_admin() -> None:
+    envelope = envelope_of(_row("straggler_digest", "channel:C1", _SIGN_INS_DIGEST))
+    assert envelope.to == Channel("C1")
+    assert not [block for block in envelope.message.blocks if isinstance(block, (Table, Attachment))]
+    texts = [block.markdown for block in envelope.message.blocks if isinstance(block, Text)]
+    said = "\n".join(texts)
+    assert ADDRESS.findall(said) == [] and "Lee" not in said
+    assert (
+        "1 person has not signed in with their work or guest account 3 working days after the connection"
+        " (Azure DevOps shows no sign-in)." in said
+    )
+    assert "2 people are still on their Microsoft account after the connection and need you" in said
+    assert said.count(f"• *map by hand*: {map_by_hand()}.") == 1  # the steps, whoever they are for
+    assert "📬 Who is who: *Progress* shows you each person's list" in said
+    assert [(b.label, b.action, b.value) for b in envelope.message.buttons] == [
+        ("Progress", "progress", "fabrikam"),
+        ("Full list (CSV)", "progress", "fabrikam csv"),
+    ]

@@ -58,3 +58,18 @@ def test_tomorrow_is_the_day_after_the_admins_today_in_the_zone_their_slack_prof
     ), answer
     assert len(fake.calls_of("users.info")) == 1  # the zone came with who Dana is: no call of its own
     assert "Traceback" not in caplog.text
+
+
+def test_a_day_it_cannot_read_is_refused_and_nobody_gets_a_notice(
+    migration: Migration, caplog: pytest.LogCaptureFixture
+) -> None:
+    migration.command("UDANA", f"start {ORGANIZATION} fabrikam.com")
+
+    answer = " ".join(migration.command("UDANA", f"announce {ORGANIZATION} next blursday").split())
+
+    assert answer.startswith(
+        "`next blursday` does not start with a day I can read, so I announced nothing: people would read"
+        " “Coming next blursday” and not know when. Start with the day: a date (`2026-12-04`,"
+    ), answer
+    assert migration.runtime.service.told(migration.runtime.service.status(ORGANIZATION).id) is None
+    assert "Traceback" not in caplog.text

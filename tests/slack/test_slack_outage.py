@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.conversation.messages import Outgoing
+from bot.conversation.messages import ADDRESS, Outgoing
 from bot.delivery.notices import CHAT_MESSAGE
 from bot.delivery.outboxes import NoticeOutbox
 from bot.delivery.worker import OutboxWorker
@@ -243,6 +243,10 @@ def test_every_message_of_the_workflow_survives_a_minute_of_slack_failing(bot: B
     assert {m.kind for m in reminders} == {"todo_reminder", "billing_reminder", "straggler_digest"}
     bot.deliver_through_the_outage()
     assert bot.posts("DUGUS", "waits on the migration admins") == []  # his list said it
+    # the channel's digest counts: people's names are their addresses, which `progress` gives an admin alone
+    (digest,) = bot.posts(CHANNEL, "still have open to-do items")
+    assert ADDRESS.findall(texts(digest)) == [] and "Gus" not in texts(digest)
+    assert "2 people wait for your decision" in texts(digest)
 
     queued = [m for m in bot.queued() if m.status != "superseded" and m.error_code != "not_in_chat"]
     assert {message.status for message in queued} == {"sent"}
