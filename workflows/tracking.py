@@ -12,7 +12,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlmodel import Session
+from sqlalchemy import bindparam, update
+from sqlmodel import Session, col
 
 from storage import Database, Migration, OutboundMessage
 from storage.outbox import retry_failed
@@ -126,8 +127,7 @@ class Tracking:
 
         def revise(session: Session, messages: Sequence[OutboundMessage]) -> Sequence[OutboundMessage]:
             # read again where they are queued: a `cancel` or `complete` since the status read wins
-            row = session.get(Migration, status.id, with_for_update=True)
-            assert row is not None
+            row = _locked(session, status.id)
             if row.state in FINAL_STATES:
                 raise _ended_refusal(status.organization, row.state)
             again = resending.as_now(session, messages)
@@ -163,6 +163,27 @@ class Tracking:
         if now.tzinfo is None:
             raise ValueError("the clock must return timezone-aware datetimes")
         return now
+
+
+def _locked(session: Session, migration_id: int) -> Migration:
+    """The migration, read with its row locked until `session`'s transaction ends: a cancel or another
+    retry waits for this one. SQLite locks the file from a transaction's first write, not rows: written
+    first, the retry reads no message a sender may change before it commits (the changes its lists
+    withdraw, which `relisting.withdraw` locks on PostgreSQL). The write leaves the version as it is: a
+    step running meanwhile (invite, notify, the sign-in watch) checks it at its next heartbeat, and would
+    fail on a version moved by a retry, which changes nothing of the migration."""
+    session.execute(_LOCKING, {"migration": migration_id})
+    row = session.get(Migration, migration_id, populate_existing=True)
+    assert row is not None
+    return row
+
+
+_LOCKING = (
+    update(Migration)
+    .where(col(Migration.id) == bindparam("migration"))
+    .values(version=col(Migration.version))
+    .execution_options(synchronize_session=False)
+)
 
 
 def _ended_refusal(organization: str, state: str) -> WorkflowError:

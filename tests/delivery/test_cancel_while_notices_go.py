@@ -34,7 +34,7 @@ __all__ = ["announced", "with_hana"]
 LEASE = DeliverySettings.unpaced().lease
 
 
-def _waits_for(connection: Connection, database: Database) -> Callable[[], bool]:
+def waits_for(connection: Connection, database: Database) -> Callable[[], bool]:
     """Whether another connection waits for a lock `connection`'s transaction holds: on PostgreSQL a row
     lock of its backend; on SQLite the file's write lock, held from its first write to its commit."""
     if database.engine.dialect.name == "sqlite":
@@ -70,7 +70,7 @@ def test_a_cancel_while_a_replica_posts_the_notices_goes_through_and_stops_them(
         if replica_a.ident is None:  # the cancel has read the notices: A begins posting another's meanwhile
             session = Session.object_session(message)
             assert session is not None
-            waits = _waits_for(session.connection(), database)
+            waits = waits_for(session.connection(), database)
             replica_a.start()
             # it either goes first or waits for the cancel; nothing signals the wait, so look every 10 ms
             while replica_a.is_alive() and not waits():
@@ -116,7 +116,7 @@ def test_a_cancel_voiding_a_pending_approval_does_not_deadlock_with_a_claim_batc
 
         cancel = threading.Thread(target=cancelling)
         cancel.start()
-        waits = _waits_for(batch, database)
+        waits = waits_for(batch, database)
         while cancel.is_alive() and not waits():  # nothing signals the wait: look every 10 ms
             cancel.join(0.01)
         batch.execute(_CLAIM, claim | {"message_id": prompt.id})  # the batch goes on up the queue

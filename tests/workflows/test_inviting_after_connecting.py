@@ -25,7 +25,7 @@ from tests.storage.locks import waited_on
 from tests.storage.statements import statements
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, ProcessKilled
-from tests.workflows.outbox import tells_how_to_keep_benefits_as
+from tests.workflows.outbox import queued, tells_how_to_keep_benefits_as
 from workflows._views import item_payload
 from workflows.directory import DirectoryUser, Invitation, OrgUser
 from workflows.errors import WorkflowError
@@ -33,7 +33,7 @@ from workflows.mapping import map_by_hand
 from workflows.results import Actor
 from workflows.service import MigrationService
 from workflows.stages.list_messages import INVITED_MESSAGE
-from workflows.tracking import Tracking
+from workflows.tracking import Retried, Tracking
 
 pytestmark = SQLITE_ONLY
 
@@ -441,6 +441,39 @@ def _fail(database: Database, message_id: int) -> None:
         message.claimed_by = message.claimed_until = None
         message.in_flight = False
         session.commit()
+
+
+@BOTH_BACKENDS
+def test_retry_failed_clicked_while_invite_runs_lets_invite_finish(
+    found_connected: MigrationService,
+    microsoft: FakeMicrosoft,
+    database: Database,
+    clock: FakeClock,
+    dana: Actor,
+) -> None:
+    """*Retry failed* locks the migration while it reads what it withdraws, and leaves its version as it
+    was: invite, which heartbeats on the version it read before each person, goes on with the next one.
+    A retry that moved the version failed invite at Cy's heartbeat (fix156)."""
+    found_connected.notify(None, dana)
+    for message in queued(database, "todo_list"):
+        assert message.id is not None
+        _fail(database, message.id)  # nobody's list reached them
+    tracking = Tracking(database, found_connected, clock=clock)
+    retried: list[Retried] = []
+    invite_guest = microsoft.invite_guest
+
+    def retried_meanwhile(tenant_id: str, **invitation: str) -> Invitation:
+        if not retried:  # an admin clicks *Retry failed* while Bob is invited, Cy next
+            retried.append(tracking.retry_failed(None))
+        return invite_guest(tenant_id, **invitation)
+
+    microsoft.invite_guest = retried_meanwhile  # type: ignore[method-assign]
+    result = found_connected.invite(None, dana)
+
+    assert retried == [Retried(lists=len(queued(database, "todo_list")), news=0)]
+    assert result.status.state == "users_notified" and not result.denied
+    assert sorted(microsoft.invitations) == ["bob@outlook.com", "cy@gmail.com"]
+    assert {message.status for message in queued(database, "todo_list")} == {"pending"}
 
 
 def test_progress_shows_the_invitation_notice_that_followed_a_delivered_list(

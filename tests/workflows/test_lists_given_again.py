@@ -178,7 +178,7 @@ def decided_in_turn(
     return [message.payload for message in _hanas(database) if message.kind == "account_decided"]
 
 
-def _fail_pending(database: Database) -> None:
+def fail_pending(database: Database) -> None:
     """The worker could not reach anyone it tried."""
     with database.session() as session:
         for message in session.exec(select(OutboundMessage).where(OutboundMessage.status == "pending")).all():
@@ -219,7 +219,7 @@ def test_retry_failed_sends_again_every_failed_message_that_hands_someone_their_
     tracking: Tracking, delivered: MigrationService, database: Database, clock: FakeClock, lee: Actor
 ) -> None:
     delivered.decide_account(None, HANA, HANA_AT_WORK, lee)  # her list asked which account is hers
-    _fail_pending(database)
+    fail_pending(database)
     assert tracking.retry_failed(None).total == 1
     (decided,) = queued(database, "account_decided")
     assert (decided.status, decided.error_code) == ("pending", None)
@@ -227,14 +227,14 @@ def test_retry_failed_sends_again_every_failed_message_that_hands_someone_their_
     _deliver(tracking, database, clock)
     clock.advance(minutes=5)
     delivered.decide_account(None, HANA, "no-access", lee)
-    _fail_pending(database)
+    fail_pending(database)
     assert tracking.retry_failed(None).total == 1
     assert [m.status for m in queued(database, "access_lost")] == ["pending"]
 
     _deliver(tracking, database, clock)
     clock.advance(minutes=5)
     delivered.decide_account(None, HANA, HANA_AT_WORK, lee)
-    _fail_pending(database)
+    fail_pending(database)
     assert tracking.retry_failed(None).total == 1
     assert [m.status for m in queued(database, "access_kept")] == ["pending"]
 
@@ -251,7 +251,7 @@ def test_an_account_changed_before_the_first_decision_reached_her_tells_her_only
     first_list = _hanas(database)
     delivered.decide_account(None, HANA, HANA_AS_GUEST, lee)
     if first_decision == "failed":
-        _fail_pending(database)
+        fail_pending(database)
     clock.advance(minutes=5)
     delivered.decide_account(None, HANA, HANA_AT_WORK, lee)
     tracking.retry_failed(None)
@@ -413,10 +413,10 @@ def test_retry_failed_sends_her_list_as_it_is_now_and_no_change_that_list_alread
     clock: FakeClock,
     lee: Actor,
 ) -> None:
-    _fail_pending(database)  # her list could not reach her
+    fail_pending(database)  # her list could not reach her
     notified.decide_account(None, HANA, HANA_AT_WORK, lee)
     if decision == "failed":
-        _fail_pending(database)  # nor could "your work account is ..."
+        fail_pending(database)  # nor could "your work account is ..."
     tracking.retry_failed(None)
     _deliver(tracking, database, clock)
 
@@ -448,7 +448,7 @@ def test_a_change_after_a_list_teams_could_not_confirm_leaves_it_in_doubt_and_re
     if change == "sent":
         _deliver(tracking, database, clock)
     else:
-        _fail_pending(database)
+        fail_pending(database)
     (hers,) = [user for user in tracking.progress(None).users if user.email == HANA]
     assert hers.delivery == "maybe-sent"
 
@@ -509,7 +509,7 @@ def test_retry_failed_sends_a_change_to_a_list_that_reached_her_as_it_is_now(
 ) -> None:
     first_list = _hanas(database)
     delivered.decide_account(None, HANA, HANA_AT_WORK, lee)
-    _fail_pending(database)
+    fail_pending(database)
     clock.advance(hours=1)
     microsoft.sign_in("e-hana", clock.now)  # she heard of it elsewhere, and signed in
     delivered.check_due_sign_ins()
@@ -546,9 +546,9 @@ def test_a_list_sent_again_once_she_signs_in_is_her_list_as_it_is_now(
         _deliver(tracking, database, clock)
         notified.decide_account(None, HANA, "no-access", lee)
         _deliver(tracking, database, clock)
-    _fail_pending(database)  # not in chat: she has not signed in with her work account yet
+    fail_pending(database)  # not in chat: she has not signed in with her work account yet
     notified.decide_account(None, HANA, HANA_AT_WORK, lee)
-    _fail_pending(database)
+    fail_pending(database)
     clock.advance(hours=1)
     microsoft.sign_in("e-hana", clock.now)
     notified.check_due_sign_ins()
@@ -565,12 +565,12 @@ def test_a_failed_message_the_newest_decision_contradicts_is_never_sent_again(
     tracking: Tracking, delivered: MigrationService, database: Database, clock: FakeClock, lee: Actor
 ) -> None:
     delivered.decide_account(None, HANA, "no-access", lee)
-    _fail_pending(database)  # "you lose access" did not reach her
+    fail_pending(database)  # "you lose access" did not reach her
     clock.advance(minutes=5)
     delivered.decide_account(None, HANA, HANA_AT_WORK, lee)
     (kept,) = queued(database, "access_kept")
     assert kept.payload["corrects"] is False  # nothing to take back: she never heard it
-    _fail_pending(database)  # nor did "your account is ..."
+    fail_pending(database)  # nor did "your account is ..."
     clock.advance(minutes=5)
     delivered.decide_account(None, HANA, "no-access", lee)
 
@@ -625,7 +625,7 @@ def test_a_failed_lost_access_notice_is_not_sent_again_once_the_person_was_given
     """Records written before deciding someone back in withdrew "you lose access": their outcome was set
     back, and the failed notice was left in place for *Retry failed* to send."""
     delivered.decide_account(None, HANA, "no-access", lee)
-    _fail_pending(database)
+    fail_pending(database)
     (lost,) = queued(database, "access_lost")
     with database.session() as session:
         hana = session.get(AffectedUser, lost.payload["affected_user_id"])
@@ -809,7 +809,7 @@ def test_an_account_that_reached_her_on_a_whole_list_is_corrected_when_another_i
     lee: Actor,
 ) -> None:
     if list_given == "again":  # her list could not reach her, nor could the decision: retried as it is now
-        _fail_pending(database)
+        fail_pending(database)
     elif list_given == "back":  # decided out of access, then given it back with her list
         _deliver(tracking, database, clock)
         notified.decide_account(None, HANA, "no-access", lee)
@@ -817,7 +817,7 @@ def test_an_account_that_reached_her_on_a_whole_list_is_corrected_when_another_i
         clock.advance(minutes=5)
     notified.decide_account(None, HANA, HANA_AT_WORK, lee)  # on the list that has not reached her yet
     if list_given == "again":
-        _fail_pending(database)
+        fail_pending(database)
         tracking.retry_failed(None)
     _deliver(tracking, database, clock)
 
@@ -838,11 +838,11 @@ def test_her_list_given_back_names_the_account_decided_after_it_was_queued(
     _deliver(tracking, database, clock)
     delivered.decide_account(None, HANA, HANA_AS_GUEST, lee)  # "you keep access with ..." is queued
     if second_decision == "after it failed":
-        _fail_pending(database)
+        fail_pending(database)
     clock.advance(minutes=5)
     delivered.decide_account(None, HANA, HANA_AT_WORK, lee)
     if second_decision == "after it failed":
-        _fail_pending(database)
+        fail_pending(database)
         tracking.retry_failed(None)
     _deliver(tracking, database, clock)
 
@@ -890,7 +890,7 @@ def test_her_list_has_the_notes_of_the_account_decided_after_it_was_queued(
     (pending,) = _hanas(database, "pending")
     assert pending.id is not None and pending.payload["notes"] == [NO_DOWNTIME]  # nothing decided yet
     if her_list == "failed":
-        _fail_pending(database)
+        fail_pending(database)
     if her_list == "failed while being sent":  # too late to rewrite: "your work account is ..." follows
         with database.session() as session:
             claimed = session.get_one(OutboundMessage, pending.id)
@@ -910,7 +910,7 @@ def test_her_list_has_the_notes_of_the_account_decided_after_it_was_queued(
             permanent=True,
         )
         assert failed == "failed"
-        _fail_pending(database)
+        fail_pending(database)
     if her_list != "waiting":
         tracking.retry_failed(None)
     _deliver(tracking, database, clock)
@@ -956,9 +956,9 @@ def test_retry_failed_sends_again_the_lists_of_more_people_than_one_statement_ca
     lee: Actor,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    _fail_pending(database)
+    fail_pending(database)
     notified.decide_account(None, HANA, HANA_AT_WORK, lee)
-    _fail_pending(database)  # nor could "your work account is ...", which her list now holds
+    fail_pending(database)  # nor could "your work account is ...", which her list now holds
     ticked = notified.mark_done(notified.todo_list(dana)[0].id, dana).item  # on a list read first
     lists = queued(database, "todo_list")
     assert len(lists) == 6

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import bindparam
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage import AffectedUser, Migration, OutboundMessage, TodoItem
 from storage.inserts import insert_all
@@ -418,7 +418,25 @@ def _decided_list(row: Migration, person: PlannedUser, subscriber: bool) -> list
     return todo_items(person, subscriber, organization=row.organization, tenant=tenant, invited_as=None)
 
 
-def withdraw(session: Session, people: Sequence[AffectedUser], kinds: AbstractSet[str]) -> Withdrawn:
-    """Withdraw the messages of `kinds` to `people` that something newer contradicts: those still waiting
-    to be sent, and those that failed (`retry_failed` must never send them after the newer one)."""
-    return withdrawn(messages_to(session, people, kinds), kinds)
+def withdraw(session: Session, migration_id: int, people: AbstractSet[int], kinds: AbstractSet[str]) -> None:
+    """Withdraw the migration's messages of `kinds` to `people` (their records' ids) that something newer
+    contradicts: those still waiting to be sent, and those that failed (`retry_failed` must never send them
+    after the newer one). Locked as read, lowest id first, as a claim batch and a cancel lock them: a
+    worker's claim or send meanwhile waits for the caller's transaction, then finds them stopped; read
+    unlocked, its claim failed the caller on the message's version, and it posted the change alone. In one
+    query over the migration, not so many people at a time: a later batch's person may have an older
+    message, and locking it after a newer one could deadlock with a claim batch going up the ids."""
+    messages = session.exec(_WITHDRAWABLE, params={"migration": migration_id, "kinds": sorted(kinds)}).all()
+    withdrawn([message for message in messages if message.payload.get("affected_user_id") in people], kinds)
+
+
+_WITHDRAWABLE = (
+    select(OutboundMessage)
+    .where(
+        OutboundMessage.migration_id == bindparam("migration"),
+        col(OutboundMessage.kind).in_(bindparam("kinds", expanding=True)),
+        col(OutboundMessage.status).in_(["pending", "failed"]),
+    )
+    .order_by(col(OutboundMessage.id))
+    .with_for_update()
+)

@@ -53,6 +53,11 @@ def as_now(session: Session, failed: Sequence[OutboundMessage]) -> Sequence[Outb
         for message in failed
         if message.kind not in LIST_MESSAGES and message.status != SUPERSEDED
     }
+    lists = [message for message in failed if message.kind in WHOLE_LISTS]
+    if lists:  # a whole list going again holds the changes to it
+        migration = lists[0].migration_id
+        assert migration is not None  # every list is a migration's
+        withdraw(session, migration, {message.payload["affected_user_id"] for message in lists}, CHANGES)
     people = sorted(theirs)
     # each query binds the ids of the people it reads, and a big organization has more than a statement
     # may hold: so many people at a time, each with all their messages (a list withdraws its changes)
@@ -88,7 +93,6 @@ def _lists_as_now(session: Session, failed: Sequence[OutboundMessage]) -> list[O
     people = {message.payload["affected_user_id"] for message in failed if message.kind in WHOLE_LISTS}
     listed = session.exec(select(AffectedUser).where(col(AffectedUser.id).in_(people))).all()
     records = {person.id: person for person in listed}
-    withdraw(session, listed, CHANGES)  # the whole list going again holds them
     lists = items_of(session, {message.payload["affected_user_id"] for message in failed})
     again = []
     for message in failed:
