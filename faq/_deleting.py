@@ -10,7 +10,13 @@ deleting a lab's tenant name only the directory, and stay the ranker's (where th
 "directory" is a folder as often as a tenant ("delete a directory in my repo"): only a qualified one counts
 (the old, Azure or company directory), and nothing in a message about code, files or pipelines. A
 deletion already done ("we deleted the old tenant by accident") asks nothing about what to do first: the
-ranker's too."""
+ranker's too.
+
+Deleting the organization itself ("how do I delete my organization?") is no step of the move and no topic's:
+the ranker reads its "delete" as the stale users' ("should we delete former employees first"). Asked how to
+do it, it is declined with its closest topics (`asks_how_to_delete_the_organization`). Only asked how: a
+worry about the move ("will connecting to Entra ID delete my organization?", "do we have to delete the old
+organization after moving?") is the move's question and stays the ranker's (review rev83)."""
 
 from __future__ import annotations
 
@@ -43,6 +49,22 @@ _FILES = re.compile(
     r"(?i)\b(?:repos?|repositor(?:y|ies)|git|pipelines?|agents?|folders?|files?|checkout|builds?|yaml)\b"
 )
 """Code, files or pipelines: where a directory is a folder."""
+# How to delete the organization itself: "how do I / how to / I want to / steps to" and a verb of deleting,
+# a few determiners, the organization; not something in it or of it ("delete users from the organization",
+# "the organization's old directory", "the org connection"), nor taken out of a directory ("delete the
+# organization from Azure AD" is disconnecting it, a topic).
+_HOW_TO_DELETE_THE_ORGANIZATION = re.compile(
+    r"(?i)(?:\bhow\s+(?:(?:do|can|could|would|should|does|did)\s+(?:i|we|one|you|someone|an\s+admin)\s+"
+    r"(?:go\s+about\s+|actually\s+)?|to\s+|is\s+it\s+possible\s+to\s+)"
+    r"|\b(?:i|we)\s*(?:'d|\s+would)?\s+(?:want|need|like|wish|intend|plan)\s+to\s+"
+    r"|\b(?:steps?|way|instructions|option|button|where)\s+(?:(?:is|are)\s+)?(?:do\s+i\s+|can\s+i\s+)?to\s+"
+    r"|\bwhere\s+(?:do|can)\s+(?:i|we)\s+|^\W*(?:please\s+)?)"
+    r"(?:permanently\s+|completely\s+)?delete\s+"
+    r"(?:(?:the|our|my|this|that|an?|old|previous|former|existing|whole|entire|empty|new|unused|test)\s+){0,3}"
+    r"(?:(?:azure\s+)?devops\s+|ado\s+|vsts\s+)?(?:organi[sz]ations?|orgs?)\b"
+    r"(?!['\u2019]s|-|\s+(?:from|users?|members?|groups?|projects?|repos?|connections?|settings?"
+    r"|polic(?:y|ies)|admins?|owners?|level)\b)"
+)
 
 
 def asks_about_deleting_its_directory(reading: Reading) -> bool:
@@ -54,3 +76,10 @@ def asks_about_deleting_its_directory(reading: Reading) -> bool:
         return False
     where = (*reading.sentences[:1], *reading.asked) if reading.asked else reading.sentences
     return any(_DELETING_IT.search(sentence) for sentence in where)
+
+
+def asks_how_to_delete_the_organization(reading: Reading) -> bool:
+    """Whether the message asks how to delete the Azure DevOps organization itself, where it asks or in its
+    first sentence (a thread's title), as `asks_about_deleting_its_directory` reads it."""
+    where = (*reading.sentences[:1], *reading.asked) if reading.asked else reading.sentences
+    return any(_HOW_TO_DELETE_THE_ORGANIZATION.search(sentence) for sentence in where)

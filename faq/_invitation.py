@@ -101,6 +101,50 @@ def missing_invitation(question: str) -> bool:
     return ERROR_CODE.search(text) is None and _AN_ERROR.search(text) is None
 
 
+# "should I accept the invitation?", "do I have to accept this invite?", "is it safe to accept it?": whether
+# to accept their own, not how an admin's invitations work (`_NOUN` leaves their settings out).
+_WHETHER_TO_ACCEPT = re.compile(
+    r"(?i)\b(?:should|shall|must|can|may|could)\s+(?:i|we)\s+(?:really\s+|just\s+|safely\s+|go\s+ahead\s+and\s+)?"
+    r"(?:accept|click\s+(?:on\s+)?accept|open)\b"
+    r"|\b(?:do|will)\s+(?:i|we)\s+(?:need|have|want)\s+to\s+accept\b"
+    r"|\bis\s+it\s+(?:safe|ok(?:ay)?|fine|alright|necessary|required|mandatory)\s+to\s+accept\b"
+    r"|\bwhat\s+(?:happens\s+)?if\s+i\s+(?:don'?t\s+|do\s+not\s+)?accept\b"
+    r"|\bis\s+(?:this|the|that|my)\s+invit(?:e|ation)\s+(?:email\s+)?(?:safe|legit(?:imate)?|real|genuine|a\s+scam"
+    r"|phishing|spam)\b"
+)
+_AN_INVITATION = re.compile(r"(?i)" + _NOUN)
+
+
+def asks_whether_to_accept(question: str) -> bool:
+    """Whether the asker asks whether to accept their invitation ("should I accept the invitation?"); not
+    about someone else's ("should I accept the invitation for our vendor?") nor an error, as
+    `missing_invitation` reads them."""
+    text = question[:_READ_AT_MOST]
+    asked = _WHETHER_TO_ACCEPT.search(text)
+    if asked is None or _AN_INVITATION.search(text) is None:
+        return False
+    return _theirs(text[asked.end() :]) and ERROR_CODE.search(text) is None and _AN_ERROR.search(text) is None
+
+
+def accept_it(context: AskerContext) -> str:
+    """The answer's first words to "should I accept the invitation?": yes, for an invitation of the move."""
+    invitation = context.invitation
+    if invitation is not None and invitation.accepted:
+        return ""  # their own case says it is done
+    if invitation is not None or context.outcome == "invite":
+        return (
+            "Yes, accept it, with the address it went to: it is how you get into the organization once it is"
+            " connected to the company's directory."
+        )
+    if context.outcome is not None:
+        return ""  # not invited: their own case says why they need none
+    return (
+        'Yes, if it comes from "Microsoft Invitations on behalf of" your company: accepting it, with the'
+        " address it went to, is how you get into the organization once it is connected to the company's"
+        " directory."
+    )
+
+
 def _theirs(after: str) -> bool:
     """Whether the rest of the clause after a match leaves the invitation the asker's own."""
     clause = _CLAUSE_END.split(after, maxsplit=1)[0]

@@ -143,6 +143,9 @@ _NEUTRAL_TOKEN = re.compile(r"(?i)^(?:[\d.,:/%+#-]+|" + ERROR_CODE.pattern.remov
 # Below this share of word tokens (among tokens that are words or not) a message is not written in words.
 # Questions in every evaluation set have at least 0.67; random bytes at most 0.5 (docs/faq-eval.md).
 MIN_WORD_SHARE = 0.5
+# Emoji are symbols ("So"), skin-tone modifiers ("Sk"); a sequence holds joiners and variation selectors.
+_EMOJI_CATEGORIES = frozenset({"So", "Sk"})
+_EMOJI_JOINERS = frozenset("\u200d\ufe0e\ufe0f\u20e3")
 
 # A pasted log can run to megabytes; questions come first or last, and a few dozen sentences cover them.
 _MAX_READ_CHARS = 20_000
@@ -266,13 +269,19 @@ def _written_in_words(told: str) -> bool:
     words = junk = 0
     for token in told[:MAX_SCORED_CHARS].split():
         core = token.strip(_WORD_EDGES)
-        if not core or _NEUTRAL_TOKEN.match(core):
+        if not core or _NEUTRAL_TOKEN.match(core) or _emoji(core):
             continue
         if all(char.isalpha() or char in _INSIDE_A_WORD for char in core) or _words_of_another_script(core):
             words += 1
         else:
             junk += 1
     return words >= MIN_WORD_SHARE * (words + junk) if words + junk else True
+
+
+def _emoji(token: str) -> bool:
+    """Whether a token is emoji alone ("🙂", "👍🏽", "🤷‍♀️"): said by a person, neither a word nor noise.
+    Random characters run symbols into letters, controls and unassigned code points in one token."""
+    return all(unicodedata.category(char) in _EMOJI_CATEGORIES or char in _EMOJI_JOINERS for char in token)
 
 
 def _words_of_another_script(token: str) -> bool:

@@ -17,6 +17,7 @@ from faq import (
     _declining,
     _deleting,
     _happening,
+    _help_desk,
     _invitation,
     _kept,
     _language,
@@ -24,6 +25,7 @@ from faq import (
     _own_case,
     _reading,
     _sign_in,
+    redaction,
 )
 from faq._about import AboutModel
 from faq._calibration import LONG_FROM, Calibration, bundled_calibration
@@ -204,7 +206,9 @@ class FaqAnswerer:
     def answer(self, question: str, context: AskerContext | None = None) -> Answer:
         context = context or AskerContext()
         inside = context.migration is not None
-        reading = _reading.read(question, in_azure_devops=inside)
+        # A secret pasted into the question is no word of it ("my PAT is <token> stopped working"): read
+        # without it, so what is asked is ranked as asked. It is masked again wherever the question is kept.
+        reading = _reading.read(redaction.without_secrets(question), in_azure_devops=inside)
         text = reading.text  # as the patterns read it (`can’t` as `can't`); kept and rated as it came
         if context.case is None and reading.switching:
             context = replace(context, case="switch")
@@ -284,12 +288,23 @@ class FaqAnswerer:
         # An ungrounded question (the topics know too few of its words) has no meaningful confidence.
         judge = self.calibration.for_length(ranking.length)
         confidence = self.calibration.assess(ranking) if ranking.grounded else 0.0
+        # "how do I delete my organization?": no step of the move and no topic's, whatever topic shares its
+        # words (the stale users' "delete"): declined with its closest topics (`faq._deleting`).
+        if _deleting.asks_how_to_delete_the_organization(reading):
+            declined = self._declined(knowledge, question, confidence, ranking, context, reading)
+            return self._kept(declined, question, "declined", context)
         # "I never got the invitation email" is answered by who asks, not by its words (`faq._invitation`).
         # So is an invitee's "I can't accept the invitation, it won't let me sign in".
         if _invitation.missing_invitation(text) or (
             self._asker_aware and _asker.own_invitation_trouble(text, context)
         ):
             invitation = self._invitation_reply(knowledge, confidence, ranking, context)
+            if invitation is not None:
+                return self._rated(invitation, question)
+        # "should I accept the invitation?": their invitation, yes first (not the admins' invite settings).
+        if _invitation.asks_whether_to_accept(text):
+            accept = _invitation.accept_it(context) if self._asker_aware else ""
+            invitation = self._invitation_reply(knowledge, confidence, ranking, context, opening=accept)
             if invitation is not None:
                 return self._rated(invitation, question)
         # "My account is disabled, what do I do?" from someone the plan found so: their list's first item.
@@ -362,6 +377,16 @@ class FaqAnswerer:
         if phase is not None:
             answer = self._sign_in_trouble(knowledge, phase, confidence, ranking, context)
             return self._rated(answer, question)
+        # "who do I call when I'm stuck?", unless a topic surely answers it ("can't find my email, who do I
+        # talk to" is the topic's): the admins' own answer where they wrote one, else who they are, kept for
+        # their review so that they can write it (`faq._help_desk`).
+        if _help_desk.asks_for_a_person(text) and not (answered and confidence >= judge.threshold):
+            theirs = _help_desk.taught(knowledge.topics)
+            if theirs is not None:
+                return self._rated(self._chosen(knowledge, theirs.id, context), question)
+            _declining.record_unanswered(self.unanswered, self._clock, question, [], 0.0, context)
+            untaught = Answer(None, 0.0, _help_desk.untaught(context), [])
+            return self._kept(untaught, question, "declined", context)
         if answered:
             # A code only this topic documents ("AADSTS50020") says which topic it is: answered as certain,
             # unless a pipeline or a script got it (its service connection's, which the topic may not be).
@@ -450,7 +475,13 @@ class FaqAnswerer:
             raise FeedbackError("Ratings are not kept on this installation.")
         kept = rating.strip().lstrip("#")
         if kept.isdecimal() and len(kept) < 12:
-            return self.feedback.rate(int(kept), helpful, self._clock())
+            try:
+                return self.feedback.rate(int(kept), helpful, self._clock())
+            except FeedbackError:  # the store's words send an admin to `faq review`, which is not theirs
+                raise FeedbackError(
+                    f"I have no question number {kept} to rate. Use the Helpful or Not helpful button under"
+                    " an answer, or type the words it shows."
+                ) from None
         topic, _, question = rating.strip().partition(" ")
         if not self.knows(topic, organization) or not question.strip():
             raise FeedbackError(
@@ -564,24 +595,31 @@ class FaqAnswerer:
         return _asker.own_topic(ranking, knowledge.topics, context, _CLOSE_RUNNER_UP, known_share)
 
     def _invitation_reply(
-        self, knowledge: _Knowledge, confidence: float, ranking: Ranking, context: AskerContext
+        self,
+        knowledge: _Knowledge,
+        confidence: float,
+        ranking: Ranking,
+        context: AskerContext,
+        opening: str = "",
     ) -> Answer | None:
         """ "I never got the invitation email": the asker's own case when the migration knows them (their
         invitation, or why they need none), else every case briefly, in a short message only (a long story
-        names its own subject)."""
+        names its own subject). `opening`: said first, under the title."""
         topic = knowledge.topics.get(_invitation.TOPIC)
         if topic is None:
             return None
         if self._asker_aware:
             text = _invitation.own_case(context)
             if text is not None:
+                text = _after_title(text, opening)
                 return Answer(topic.id, confidence, text, [], _invitation.REDEMPTION_PAGE)
             if context.migration is not None and context.outcome is not None:  # the topic has their note
                 ranking = _asker.first(ranking, topic.id)
-                return self._answered(knowledge, topic.id, confidence, ranking, context)
+                return self._answered(knowledge, topic.id, confidence, ranking, context, opening=opening)
         if ranking.length >= LONG_FROM:
             return None
-        return Answer(topic.id, confidence, _invitation.every_case(context), [], _invitation.REDEMPTION_PAGE)
+        text = _after_title(_invitation.every_case(context), opening)
+        return Answer(topic.id, confidence, text, [], _invitation.REDEMPTION_PAGE)
 
     def _sign_in_trouble(
         self, knowledge: _Knowledge, phase: str, confidence: float, ranking: Ranking, context: AskerContext
@@ -731,6 +769,14 @@ class FaqAnswerer:
             at=self._clock(),
         )
         return replace(answer, ask_id=ask_id, rating=f"#{ask_id}")
+
+
+def _after_title(text: str, line: str) -> str:
+    """`text` with `line` after its first line, its title (nothing added for an empty `line`)."""
+    if not line:
+        return text
+    title, _, rest = text.partition("\n")
+    return f"{title}\n{line}\n{rest}" if rest else f"{title}\n{line}"
 
 
 def _starters(knowledge: _Knowledge) -> list[Topic]:

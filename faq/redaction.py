@@ -11,6 +11,7 @@ from faq._text import is_stopword
 
 # Enough to read the question; a pasted log file is not worth keeping whole.
 KEPT_CHARS = 500
+_SEARCHED_CHARS = KEPT_CHARS * 4
 _MASK = "[redacted]"
 # Long runs of token-like characters mixing letters and digits: PATs, Slack tokens, client secrets, typed
 # passwords, unless the run is a path, a dotted name or an encoded text made of names (`_reads_as_names`).
@@ -105,10 +106,10 @@ _VALUE = r"(?P<value>\"[^\"]*\"|'[^']*'|`[^`]*`|[^\s;&\"'`<>]+)"
 # The last word of a credential's name. `key` only ends a longer one (`AccountKey`, `x-api-key`, "api key"):
 # "the key=value pairs" is about something else.
 _SECRET_WORD = (
-    r"(?:password|passwd|passphrase|pwd|pass|secret|token|pat|signature|sig"
+    r"(?:password|passwd|passphrase|pwd|pw|pass|secret|token|pat|signature|sig"
     r"|(?<=[a-z0-9_-])key|(?<=api )key)s?"
 )
-_SECRET_WORD_PART = re.compile(r"(?i)pass|pwd|secret|token|pat|sig|key")
+_SECRET_WORD_PART = re.compile(r"(?i)pass|pw|secret|token|pat|sig|key")
 """What each of `_SECRET_WORD`'s words holds."""
 # A command line's secret: `--password X`, `--client-secret=X`, `--token X`, `curl -u user:X`, and `-p X`,
 # which is a password only on a line that logs in (in `az devops` commands it names the project). A word
@@ -177,11 +178,20 @@ _ABOUT_THE_FLAG = re.compile(
 # made of and a passphrase is not: words that join ("not", "to", "and", "my": "my password is not working",
 # "is Synced from on-prem", "is correct horse battery staple and it fails") and what is said of passwords
 # and where they are typed ("8 chars minimum", "Azure AD account", "incorrect error message"). Fewer words
-# are left to the one-word rules: two capitalised words name a thing ("Windows Hello").
-_PASSWORD_NAME = re.compile(r"(?i)pass(?:word|wd|phrase)s?|\bpwd")
+# are left to the one-word rules, unless they are the whole clause (`_PASSPHRASE_END`, below).
+_PASSWORD_NAME = re.compile(r"(?i)pass(?:word|wd|phrase)s?|\bpwd|\bpw\b|\bpass\b")
 _PASSPHRASE_WORD = re.compile(r"[^\s.,;:!?()\[\]{}<>\"'`]+(?:'[a-z]+)?")
 _PASSPHRASE_GAP = re.compile(r"[ \t]+")
 _WORDS_IN_A_PASSPHRASE = 3
+# A passphrase may start with the words a sentence would ("my password is my dog rex 2019", "pw is still
+# purple monkey dishwasher") and be two words ("my password is purple monkey"): then it is masked when its
+# words run to the clause's end, none of them prose nor said of a password's state. "my password is still the
+# old one", "is not working", "is a long one" or "is on the sticky note" stop at a word of prose.
+_PASSPHRASE_LEAD = re.compile(r"(?i)(?:(?:my|our|the|an?|still|just|now|literally|simply)[ \t]+){1,2}")
+_SHORTEST_CLAUSE_PASSPHRASE = 2
+_PASSPHRASE_END = re.compile(
+    r"[ \t]*(?:$|[\n.,;:!?)]|(?i:and|but|so|or|because|when|since|though|while|if|then)\b)"
+)
 _PARTICIPLE = re.compile(r"(?i)(?:ed|en|ing)$")
 """A state said as a participle ("Expired", "Written", "Failing"), never a passphrase's first word."""
 _PROSE_WORD = re.compile(
@@ -191,7 +201,9 @@ _PROSE_WORD = re.compile(
     r"characters?|chars?|letters?|digits?|symbols?|numbers?|minimum|maximum|min|max|long|length|days?|"
     r"weeks?|months?|years?|hours?|minutes?|old|new|expiry|expiration|policy|policies|complexity|rules?|"
     r"errors?|message|prompt|login|logon|sign|signin|accounts?|user|username|e-?mail|"
-    r"azure|microsoft|windows|entra|aad|ad|devops|git|portal|admin|directory|tenant|field|box|screen|page"
+    r"azure|microsoft|windows|entra|aad|ad|devops|git|portal|admin|directory|tenant|field|box|screen|page|"
+    r"forgot|forget|link|links|button|option|password|passwords|passphrase|pwd|pw|pin|issue|issues|problem|"
+    r"problems|question|help|sync|change|prompt|popup|dialog|manager|keychain|vault|tokens?|secrets?|pats?|keys?"
 )
 """Besides the ranker's stopwords (`faq._text.is_stopword`), words of prose about a password, lower case
 and without apostrophes: what joins, and what is said of passwords and where they are typed."""
@@ -205,7 +217,12 @@ PASSWORD, PAT, CLIENT_SECRET, TOKEN = "password", "pat", "client-secret", "token
 _KIND_WORDS = (
     (PAT, re.compile(r"(?i)\bpats?\b|personal[ _-]access[ _-]tokens?|_EXT_PAT\b")),
     (CLIENT_SECRET, re.compile(r"(?i)client[ _-]?secrets?|app(?:lication)?[ _-]secrets?")),
-    (PASSWORD, re.compile(r"(?i)pass(?:word|wd|phrase)s?\b|\bpwd\b|://[^\s:/@]*:[^\s/@]+@|(?<!\S)-[pP]\s")),
+    (
+        PASSWORD,
+        re.compile(
+            r"(?i)pass(?:word|wd|phrase)s?\b|\bpwd\b|\bpw\b|\bpass\b|://[^\s:/@]*:[^\s/@]+@|(?<!\S)-[pP]\s"
+        ),
+    ),
     (TOKEN, re.compile(r"(?i)\btokens?\b|\bbearer\b")),
 )
 _NEAR = 40
@@ -256,9 +273,17 @@ def redact(text: str) -> str:
     return _masked(text)[:KEPT_CHARS]
 
 
+def without_secrets(text: str) -> str:
+    """`text` as the answerer reads it: each secret `redact` masks taken out, mask and all, so the question
+    keeps its meaning without a word the topics cannot know ("my PAT is <token> stopped working" is read as
+    "my PAT is stopped working"). Only as far as `redact` searches: a long paste's rest is read as it came."""
+    head = _masked(text)
+    return head.replace(_MASK, " ") + text[_SEARCHED_CHARS:]
+
+
 def _masked(text: str) -> str:
     """`text`, up to a readable length's few times, with anything that looks like a secret replaced."""
-    text = invitation_links_masked(text[: KEPT_CHARS * 4], "[redacted invitation link]")
+    text = invitation_links_masked(text[:_SEARCHED_CHARS], "[redacted invitation link]")
     text = _AFTER_SCHEME.sub(_credential_redacted, text)
     # Each step below searches only a text holding what all its matches hold (most questions hold no
     # URL, no flag, no credential's name): the same text back, for a fraction of the searching.
@@ -433,14 +458,29 @@ def _passphrase_end(text: str, match: re.Match[str]) -> int | None:
     and what follows) names a password said so; None for anything else."""
     if _PASSWORD_NAME.search(text, match.start(), match.start("value")) is None:
         return None
-    at, end, words = match.start("value"), None, 0
-    while (word := _PASSPHRASE_WORD.match(text, at)) and not _prose(word.group(0), first=not words):
+    start = match.start("value")
+    words, end = _passphrase_words(text, start, adjective_first=True)
+    if words >= _WORDS_IN_A_PASSPHRASE:
+        return end
+    lead = _PASSPHRASE_LEAD.match(text, start)
+    words, end = _passphrase_words(text, lead.end() if lead else start, adjective_first=False)
+    if words >= _SHORTEST_CLAUSE_PASSPHRASE and _PASSPHRASE_END.match(text, end):
+        return end
+    return None
+
+
+def _passphrase_words(text: str, at: int, *, adjective_first: bool) -> tuple[int, int]:
+    """How many words from `at` are no prose, and where the last ends (`at` when none are)."""
+    words, end = 0, at
+    while (word := _PASSPHRASE_WORD.match(text, at)) and not _prose(
+        word.group(0), first=adjective_first and not words
+    ):
         words, end = words + 1, word.end()
         gap = _PASSPHRASE_GAP.match(text, end)
         if gap is None:
             break
         at = gap.end()
-    return end if words >= _WORDS_IN_A_PASSPHRASE else None
+    return words, end
 
 
 def _prose(word: str, *, first: bool) -> bool:

@@ -11,6 +11,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from difflib import get_close_matches
 
 from bot.conversation import faq_views
 from bot.conversation.commands import Command
@@ -39,6 +40,9 @@ MORE_WORD = faq_views.MORE_WORD
 _SUGGESTED = 3
 _NEAR = 0.1
 """The score of a topic, for a word typed as its id, from which it is suggested (a made-up word: 0.01)."""
+_MISSPELT = 0.75
+"""How alike a word and a topic id are (`difflib`'s ratio) for the id to be suggested: `stale-user` and
+`downtme` are their ids misspelt (0.93 and more); `pipelines` is not `timeline` (0.71)."""
 NOTHING_TO_RATE = (
     "I have no answer of yours to rate just now. Right after an answer, type `Helpful` or `Not helpful`,"
     " or the words its button shows (like `faq-not-helpful #3`)."
@@ -123,7 +127,7 @@ class FaqReview:
         if action == "attach":
             topic = rest.split()[0] if rest else ""
             if not self._answerer.knows(topic, organization) or topic.startswith("local-"):
-                raise WorkflowError(self._unknown_topic(topic))
+                raise WorkflowError(self._unknown_topic(topic, item_id))
         elif action == "answer":
             text = rest
             check_answer(text)
@@ -186,13 +190,21 @@ class FaqReview:
             if len(self._pagings) > _REMEMBERED_ASKERS:
                 self._pagings.popitem(last=False)
 
-    def _unknown_topic(self, topic: str) -> str:
-        """The topics nearest the word typed (`pipelines`: the service connections' topic), and where all
-        of them are listed."""
+    def _unknown_topic(self, topic: str, item_id: int) -> str:
+        """The topics nearest the word typed: an id it misspells (`stale-user`, `helpdeks`), then those its
+        words are about (`pipelines`: the service connections' topic); how to answer in the admin's own
+        words, which is what a help desk's place needs (no topic has it); and where all topics are listed."""
+        ids = [each for each in self._answerer.topics if not each.startswith("local-")]
+        spelt = get_close_matches(topic.casefold(), ids, n=_SUGGESTED, cutoff=_MISSPELT) if topic else []
         ranked = self._answerer.rank(topic.replace("-", " ")).topics if topic else []
-        near = [f"`{item.topic_id}`" for item in ranked[:_SUGGESTED] if item.score >= _NEAR]
+        meant = [item.topic_id for item in ranked[:_SUGGESTED] if item.score >= _NEAR]
+        near = [f"`{each}`" for each in dict.fromkeys(spelt + meant)][:_SUGGESTED]
         nearest = f" Nearest: {', '.join(near)}." if near else ""
-        return f"I know no topic `{topic}`.{nearest} `faq review {TOPICS_WORD}` lists every topic id."
+        return (
+            f"I know no topic `{topic}`.{nearest} To answer it in your own words (where your help desk is,"
+            f" for example): `faq review answer {item_id} TEXT`. `faq review {TOPICS_WORD}` lists every topic"
+            " id."
+        )
 
     def _store(self) -> FeedbackStore:
         if self._answerer.feedback is None:

@@ -82,8 +82,8 @@ def rated(item: FeedbackItem, helpful: bool, *, admins: bool) -> Outgoing:
     if item.status != "open":
         return say("Thanks. An admin already looked at this question.")
     kept = (
-        "Thanks for telling me. I keep your question for the admins' `faq review`, where they can point me"
-        " to a better answer the next time they look."
+        "Thanks for telling me. I keep your question for the admins to review: they can point me to a better"
+        " answer the next time they look."
     )
     if not admins:
         return say(kept)

@@ -69,7 +69,10 @@ def test_not_helpful_goes_to_review_and_attaching_a_topic_changes_the_answer(cha
     assert "deploy robots" in listed
 
     bad = flat(chat.say(DANA, "/aad faq review attach 1 no-such-topic"))
-    assert "no topic `no-such-topic`. `faq review topics` lists every topic id." in bad
+    assert (
+        "no topic `no-such-topic`. To answer it in your own words" in bad
+        and "`faq review topics` lists" in bad
+    )
     near = flat(chat.say(DANA, "/aad faq review attach 1 pipelines"))
     assert "no topic `pipelines`. Nearest: " in near and "`service-connections`" in near
     every = chat.say(DANA, "/aad faq review topics")
@@ -118,7 +121,7 @@ def test_typing_a_rating_button_rates_the_answer_and_is_never_kept_as_a_question
     rating = next(b for m in declined for b in m.message.buttons if b.label == "Not helpful")
     typed = f"{rating.action} {rating.value}"
     assert typed == f"{faq_views.RATE_NOT_HELPFUL} #1"
-    kept = "I keep your question for the admins' `faq review`"
+    kept = "I keep your question for the admins to review"
     assert kept in flat(chat.say(ANN, typed, in_dm=True))
     answered = chat.say(ANN, "do my ssh keys still work after the switch?", in_dm=True)
     button = next(b for m in answered for b in m.message.buttons if b.label == "Not helpful")
@@ -132,7 +135,7 @@ def test_typing_a_rating_button_rates_the_answer_and_is_never_kept_as_a_question
 def test_a_rating_buttons_label_typed_right_after_an_answer_rates_it(chat: Chat) -> None:
     _started(chat)
     chat.say(ANN, "do my ssh keys still work after the switch?", in_dm=True)
-    assert "faq review" in text_of(chat.say(ANN, "Not helpful", in_dm=True))
+    assert "for the admins to review" in text_of(chat.say(ANN, "Not helpful", in_dm=True))
     chat.say(ANN, "do my ssh keys still work after the switch?", in_dm=True)
     assert "glad it helped" in text_of(chat.say(ANN, "helpful.", in_dm=True))
     again = flat(chat.say(ANN, "Not helpful", in_dm=True))  # that answer is rated already
@@ -231,7 +234,7 @@ def test_not_helpful_says_the_question_waits_for_faq_review_and_offers_to_ask_an
     chat.say(ANN, HELP_DESK, in_dm=True)
     rated = chat.say(ANN, "Not helpful", in_dm=True)
     said = flat(rated)
-    assert "I keep your question for the admins' `faq review`" in said and "passed" not in said
+    assert "I keep your question for the admins to review" in said and "passed" not in said
     passed_on = flat(chat.click(ANN, rated, "Ask an admin"))
     assert "I passed your question to the admins of the fabrikam-fiber migration" in passed_on
     assert "help desk on the migration weekend" in passed_on  # what the channel is told
@@ -388,4 +391,26 @@ def test_a_question_rated_while_an_admin_pages_is_neither_skipped_nor_shown_twic
     )
     assert "`faq review more` the next ones" in flat(
         chat.say(DANA, f"/aad faq review more {ids[9]} sideways 3")
+    )
+
+
+def test_an_end_user_rating_no_answer_of_theirs_is_not_sent_to_the_admins_review(chat: Chat) -> None:
+    """`faq review` is an admin's word: an end user typing a rating's words for no such answer is told to use
+    the buttons under an answer, not to list `faq review`."""
+    _started(chat)
+    said = flat(chat.say(ANN, f"{faq_views.RATE_HELPFUL} #3", in_dm=True))
+    assert "no question number 3 to rate" in said and "Helpful or Not helpful button" in said
+    assert "faq review" not in said
+
+
+def test_a_misspelt_topic_id_gets_the_id_and_the_way_to_answer_in_the_admins_words(chat: Chat) -> None:
+    _started(chat)
+    chat.say(ANN, HELP_DESK, in_dm=True)
+    misspelt = flat(chat.say(DANA, "/aad faq review attach 1 stale-user"))
+    assert "I know no topic `stale-user`. Nearest: `stale-users`" in misspelt
+    typo = flat(chat.say(DANA, "/aad faq review attach 1 helpdeskk"))
+    assert "I know no topic `helpdeskk`." in typo
+    assert (
+        "To answer it in your own words (where your help desk is, for example): `faq review answer 1 TEXT`"
+        in typo
     )

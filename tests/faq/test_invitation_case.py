@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from faq import AskerContext, FaqAnswerer
-from faq._invitation import missing_invitation, why_refused
+from faq._invitation import asks_whether_to_accept, missing_invitation, why_refused
 from workflows.results_standing import InvitationStanding
 
 # Written before the recogniser was run on any of them.
@@ -327,3 +327,46 @@ def test_a_cancelled_migration_promises_no_invite_for_an_invitation_in_doubt() -
         "Yours may have gone out: Microsoft did not confirm it. The migration was cancelled: nothing changes"
         " for you in Azure DevOps, keep signing in as you do today."
     )
+
+
+WHETHER_TO_ACCEPT = (
+    "should I accept the invitation?",
+    "do I need to accept the invite",
+    "Is it safe to accept this invitation?",
+    "I got an invitation email from Microsoft, should I accept it?",
+)
+
+
+@pytest.mark.parametrize("question", WHETHER_TO_ACCEPT)
+def test_an_invitee_asking_whether_to_accept_is_told_yes_with_their_invitation(
+    answerer: FaqAnswerer, question: str
+) -> None:
+    """Erin, invited, got the admins' invite settings topic (`invite-propagation`) for "should I accept"."""
+    answer = answerer.answer(question, PLANNED)
+    assert answer.topic == "email-not-found", (question, answer.topic)
+    lines = answer.answer.splitlines()
+    assert lines[1].startswith("Yes, accept it, with the address it went to")
+    assert lines[2].startswith(
+        "Your invitation was sent on 27 November 2026 at 15:04 UTC to erin.eng@gmail.com"
+    )
+
+
+def test_someone_the_bot_does_not_know_hears_which_invitation_to_accept(answerer: FaqAnswerer) -> None:
+    answer = answerer.answer("should I accept the invitation?")
+    assert answer.topic == "email-not-found"
+    assert answer.answer.splitlines()[1].startswith(
+        'Yes, if it comes from "Microsoft Invitations on behalf of"'
+    )
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "should I accept the invitation for our vendor?",
+        "should we accept the invite settings default?",
+        "should I accept the Teams meeting invite?",
+        "can I accept invitations for guests, Graph says 403 Forbidden",
+    ],
+)
+def test_someone_elses_invitation_or_a_setting_is_not_whether_to_accept_theirs(question: str) -> None:
+    assert not asks_whether_to_accept(question)

@@ -388,9 +388,8 @@ PROSE = [
     "my password is the same as my Windows one",
     "the password is Windows Hello PIN",
     "password: written on paper",
-    # secrets not told apart from prose, each for a reason above: two capitalised words name a thing
-    # ("Windows Hello"), a lower-case word reads as English, a name of four letters is too short to tell
-    "my password is Purple Monkey",
+    # secrets not told apart from prose, each for a reason above: a lower-case word reads as English, a name
+    # of four letters is too short to tell
     "my password is tigerlily",
     "my password is Brad",
 ]

@@ -67,3 +67,10 @@ def test_random_printable_characters_are_declined(answerer: FaqAnswerer) -> None
 )
 def test_questions_with_codes_numbers_paths_or_other_alphabets_are_read(question: str) -> None:
     assert not read(question).unreadable
+
+
+@pytest.mark.parametrize("question", ["🙂", "👍🏽", "😀😀😀", "🤷\u200d♀️", "🙂 🙂"])
+def test_emoji_alone_are_said_by_a_person_not_binary_data(answerer: FaqAnswerer, question: str) -> None:
+    assert not read(question).unreadable
+    answer = answerer.answer(question)
+    assert answer.topic is None and answer.answer.startswith("I'm aadbot"), answer.answer

@@ -134,6 +134,6 @@ def test_a_clicks_one_line_answer_beside_a_channel_card_is_plain_text(teams: Tea
     assert clicked["body"] == {
         "statusCode": 200,
         "type": "application/vnd.microsoft.activity.message",
-        "value": "Thanks for telling me. I keep your question for the admins' faq review, where they can"
-        " point me to a better answer the next time they look.",
+        "value": "Thanks for telling me. I keep your question for the admins to review: they can point me to"
+        " a better answer the next time they look.",
     }
