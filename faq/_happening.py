@@ -138,9 +138,14 @@ def _access(context: AskerContext, organization: str) -> str:
 def _what_to_do(context: AskerContext, phase: str) -> str:
     """What the move asks of them, by the plan's outcome for them, before or after connecting."""
     if context.outcome == _sign_in.DISABLED:
+        words = (
+            _sign_in.ENABLE_BEFORE_THE_LIST
+            if context.list_to_come
+            else f"*{_sign_in.ENABLE_ITEM}* on your list has the words to use"
+        )
         return (
             "What you must do: your directory account is disabled; ask your directory administrator to enable"
-            f" it (*{_sign_in.ENABLE_ITEM}* on your list has the words to use)."
+            f" it ({words})."
         )
     if context.outcome == _sign_in.AMBIGUOUS:
         where = (

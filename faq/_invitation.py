@@ -162,9 +162,10 @@ def own_case(context: AskerContext) -> str | None:
     elif context.outcome in ("auto", "map"):
         lines = _not_invited(context)
     elif context.outcome == "disabled":
+        where = "`todo` names them" if context.list_to_come else "your to-do list has the button for it"
         lines = [
             "You get no invitation: a directory account with your address exists but is disabled. If you"
-            " still need access, tell the migration admins (your to-do list has the button for it)."
+            f" still need access, tell the migration admins ({where})."
         ]
     elif context.outcome == "ambiguous":
         lines = [

@@ -115,9 +115,14 @@ def _account(context: AskerContext, *, after: bool) -> str | None:
         )
     if context.outcome == _sign_in.DISABLED:
         when = "" if after else "once connected "
+        where = (
+            _sign_in.ENABLE_BEFORE_THE_LIST
+            if context.list_to_come
+            else f"*{_sign_in.ENABLE_ITEM}* on your list"
+        )
         return (
             f"{until}The directory account that matches your address is disabled: {when}you cannot sign in"
-            f" until it is enabled or the admins give you another (*{_sign_in.ENABLE_ITEM}* on your list)."
+            f" until it is enabled or the admins give you another ({where})."
         )
     invitation = context.invitation
     if context.outcome == "invite" or context.guest:

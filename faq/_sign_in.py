@@ -21,6 +21,10 @@ CHOOSE_ITEM = "Tell the admins which work account is yours"
 CHOOSE_BEFORE_THE_LIST = "*Choose my account* under `todo`, or say `my-account`"
 """Where someone several directory accounts match says which one is theirs while the list whose first item
 (`CHOOSE_ITEM`) does it is still to come."""
+ENABLE_BEFORE_THE_LIST = "`todo` names the admins to tell"
+"""Whom someone whose only account is disabled tells that they still need access while the list whose first
+item (`ENABLE_ITEM`) has the button for it is still to come: `todo` has their case's words, with the admins'
+addresses."""
 OFF_THE_PLAN = "The migration's plan does not name you"
 _SIGN_OUT_EVERYWHERE = "https://aka.ms/VsSignout"
 _RESET_MICROSOFT_ACCOUNT = "https://account.live.com/password/reset"
@@ -129,8 +133,8 @@ def not_on_the_plan(context: AskerContext) -> str:
 
 def account_disabled(context: AskerContext) -> str | None:
     """For someone whose directory account is disabled (the plan's `disabled`, no admin decision yet) saying
-    so ("my account is disabled, what do I do?"): the first item of their to-do list, and whom to ask. None
-    for anyone else."""
+    so ("my account is disabled, what do I do?"): the first item of their to-do list (before it, `todo`), and
+    whom to ask. None for anyone else."""
     if context.outcome != DISABLED or phase_of(context.stage) in (None, CANCELLED):
         return None
     organization = context.organization or "the organization"
@@ -138,13 +142,22 @@ def account_disabled(context: AskerContext) -> str | None:
         so = f"so {organization} refuses you until it is enabled"
     else:
         so = f"so you could not sign in to {organization} once it is connected to the directory"
+    if context.list_to_come:
+        ask = (
+            f"Until your to-do list comes, {ENABLE_BEFORE_THE_LIST}: if you still need access, tell them, and"
+            " they settle it with you"
+        )
+    else:
+        ask = (
+            f"The first item of your to-do list, *{ENABLE_ITEM}*, says what to do: if you still need access,"
+            " press *I need help* on it, and the migration admins settle it with you"
+        )
     return "\n".join(
         [
             DISABLED_TITLE,
-            f"Your address matches an account in the directory, but that account is disabled, {so}. The first"
-            f" item of your to-do list, *{ENABLE_ITEM}*, says what to do: if you still need access, press *I"
-            " need help* on it, and the migration admins settle it with you (your directory administrator"
-            " enabling that account, or another account they map you to). Your work and history are kept.",
+            f"Your address matches an account in the directory, but that account is disabled, {so}. {ask}"
+            " (your directory administrator enabling that account, or another account they map you to). Your"
+            " work and history are kept.",
             way_to_a_person(context),
         ]
     )
@@ -188,10 +201,14 @@ def blocked_first(context: AskerContext) -> str | None:
     if phase_of(context.stage) != "after":
         return None
     if context.outcome == DISABLED:
+        where = (
+            "`todo` names them"
+            if context.list_to_come
+            else f"*{ENABLE_ITEM}*, the first item of your to-do list, has the button for it"
+        )
         return (
             "First, the likely cause: your account in the directory is disabled, so Azure DevOps refuses it"
-            " whatever you sign in with. If you still need access, tell the migration admins:"
-            f" *{ENABLE_ITEM}*, the first item of your to-do list, has the button for it."
+            f" whatever you sign in with. If you still need access, tell the migration admins: {where}."
         )
     if context.outcome == AMBIGUOUS:
         where = (

@@ -62,7 +62,9 @@ class CalledOff:
     announced_for: str | None = None
     """The date they were told (empty when the announcement named none); None if never announced."""
     invited: bool = False
-    """Microsoft sent them a guest invitation for the move."""
+    """They hold a guest invitation the move asked them to accept: Microsoft sent it for the move, or, still
+    pending from an earlier migration or an admin, the announcement that reached them asked them to accept
+    it. Their message says they can ignore it."""
 
 
 @dataclass(frozen=True)

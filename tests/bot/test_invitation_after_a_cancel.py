@@ -88,3 +88,13 @@ def test_someone_never_told_to_ignore_it_reads_no_such_word(chat: Chat) -> None:
     told = chat.say(DANA, "announce Monday 14:00 UTC")
     assert "called off" not in _to(told, "ann@fabrikam.com")
     assert _to(told, ERIN).count("called off") == 1
+
+
+def test_a_second_cancel_tells_her_again_that_she_can_ignore_it(chat: Chat) -> None:
+    """The second migration invited nobody: its notice asked her to accept the first one's invitation, still
+    waiting, and "the move is off" alone would leave that standing (fix160). Ann had no invitation."""
+    chat.say(DANA, f"start {ORG} fabrikam.com")
+    chat.say(DANA, "announce Monday 14:00 UTC")
+    cancelled = chat.say(DANA, f"cancel {ORG} budget freeze again")
+    assert "You can ignore Microsoft's invitation to join Fabrikam." in _to(cancelled, ERIN)
+    assert "invitation" not in _to(cancelled, "ann@fabrikam.com")

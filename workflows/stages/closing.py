@@ -177,7 +177,8 @@ def _told_of_the_move(
     session: Session, row: Migration, reason: str, locked: Sequence[OutboundMessage]
 ) -> tuple[list[tuple[CalledOff, Reach]], dict[str, dict[str, list[int]]]]:
     """Whoever an announcement may have reached (a stopped retry after an attempt that may have landed too)
-    or Microsoft invited; announcements still waiting to go out never will. And, by casefolded address,
+    or Microsoft invited, and which of them hold an invitation the move asked them to accept
+    (`CalledOff.invited`); announcements still waiting to go out never will. And, by casefolded address,
     what "the move is off" must follow: the news to them stopped while being sent (`following`)."""
     assert row.id is not None
     tenant = row.directory_name
@@ -205,11 +206,15 @@ def _told_of_the_move(
         heard = announced.pop(address.casefold(), None)
         if heard is None and user.id not in invited:
             continue
+        # A guest still to accept an earlier invitation (an earlier cancelled migration's, an admin's) was
+        # asked by what reached them to accept it, as this move relied on it: "off" alone would leave that
+        # standing. Told nothing, they hear nothing of an invitation this move did not send.
+        ignore = user.id in invited or (heard is not None and user.group == "to-accept")
         # where they are now: an admin's `decide` after the announcement names the account to try first
         reach = planned_reach(user, connected=False)
         when = heard[0] if heard else None
         told[address.casefold()] = (
-            CalledOff(address, user.display_name, row.organization, tenant, reason, when, user.id in invited),
+            CalledOff(address, user.display_name, row.organization, tenant, reason, when, ignore),
             reach,
         )
     for key, (when, reach, address) in announced.items():  # announced, then gone from a newer plan

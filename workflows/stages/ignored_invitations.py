@@ -1,9 +1,10 @@
 """Someone a cancel told they could ignore Microsoft's invitation (`CalledOff.invited`), whom a new migration
 of the organization to the same directory asks to accept one again: the guest belongs to the directory and
 stays invited after a cancel, so the new migration's advance notice, their `todo` before the switch and their
-to-do list would ask them to accept what they were told to ignore, without a word of it. Each says that the
-earlier word no longer holds, and which invitation to accept: the same one, still waiting for them, or a new
-one (the guest deleted after the cancel and invited again, as the cancel offered the admins)."""
+to-do list (as `notify` writes it, or as a later decision or invitation rewrites its item) would ask them to
+accept what they were told to ignore, without a word of it. Each says that the earlier word no longer holds,
+and which invitation to accept: the same one, still waiting for them, or a new one (the guest deleted after
+the cancel and invited again, as the cancel offered the admins)."""
 
 from __future__ import annotations
 
@@ -55,6 +56,11 @@ def taken_back(
         newest = newest_sent(session, row, person)
         said[person] = no_longer_ignored(when, newest[0] if newest else None, row.directory_name)
     return said
+
+
+def taken_back_of(session: Session, row: Migration, person: PlannedUser, address: str) -> str:
+    """`taken_back` for one person asked to accept the invitation sent to `address`; empty if nothing is."""
+    return taken_back(session, row, [person], {person.id: address}).get(person.id, "")
 
 
 def no_longer_ignored(told_at: datetime, sent_at: datetime | None, directory: str) -> str:

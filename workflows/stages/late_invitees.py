@@ -25,7 +25,7 @@ from workflows._views import item_payload
 from workflows.directory import Tenant
 from workflows.identities import affected_reach
 from workflows.plan import Match, PlannedUser
-from workflows.stages import interrupted_invitations
+from workflows.stages import ignored_invitations, interrupted_invitations
 from workflows.stages.list_messages import (
     INVITED_MESSAGE,
     REMINDER_MESSAGE,
@@ -77,10 +77,16 @@ def switch_lists(
     people = [person for _, person, _ in waiting]
     told = lists_told(session, people)
     unreached, subscribing = unreached_among(told), subscribed(told)
-    for item, person, invitation in waiting:
+    people_now = [_from_invitation(person, invitation, accounts) for _, person, invitation in waiting]
+    asked = {
+        now_as.id: invitation.email
+        for now_as, (_, _, invitation) in zip(people_now, waiting, strict=True)
+        if invitation.status == "sent"
+    }
+    ignored = ignored_invitations.taken_back(session, row, people_now, asked)
+    for (item, person, invitation), now_as in zip(waiting, people_now, strict=True):
         invited = invitation.status == "sent"
         invited_as = invitation.email if invited else None
-        now_as = _from_invitation(person, invitation, accounts)
         now_needed = todo_items(
             now_as,
             person.id in subscribing,
@@ -88,6 +94,7 @@ def switch_lists(
             tenant=tenant,
             invited_as=invited_as,
             after_connecting=True,
+            taken_back=ignored.get(now_as.id, ""),
         )
         if not invited:
             person.outcome = "map"  # a directory account Connect did not carry them to: mapped, if at all

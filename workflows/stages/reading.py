@@ -214,13 +214,12 @@ def invitations_to_accept(ctx: Context, who: Actor) -> list[InvitationToAccept]:
             listed, stored = _listed_and_planned(session, row.id, row.plan, who)
             if listed is not None or stored is None:
                 continue  # a list of their own already (`todo_list`), or not in this migration
-            invited = to_accept(session, row.id, [stored], of=(stored.id,))
-            address = invited.get(stored.id)
+            address = to_accept(session, row.id, [stored], of=(stored.id,)).get(stored.id)
             if address is None:
                 continue
             sent = redeem_links.newest_sent(session, row, stored.id)
             told = _announcement(ctx, row.id, stored.id)
-            taken_back = ignored_invitations.taken_back(session, row, [stored], invited).get(stored.id, "")
+            taken_back = ignored_invitations.taken_back_of(session, row, stored, address)
             invitation = InvitationToAccept(
                 row.organization, address, told.to_them or "", False, sent[1] if sent else None, taken_back
             )

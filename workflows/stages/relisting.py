@@ -31,6 +31,7 @@ from workflows._views import item_as_it_stands, item_payload
 from workflows.directory import Tenant
 from workflows.identities import directory_account
 from workflows.plan import NO_ACCESS, Match, PlannedUser
+from workflows.stages import ignored_invitations
 from workflows.stages.late_invitees import ITEM, item_rows, rewrite_item, tell, write_items
 from workflows.stages.list_messages import (
     ACCESS_KEPT_MESSAGE,
@@ -133,7 +134,7 @@ def _relisted(
     unknown = any("before" not in message.payload for message in unread)
     had = _with_marks_since(_as_they_had(unread), held)
     before = {item.key: _state(item) for item in held} | had
-    needed = _decided_list(row, person, subscriber)
+    needed = _decided_list(session, row, person, subscriber)
     dropped = _drop_unneeded(session, held, choosing, needed)
     held = [item for item in held if item.id not in {each.id for each in dropped}]
     reworded = _reword_kept(held, choosing, needed)
@@ -386,7 +387,7 @@ def _access_kept(
     back "you lose access" when they may have heard it; one still waiting to be sent is stopped instead."""
     row, session, now = unit.row, unit.session, unit.flow.now
     assert affected.id is not None
-    items = write_items(session, affected.id, _decided_list(row, person, subscriber))
+    items = write_items(session, affected.id, _decided_list(session, row, person, subscriber))
     lost = withdrawn(messages, {LOST_ACCESS_MESSAGE})
     tell(
         session,
@@ -405,15 +406,22 @@ def _access_kept(
     )
 
 
-def _decided_list(row: Migration, person: PlannedUser, subscriber: bool) -> list[TodoTemplate]:
+def _decided_list(
+    session: Session, row: Migration, person: PlannedUser, subscriber: bool
+) -> list[TodoTemplate]:
     """The list the decided person now needs: signing in with the chosen account; first accepting its
     invitation while that is pending (a guest invited by hand or by an earlier migration), as `notify`
-    lists them."""
+    lists them, taking back an earlier cancel's "ignore it" as there."""
     tenant = Tenant(id=row.tenant_id, display_name=row.tenant_name)
     if person.group == "to-accept":
         invited = replace(person, outcome="invite")
         return todo_items(
-            invited, subscriber, organization=row.organization, tenant=tenant, invited_as=person.address
+            invited,
+            subscriber,
+            organization=row.organization,
+            tenant=tenant,
+            invited_as=person.address,
+            taken_back=ignored_invitations.taken_back_of(session, row, person, person.address),
         )
     return todo_items(person, subscriber, organization=row.organization, tenant=tenant, invited_as=None)
 
