@@ -97,7 +97,7 @@ _TELLS_THE_MOVE = re.compile(
 )
 
 # Asking what becomes of something ("what happens to our repos?", "will we lose our history?"): said to this
-# bot, likely about the move even when it does not name it (see `FaqAnswerer._rank` for how far that goes).
+# bot, likely about the move even when it does not name it (see `faq._ranking.rank` for how far that goes).
 _ASKS_WHAT_BECOMES = re.compile(
     r"(?i)\bwhat (?:happens|will happen|would happen|becomes|stays|changes)\b"
     r"|\b(?:will|would|do|does|did|can|could) (?:we|i|you|they|our|my|anyone|people)\b.{0,60}?"
