@@ -4,10 +4,12 @@ Slack wire it alike and differ only in what they send through and which channels
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot.delivery.pacing import Sleep
 from bot.delivery.reports import Delivering, refresh_reports
 from bot.delivery.sender import Receipt, Sender
 from bot.delivery.settings import DeliverySettings
@@ -39,15 +41,18 @@ def tracked_worker(
     delivery_to: Callable[[str], Delivering | None],
     surfaces: tuple[str, ...],
     name: str | None = None,
+    sleep: Sleep = asyncio.sleep,
 ) -> OutboxWorker:
     """The worker beside a server: sends through `sender`, starts reminders, tells the admins of an admin it
     could not reach (and on which of the bot's chat `surfaces`, `Slack` and/or `Teams`, to point them to
     it instead), and brings the report of each migration whose messages moved up to date in its
-    channel, through `delivery_to` (None where this surface does not reach that channel)."""
+    channel, through `delivery_to` (None where this surface does not reach that channel). `sleep` paces
+    and waits, as `OutboxWorker`'s: a test moves its clock with it."""
     return OutboxWorker(
         database,
         sender,
         clock=clock,
+        sleep=sleep,
         settings=settings,
         on_delivered=starting_reminders(tracking),
         on_progress=lambda organizations: refresh_reports(tracking, organizations, delivery_to),

@@ -98,7 +98,7 @@ class MemberPages:
         """The pages so far of the read the sends wait for (`MemberList._first`): a member on them is found
         before the last page is in."""
         self._paged = asyncio.Event()
-        """Set once a page of the read under way is in."""
+        """Set once a page of the read under way is in and kept, and another follows."""
         self._waits_left = READ_WAITS
         """Retry-After waits the read under way may still take (one read at a time, under the lock)."""
 
@@ -121,11 +121,15 @@ class MemberPages:
                 members = response.get("members") or []
                 for member in members:
                     directory.put(member)
-                self._paged.set()
                 # after a failure the list is not kept anyway: no page waits for a database that is down
                 kept = kept and await self._remember(_page_said(members, directory))
                 cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
-                if not cursor:
+                if cursor:
+                    # not after the last: a DM woken then, while that page was still being kept, found its
+                    # person on no page and was put back for `READING_LATER_SECONDS`, where the read's end a
+                    # moment later has them looked up (every guest of a one-page list waited 15 s, perf39)
+                    self._paged.set()
+                else:
                     # a page the database did not keep would be missing from the list recalled as whole
                     if self._memory is not None and kept:
                         began_ago = self._clock() - directory.loaded_at

@@ -146,6 +146,7 @@ def test_a_prompt_given_up_after_its_retries_is_told_to_the_channel_and_in_statu
         _SlackDown(),
         chat.runtime.tracking,
         clock=time,
+        sleep=time.sleep,
         settings=settings,
         delivery_to=lambda organization: None,
         surfaces=("Slack",),  # a Slack-alone `serve`: Lee is pointed nowhere else

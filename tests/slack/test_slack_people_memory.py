@@ -118,6 +118,20 @@ def test_a_dm_goes_once_its_persons_page_is_in_and_one_to_a_later_page_waits_wit
     _beside_reads(people, scenario())
 
 
+def test_a_dm_to_someone_not_on_a_one_page_list_waits_for_its_read_not_put_back_while_it_is_kept(
+    fake_slack: FakeSlack, sqlite_database: Database
+) -> None:
+    """Its page being kept in the database is no page still to come: the DM goes on to the look-up at once."""
+    people = _people(fake_slack, DatabaseMemory(sqlite_database, clock=Wall()), clock=Clock())
+
+    async def scenario() -> None:
+        assert await people.listing([GUEST]) is False
+        assert await people.find(GUEST) is None
+        assert (len(fake_slack.calls_of("users.list")), _looked_up(fake_slack)) == (1, [GUEST])
+
+    asyncio.run(scenario())
+
+
 def test_the_sends_read_is_paced_after_a_minutes_worth_of_tier_2(fake_slack: FakeSlack) -> None:
     _pages(fake_slack, BURST_PAGES + 2)
     pauses = Pauses()

@@ -9,6 +9,7 @@ import logging
 import os
 import socket
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -135,20 +136,26 @@ def test_over_http_a_slack_it_cannot_reach_costs_a_line_per_request_and_slack_re
     tmp_path: Path, fake: FakeSlack, sqlite_template: Path, unreachable: str
 ) -> None:
     """A slash command is told so (Slack never sends one again); an event or a click gets a 503, so that
-    Slack sends the event again once it is reachable (a 200 dropped it for good)."""
+    Slack sends the event again once it is reachable (a 200 dropped it for good). The four requests go at
+    once: each waits out the client's retries of the connection (about 2.5 s, `ERROR_RETRIES`)."""
     with serve_process(
         "http", fake, tmp_path, migrated=sqlite_template, environment={"SLACK_API_URL": unreachable}
     ) as served:
         log = len(served.log_text())
-        for _ in range(2):
-            ack = served.drive.command("status")
-            assert ack.status_code == 200 and ack.payload is not None
-            assert (
-                "I cannot reach Slack" in ack.payload["text"] and ack.payload["response_type"] == "ephemeral"
-            )
         dm = {"type": "message", "channel_type": "im", "channel": "D1", "user": "UADMIN", "text": "status"}
-        assert served.drive.event(dm | {"ts": "1.000200"}).status_code == 503
-        assert served.drive.click("status", "status").status_code == 503
+        with ThreadPoolExecutor(4) as requests:
+            commands = [requests.submit(served.drive.command, "status") for _ in range(2)]
+            event = requests.submit(served.drive.event, dm | {"ts": "1.000200"})
+            click = requests.submit(served.drive.click, "status", "status")
+            for command in commands:
+                ack = command.result()
+                assert ack.status_code == 200 and ack.payload is not None
+                assert (
+                    "I cannot reach Slack" in ack.payload["text"]
+                    and ack.payload["response_type"] == "ephemeral"
+                )
+            assert event.result().status_code == 503
+            assert click.result().status_code == 503
         said = served.log_text()[log:]
     assert not served.tracebacks(), served.tracebacks()
     errors = [line for line in said.splitlines() if line.startswith("ERROR")]
