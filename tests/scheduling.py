@@ -6,16 +6,19 @@ from typing import Any
 
 from xdist.scheduler import LoadFileScheduling
 
-SHARED_SERVES = {
+SHARED = {
     "tests/slack/test_slack_serve_process.py": "slack serves",
     "tests/slack/test_slack_hostile_requests.py": "slack serves",
     "tests/slack/test_slack_socket_mode.py": "slack serves",
     "tests/teams/test_teams_serve.py": "teams beside slack",
     "tests/teams/test_teams_files.py": "teams beside slack",
+    "tests/slack/test_slack_message_sizes.py": "the 20,000-person catalog",
+    "tests/teams/test_teams_sandbox.py": "the 20,000-person catalog",
 }
-"""Files driving the same package-scoped `aadbot serve` processes (tests/slack/conftest.py,
-tests/teams/conftest.py), by process: one test process runs the files of each, so that each `serve` starts
-once per run instead of once per file."""
+"""Files sharing what a test process builds once: the same package-scoped `aadbot serve` processes
+(tests/slack/conftest.py, tests/teams/conftest.py), or tests/message_catalog.py's `catalog(20_000)` (3.5 s
+of CPU, `functools.cache`), by what they share: one test process runs the files of each, so that each
+`serve` starts, and the catalog is built, once per run instead of once per file."""
 STARTED_FIRST = (
     "tests/slack/test_slack_serve_what_is_wrong.py",
     "tests/slack/test_slack_serve_restart.py",
@@ -39,11 +42,10 @@ STARTED_FIRST = (
     "tests/bot/test_stopping.py",
     "tests/slack/test_slack_reliability.py",
     "tests/delivery/test_notices_survive_a_kill.py",
-    "tests/slack/test_slack_message_sizes.py",
+    "the 20,000-person catalog",
     "tests/teams/test_teams_migration.py",
     "tests/teams/test_teams_requests.py",
     "tests/teams/test_reach_on_either_surface.py",
-    "tests/bot/test_admin_unreached.py",
     "tests/bot/test_connection_watch_cadence.py",
     "tests/teams/test_teams_channel_privacy.py",
     "tests/bot/test_rehearsal_due_moments.py",
@@ -53,7 +55,7 @@ STARTED_FIRST = (
     "tests/bot/test_doctor.py",
     "tests/plan/test_rules_properties.py",
 )
-"""The units of work (a file, or a name of `SHARED_SERVES`) that take longest, by wall time in a whole run,
+"""The units of work (a file, or a name of `SHARED`) that take longest, by wall time in a whole run,
 longest first, handed out before the rest. xdist hands out files with many tests first, so these came
 last, and one of them kept the run waiting after every other test process had finished (a `serve` of one
 test started 80 s into a 90 s run; on 2026-11-28, `test_teams_help.py`, 6.6 s of wall for 2.4 s of CPU,
@@ -84,7 +86,6 @@ WAITING = frozenset(
         "tests/slack/test_slack_requests.py",
         "tests/teams/test_teams_card_text.py",
         "tests/teams/test_reach_on_either_surface.py",
-        "tests/bot/test_admin_unreached.py",
     }
 )
 """The units of 2.5 s of wall or more that mostly wait (on `aadbot serve` processes, real poll intervals,
@@ -100,7 +101,7 @@ not in it, changes what it waits for: docs/testing.md, "Session 23"."""
 
 
 class FileScheduling(LoadFileScheduling):
-    """`--dist loadfile`, with the files of `SHARED_SERVES` as one unit, `STARTED_FIRST` first, at most half
+    """`--dist loadfile`, with the files of `SHARED` as one unit, `STARTED_FIRST` first, at most half
     the test processes in units of `WAITING` at once, and the last units only for a test process with
     nothing else to run.
 
@@ -120,7 +121,7 @@ class FileScheduling(LoadFileScheduling):
 
     def _split_scope(self, nodeid: str) -> str:
         file = super()._split_scope(nodeid)
-        return SHARED_SERVES.get(file, file)
+        return SHARED.get(file, file)
 
     def _assign_work_unit(self, node: Any) -> None:
         """The next unit in `STARTED_FIRST`'s order, but a unit of `WAITING` only while fewer than half the

@@ -9,26 +9,26 @@ from typing import Any, cast
 
 import pytest
 
-from tests.scheduling import SHARED_SERVES, STARTED_FIRST, WAITING, FileScheduling
+from tests.scheduling import SHARED, STARTED_FIRST, WAITING, FileScheduling
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_every_file_the_scheduler_names_exists() -> None:
-    assert [file for file in SHARED_SERVES if not (ROOT / file).is_file()] == []
-    units = set(SHARED_SERVES.values())
+    assert [file for file in SHARED if not (ROOT / file).is_file()] == []
+    units = set(SHARED.values())
     assert [name for name in STARTED_FIRST if name not in units and not (ROOT / name).is_file()] == []
     assert len(set(STARTED_FIRST)) == len(STARTED_FIRST)
 
 
 def test_every_waiting_unit_the_scheduler_names_exists() -> None:
-    units = set(SHARED_SERVES.values())
+    units = set(SHARED.values())
     assert [name for name in WAITING if name not in units and not (ROOT / name).is_file()] == []
 
 
 def test_a_file_that_shares_a_serve_is_handed_out_by_its_unit_s_name() -> None:
     """xdist's work queue knows such a file only by its unit's name: listed by its own, it keeps no place."""
-    assert [name for name in [*STARTED_FIRST, *WAITING] if name in SHARED_SERVES] == []
+    assert [name for name in [*STARTED_FIRST, *WAITING] if name in SHARED] == []
 
 
 class _TestProcess:
@@ -88,8 +88,8 @@ def test_before_the_last_files_a_process_gets_its_next_file_before_it_runs_out()
 
 
 def _a_file_of(unit: str) -> str:
-    """A file of `unit` (a file, or a name of `SHARED_SERVES`) as the test processes collect it."""
-    return next((file for file, name in SHARED_SERVES.items() if name == unit), unit)
+    """A file of `unit` (a file, or a name of `SHARED`) as the test processes collect it."""
+    return next((file for file, name in SHARED.items() if name == unit), unit)
 
 
 def _each_unit_of(units: list[str], processes: list[_TestProcess]) -> tuple[FileScheduling, list[str]]:

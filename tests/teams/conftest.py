@@ -313,7 +313,7 @@ def teams_beside_slack(
 ) -> Iterator[ServedTeams]:
     """`aadbot serve` with Teams and Slack over HTTP against a sandbox of its own (the bundled scenario),
     registered as the bot's endpoint: one for every module that drives it, as starting one costs 3 s of
-    CPU (`SHARED_SERVES` in tests/scheduling.py keeps those modules in one test process). Exec'd for real,
+    CPU (`SHARED` in tests/scheduling.py keeps those modules in one test process). Exec'd for real,
     imports included (tests/teams/serving.py). Stopped once the test process leaves tests/teams, as
     tests/slack/conftest.py's `serve_over_http` is."""
     from tests.teams.serving import SLACK_OVER_HTTP, teams_serve  # it imports this module
