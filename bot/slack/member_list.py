@@ -104,9 +104,9 @@ class MemberList(MemberPages):
 
     async def listing(self, emails: Sequence[str]) -> bool:
         """Whether the member list is being read for the sends, there being none yet (the read starts
-        here if need be), and its pages so far, once the first is in, show none of these emails: the DM
-        waits, put back, while those to whom the pages show go. Nobody is found missing before the last
-        page is in (and a look-up)."""
+        here if need be), and its pages so far, once the first is in and kept with another to come, show
+        none of these emails: the DM waits, put back, while those to whom the pages show go. A list of one
+        page is waited for whole. Nobody is found missing before the last page is in (and a look-up)."""
         if self._directory is not None or self._unreadable is not None:
             return False
         read = self._first_read()
