@@ -24,7 +24,7 @@ _MENTION = re.compile(r"<[!@#]|<at>|(?<![\w.])@(?:here|channel|everyone)\b", re.
 _ISO_END = r"(?:\b|(?=T\d))"
 """Where an ISO 8601 date's day ends: at a word's end, or at the `T` of `2026-12-04T14:00Z`."""
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_MONTH_WORD = rf"(?:{'|'.join(_MONTHS)})[a-z]*\.?"
+_MONTH_WORD = relative_days.MONTH
 _MONTH = rf"(?P<month>{_MONTH_WORD})"
 _DATES = (
     re.compile(rf"\b(?P<year>\d{{4}})-(?P<month>\d{{1,2}})-(?P<day>\d{{1,2}}){_ISO_END}"),
@@ -45,6 +45,12 @@ _DAY_FIRST = re.compile(
 )
 """A day people can read, first: a date, as given or as `relative_days` and the slash dates wrote it
 (`Friday 4 December 2026`, `the week of Monday 7 December 2026`); a time or a note may follow."""
+_WEEKDAY_RANGE = re.compile(
+    rf"{relative_days.LEADING}(?P<days>(?:(?:this|coming|next)\s+)?{relative_days.WEEKDAY}\s*(?:-|–|—|to\b"
+    rf"|through\b|thru\b|till\b|until\b)\s*{relative_days.WEEKDAY})",
+    re.I,
+)
+"""`Mon-Fri`, `Monday to Friday` first: days of the week, not the one the organization is connected on."""
 _YEARLESS = (
     re.compile(rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?!,?\s+\d{{4}}\b)\b", re.I),
     re.compile(rf"\b{_MONTH}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\b(?!,?\s+\d{{4}}\b)", re.I),
@@ -158,6 +164,13 @@ def announcement_when(value: str, *, now: datetime, usage: str, zone: tzinfo = U
     if leading:
         named = _slash_date(leading, value, over_everywhere, usage)
         value = value[: leading.start()] + named + value[leading.end() :]
+    if week_days := _WEEKDAY_RANGE.match(value):
+        days = week_days["days"]
+        raise ArgumentError(
+            f"`{days}` is a range of days, so I announced nothing: people would read “Coming {value}” and not"
+            f" know on which day the change comes. Start with that one day, e.g. {example}; the range may"
+            f" follow it: `{usage} Monday 14:00 UTC, support desk open {days}`."
+        )
     day_named = relative_days.fixed(value, now.astimezone(zone).date())
     if value and not _DAY_FIRST.match(day_named):
         raise ArgumentError(

@@ -26,9 +26,14 @@ _MONTH_NAMES = (
     "November",
     "December",
 )
-_MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
+    r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?"
+)
+"""A month, named in full or abbreviated, as a whole word: in `12 marbles` or `Friday 4 marathons` the word
+after the number names no month."""
 _DATE_AHEAD = (
-    rf",?\s+(?:\d{{4}}-|\d{{1,2}}/\d{{1,2}}|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTHS}|{_MONTHS}\s+\d)"
+    rf",?\s+(?:\d{{4}}-|\d{{1,2}}/\d{{1,2}}|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTH}|{MONTH}\s+\d)"
 )
 """What follows a weekday already given with its date (`Friday 6 November 2026`, `Fri, Nov 6`)."""
 _COUNTS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}

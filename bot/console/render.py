@@ -83,11 +83,12 @@ def _block(block: Block) -> list[str]:
 
 def _button(button: Button) -> str:
     """`[Label: `words to type`]`; a button labelled with its own command shows it once; a link button
-    shows its link."""
+    shows its link; one that asks first (`Button.confirm`) asks here too, as the words act at once."""
     if button.url:
         return f"[{button.label}: {button.url}]"
     command = button_command(button)
-    return f"[`{command}`]" if button.label == command else f"[{button.label}: `{command}`]"
+    asked = f" if yes to “{button.confirm}”" if button.confirm else ""
+    return f"[`{command}`{asked}]" if button.label == command else f"[{button.label}: `{command}`{asked}]"
 
 
 def _plain(markdown: str) -> str:

@@ -18,7 +18,7 @@ from bot.conversation.messages import (
     greeting_name,
     say,
 )
-from bot.conversation.next_actions import with_next
+from bot.conversation.next_actions import cancel_question, with_next
 from bot.conversation.quoting import quoted, untick
 from bot.conversation.sign_in_views import count_of_people, people_counted
 from bot.conversation.todo_views import WAITING_FOR, closed_in_doubt
@@ -224,9 +224,10 @@ def confirm_cancel(status: MigrationStatus, reason: str = "") -> Outgoing:
             else f"To cancel with a reason, say `cancel {organization} REASON`."
         )
     )
-    question = f"Cancel the migration of {organization}? Everyone told about it hears that it is off."
     value = f"{organization} {reason}".strip()
-    button = Button(f"Cancel migration of {organization}", "cancel", value, "danger", question)
+    button = Button(
+        f"Cancel migration of {organization}", "cancel", value, "danger", cancel_question(organization)
+    )
     return say(heading, Heading(heading), Text(text), Actions((button,)), private=True)
 
 

@@ -97,8 +97,9 @@ USAGES: tuple[Usage, ...] = (
         example="announce fabrikam-fiber Friday 14:00 UTC",
         details="Each person gets a direct message about their own case. Nobody is told twice, unless you"
         " give a new date. WHEN starts with a day I can read (2026-12-04, 4 December, Friday, tomorrow, in 3"
-        " days, next week...), then your words if you like; a day already over, one I cannot read, or a"
-        " mention of people or a channel, is refused.",
+        " days, next week...), then your words if you like; a day already over, one I cannot read, a range"
+        " (Mon-Fri) instead of the one day, or a mention of people or a channel, is refused. Alone, it"
+        " tells whoever joined the plan since with the date they all have.",
     ),
     Usage(
         "invite",
@@ -252,8 +253,9 @@ USAGES: tuple[Usage, ...] = (
         "cancel the migration",
         example="cancel fabrikam-fiber wrong tenant",
         details="A reason needs the organization first, so a typo never cancels another migration; `cancel`"
-        " alone only asks which one, with a button. Everyone told about the move or invited for it hears it"
-        " is off, and whoever has the portal steps is told not to connect.",
+        " alone only asks which one, with a button, and the *Cancel migration* button asks before it cancels."
+        " Everyone told about the move or invited for it hears it is off, and whoever has the portal steps"
+        " is told not to connect.",
     ),
     Usage(
         "todo",

@@ -45,6 +45,12 @@ def announce_button(organization: str) -> Button:
     )
 
 
+def cancel_question(organization: str) -> str:
+    """What a button that cancels asks before it does: one click would end the migration for good, where a
+    typed `cancel ORG` is deliberate enough."""
+    return f"Cancel the migration of {organization}? Everyone told about it hears that it is off."
+
+
 def everyone_told(told: Told | None) -> bool:
     """Whether the advance notice went to everyone in the plan now (reached or not): none is left to tell,
     so *Tell users what is coming* would send nothing."""
@@ -78,7 +84,13 @@ def next_actions(
     buttons = tuple(
         announce_button(organization)
         if word == "announce"
-        else Button(label, _BUTTON_ACTIONS.get(word, word), organization, style)
+        else Button(
+            label,
+            _BUTTON_ACTIONS.get(word, word),
+            organization,
+            style,
+            cancel_question(organization) if word == "cancel" else "",
+        )
         for word in words
         if word in _NEXT_BUTTONS and word not in hidden
         for label, style in (_NEXT_BUTTONS[word],)

@@ -33,8 +33,10 @@ def told_blocks(told: Told | None, status: MigrationStatus, *, names: bool = Tru
     line = f"Users told what is coming{when} on {day_and_time(told.since)}: {', '.join(reached)}."
     if told.untold:
         joined = sign_in_views.people_counted(told.untold, "has", "have")
-        again = f"announce {status.organization} {told.when}".strip()
-        line += f" {joined} joined the plan since: `{again}` tells only them."
+        # bare: it keeps the date as stored, which the date typed again may no longer pass (free text
+        # announced before a day first was asked for)
+        dated = ", with the same date" if told.when else ""
+        line += f" {joined} joined the plan since: `announce {status.organization}` tells only them{dated}."
     if told.unreached and not names:
         line += " An admin's `status` in a direct message with me names them."
     if told.tried_again:

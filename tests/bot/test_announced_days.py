@@ -78,3 +78,23 @@ def test_a_day_it_cannot_read_is_refused_with_the_forms_it_reads_and_nobody_is_t
     assert flat(text_of(told)).startswith(
         "Telling all 10 people what is coming for Friday 4 December 2026, after the standup (you wrote"
     )
+
+
+def test_a_range_of_weekdays_or_a_word_that_only_begins_like_a_month_is_no_day_and_nobody_is_told(
+    chat: Chat,
+) -> None:
+    """walk: `announce ORG Mon-Fri` told everyone “Coming Monday 7 December 2026-Fri”, and `12 marbles`
+    passed for a date (its “mar” as March)."""
+    ranged = flat(text_of(chat.say(DANA, f"announce {ORG} Mon-Fri")))
+    assert ranged == (
+        "`Mon-Fri` is a range of days, so I announced nothing: people would read “Coming Mon-Fri” and not"
+        f" know on which day the change comes. Start with that one day, e.g. `announce {ORG} Friday 14:00"
+        f" UTC`; the range may follow it: `announce {ORG} Monday 14:00 UTC, support desk open Mon-Fri`."
+    )
+    marbles = flat(text_of(chat.say(DANA, f"announce {ORG} 12 marbles")))
+    assert marbles.startswith("`12 marbles` does not start with a day I can read, so I announced nothing")
+    assert chat.runtime.service.told(chat.runtime.service.status(ORG).id) is None
+    told = chat.say(DANA, f"announce {ORG} Monday 14:00 UTC, support desk open Mon-Fri")
+    assert flat(text_of(told)).startswith(
+        "Telling all 10 people what is coming for Monday 7 December 2026 14:00 UTC, support desk open Mon-Fri"
+    )

@@ -426,7 +426,8 @@ def test_request_approval_says_an_invitation_microsoft_never_confirmed_may_have_
         f" gone out, so connecting may cut them off: {ERIN}. Microsoft's procedure puts everyone in the"
         " directory before connecting: run `invite` first (it finds out whether an invitation Microsoft never"
         f" confirmed went out). To connect without them, say `request-approval {ORG} anyway`."
-        f" [Invite missing users: `invite {ORG}`] [Request approval anyway: `request-approval {ORG} anyway`]"
+        f" [Invite missing users: `invite {ORG}`] [Request approval anyway: `request-approval {ORG} anyway`"
+        f" if yes to “Request approval for {ORG} although 1 user lose access when it connects?”]"
     )
 
 

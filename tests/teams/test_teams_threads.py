@@ -51,7 +51,7 @@ def test_a_click_answered_in_personal_chat_keeps_the_card_for_the_clicker(teams:
     card = latest_card(teams.activities(), summary["id"])
     before = len(teams.activities())
 
-    clicked = teams.click(ANN, summary["id"], "Cancel migration")  # Ann is no admin
+    clicked = teams.click(ANN, summary["id"], "Yes, cancel migration")  # Ann is no admin
 
     assert clicked.json()["body"] == {
         "statusCode": 200,

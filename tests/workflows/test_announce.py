@@ -125,6 +125,11 @@ def test_after_inviting_an_invited_guest_is_told_to_accept_the_invitation_and_ke
         ("when the pilot ends", "Start with the day: a date (`2026-12-04`, `4 December`"),
         ("sat 10:00, sun permitting", "To tell them without a date, say `announce fabrikam` alone."),
         ("14:00 UTC on Friday", "a time or a note may follow"),
+        ("12 marbles", "`12 marbles` does not start with a day I can read"),  # was 12 March
+        ("4 marathons, 14:00", "`4 marathons, 14:00` does not start with a day I can read"),
+        ("Mon-Fri", "`Mon-Fri` is a range of days"),  # was "Monday 2 November 2026-Fri"
+        ("on Monday to Friday 9:00", "`Monday to Friday` is a range of days"),
+        ("next Mon – Wed", "`next Mon – Wed` is a range of days"),
     ],
 )
 def test_a_when_in_the_past_or_with_a_mention_is_refused_and_nobody_is_told(
@@ -287,6 +292,31 @@ def test_a_bare_announce_after_a_dated_one_sends_nothing_vaguer_and_a_new_date_s
     assert len(notices(database)) == 2 * users
 
 
+def test_a_month_is_read_in_full_or_abbreviated_and_only_as_a_whole_word(
+    service: MigrationService, dana: Actor
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)  # Monday 2 November 2026, 09:00 UTC
+    assert service.announce(None, dana, "Sept 4 2027").when == "Sept 4 2027"
+    assert service.announce(None, dana, "4 Dec. 14:00").when == "4 Dec. 14:00"
+    assert service.announce(None, dana, "Friday 12 marbles").when == "Friday 6 November 2026 12 marbles"
+
+
+def test_a_bare_announce_after_its_day_has_passed_is_refused_asking_for_the_new_day(
+    service: MigrationService, database: Database, dana: Actor, clock: FakeClock
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)
+    service.announce(None, dana, "Friday 14:00 UTC")
+    clock.advance(days=6)  # Sunday 8 November: Friday is over everywhere
+    with pytest.raises(WorkflowError) as refused:
+        service.announce(None, dana, "")
+    assert str(refused.value) == (
+        f"The day last announced, “{FRIDAY}”, has passed, so I announced nothing: whoever joined the plan"
+        f" since would read “Coming {FRIDAY}”. Give the new day, e.g. `announce fabrikam Friday 14:00 UTC`:"
+        " everyone hears it."
+    )
+    assert len(notices(database)) == len(service.plan().users)
+
+
 @pytest.mark.parametrize(
     ("when", "refusal"),
     [
@@ -345,6 +375,8 @@ def test_tomorrow_is_announced_as_the_day_it_names_which_is_what_people_read_day
         ", 1/2 an hour of downtime",
         ", 2/3 of repos first",
         ", a 50/50 chance of a second window",
+        ", 12 marbles each",
+        ", support desk open Mon-Fri",
     ],
 )
 def test_only_the_date_an_announcement_starts_with_is_read_and_the_rest_is_kept_as_typed(

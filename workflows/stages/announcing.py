@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from storage import AuditEntry, Migration, OutboundMessage
 from storage.outbox import NewMessage, enqueue_all
 from workflows import _plan_codec
-from workflows.arguments import announcement_when
+from workflows.arguments import announcement_when, passed
 from workflows.errors import WorkflowError
 from workflows.identities import planned_reach
 from workflows.informing import advance_notice
@@ -56,6 +56,12 @@ def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "
         earlier = announcements(session, row.id)
         if not when and earlier and earlier[-1][0]:  # a bare `announce` (or its button) keeps the date
             when = rounds([when for when, _ in earlier])[-1][0]
+            if passed(when, now=now):
+                raise WorkflowError(
+                    f"The day last announced, “{when}”, has passed, so I announced nothing: whoever joined"
+                    f" the plan since would read “Coming {when}”. Give the new day, e.g. `{usage} Friday"
+                    " 14:00 UTC`: everyone hears it."
+                )
         this, occurrence = rounds([*(when for when, _ in earlier), when])[-1]
         keys = {user.id: notice_key(row.id, this, occurrence, user.id) for user in to_tell(plan.users)}
         sent_before = _queued(session, keys.values())
