@@ -44,9 +44,11 @@ def advance_notice(
     case: str | None = "first",
     barred: InvitationBar = "",
     admins: Sequence[str] = (),
+    taken_back: str = "",
 ) -> list[str]:
     """Before the change: what will happen to this person, and what they will have to do afterwards.
-    `admins`: who can act for them (`the_admins`).
+    `admins`: who can act for them (`the_admins`). `taken_back`: what takes back an earlier cancel's "ignore
+    the invitation" (`workflows.stages.ignored_invitations`), said before the invitation it is about.
 
     `invited_as` is the address a B2B invitation went to, None if the bot sent none (`unconfirmed`: as
     `what_happens`); `case` is "switch"
@@ -58,6 +60,8 @@ def advance_notice(
         f"{organization} on Azure DevOps will soon sign in with {tenant} accounts instead of {today}. There"
         " is no downtime, and your work items, repositories and history stay where they are."
     ]
+    if taken_back:
+        lines.append(taken_back)
     if happens := what_happens(
         user, tenant=tenant, invited_as=invited_as, barred=barred, admins=admins, unconfirmed=unconfirmed
     ):

@@ -113,6 +113,10 @@ class MigrationService:
         """Their outcome, whether they are a guest of the directory, and their personal access tokens."""
         return reading.standing_of(self._ctx, organization, who)
 
+    def list_to_come(self, organization: str | None, who: Actor) -> bool:
+        """`Standing.list_to_come` alone, for someone on the plan."""
+        return reading.list_to_come(self._ctx, organization, who)
+
     def awaiting_choice(self, organization: str | None, who: Actor) -> PlannedUser | None:
         """Them, with the directory accounts to choose from, while several share their address and no admin
         has decided which is theirs."""

@@ -101,7 +101,7 @@ def todo_items(
     items = _access_items(
         user, organization, tenant, work_account, invited_as, late=late, maybe_invited_as=maybe_invited_as
     )
-    if taken_back and items and items[0].key == ACCEPT_INVITATION:
+    if taken_back and items and items[0].key in (ACCEPT_INVITATION, INVITATION_IN_DOUBT):
         items[0] = replace(items[0], body=f"{taken_back} {items[0].body}")
     if user.outcome == "disabled":
         # Whoever has only a disabled account cannot sign in, so nothing done for an account is theirs to do:

@@ -12,6 +12,7 @@ from sqlmodel import select
 from storage import AffectedUser, Database, Invitation, OutboundMessage
 from tests.storage.databases import BOTH_BACKENDS, SQLITE_ONLY
 from tests.workflows.fakes import TENANT_ID, FakeClock, FakeMicrosoft, connect_and_notify, redeem_link
+from tests.workflows.outbox import delivered
 from workflows import notices
 from workflows.directory import PENDING_ACCEPTANCE, DirectoryUser, Unanswered
 from workflows.errors import WorkflowError
@@ -342,6 +343,7 @@ def test_a_guest_a_cancel_told_to_ignore_her_invitation_reads_that_it_no_longer_
         replace(user, external_user_state=PENDING_ACCEPTANCE) if user.user_type == "Guest" else user
         for user in microsoft.directory
     ]
+    delivered(database, notices.CALLED_OFF)
     with database.session() as session:
         (to_cy,) = session.exec(
             select(OutboundMessage).where(OutboundMessage.recipient == "cy@gmail.com")

@@ -11,7 +11,9 @@ from sqlmodel import select
 
 from storage import Database, OutboundMessage
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, connect_and_notify
+from tests.workflows.outbox import delivered
 from workflows.directory import PENDING_ACCEPTANCE, DirectoryUser
+from workflows.notices import CALLED_OFF
 from workflows.relative_days import month_day
 from workflows.results import Actor
 from workflows.service import MigrationService
@@ -20,12 +22,13 @@ from workflows.todo import ACCEPT_INVITATION
 BOB = Actor("U-BOB", "bob@outlook.com", "Bob")
 
 
-def _called_off(service: MigrationService, clock: FakeClock, dana: Actor) -> str:
-    """The first migration invited Bob and Cy, then was cancelled; a day later: the words that open a
-    take-back of that cancel's "ignore it"."""
+def _called_off(service: MigrationService, database: Database, clock: FakeClock, dana: Actor) -> str:
+    """The first migration invited Bob and Cy, then was cancelled, and that reached them; a day later: the
+    words that open a take-back of that cancel's "ignore it"."""
     service.start("fabrikam", "fabrikam.com", dana)
     service.invite(None, dana)
     service.cancel(None, dana, "not now")
+    delivered(database, CALLED_OFF)
     cancelled_on = month_day(clock.now.date())
     clock.advance(days=1)
     return (
@@ -40,11 +43,16 @@ def _accept_item(service: MigrationService) -> str:
 
 
 def test_deciding_that_his_pending_guest_is_his_takes_back_ignoring_it(
-    service: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, dana: Actor, lee: Actor
+    service: MigrationService,
+    microsoft: FakeMicrosoft,
+    database: Database,
+    clock: FakeClock,
+    dana: Actor,
+    lee: Actor,
 ) -> None:
     """By the second migration his address is on a work account too: his list asks him to choose until Lee
     decides for his guest, still pending, whose item then asks him to accept its invitation."""
-    called_off = _called_off(service, clock, dana)
+    called_off = _called_off(service, database, clock, dana)
     guest = next(user for user in microsoft.directory if user.mail == BOB.email)
     microsoft.directory = [
         *(
@@ -65,11 +73,16 @@ def test_deciding_that_his_pending_guest_is_his_takes_back_ignoring_it(
 
 
 def test_an_invitation_sent_after_connecting_takes_back_ignoring_the_old_one(
-    service: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, dana: Actor, lee: Actor
+    service: MigrationService,
+    microsoft: FakeMicrosoft,
+    database: Database,
+    clock: FakeClock,
+    dana: Actor,
+    lee: Actor,
 ) -> None:
     """The admins deleted the guests after the cancel; the second migration connected before inviting, so
     Bob's list asked him to ask for an account until `invite` sent him a new invitation."""
-    called_off = _called_off(service, clock, dana)
+    called_off = _called_off(service, database, clock, dana)
     microsoft.directory = [user for user in microsoft.directory if user.user_type != "Guest"]
     service.start("fabrikam", "fabrikam.com", dana)
     connect_and_notify(service, microsoft, dana, lee)
@@ -87,7 +100,7 @@ def test_a_second_cancel_tells_a_guest_still_to_accept_the_first_ones_invitation
 ) -> None:
     """The second migration invited nobody: its notice asked Bob to accept the invitation the first one
     sent, still pending, so its cancel says he can ignore it again, and a third start takes that back."""
-    _called_off(service, clock, dana)
+    _called_off(service, database, clock, dana)
     microsoft.directory = [
         replace(user, external_user_state=PENDING_ACCEPTANCE) if user.user_type == "Guest" else user
         for user in microsoft.directory
@@ -101,6 +114,7 @@ def test_a_second_cancel_tells_a_guest_still_to_accept_the_first_ones_invitation
     clock.advance(days=1)
 
     again = service.cancel(None, dana, "not yet")
+    delivered(database, CALLED_OFF)
 
     assert {person.email: person.invited for person in again.told}[BOB.email]
     second_cancel = month_day(clock.now.date())

@@ -108,7 +108,7 @@ class _Notice:
         assert row.id is not None
         self.row, self.admins, self.when = row, admins, when
         self.invited = to_accept(session, row.id, plan.users)
-        self.taken_back = ignored_invitations.taken_back(session, row, plan.users, self.invited)
+        self.taken_back = ignored_invitations.withdraw(session, row, plan.users, self.invited)
         self.unconfirmed = interrupted_invitations.in_doubt(session, row.id)
         self.case, self.barred = case_of(plan.checks), invitation_bar(plan.checks)
 
@@ -117,6 +117,7 @@ class _Notice:
         row, reach = self.row, planned_reach(user, connected=False)
         untried = tuple(address for address in reach.addresses if address.casefold() not in tried)
         reach = replace(reach, addresses=untried or reach.addresses)
+        taken_back = self.taken_back.get(user.id, ignored_invitations.TakenBack())
         lines = advance_notice(
             as_invited(user, self.invited),
             organization=row.organization,
@@ -126,9 +127,8 @@ class _Notice:
             case=self.case,
             barred=self.barred,
             admins=[admin for admin in self.admins if admin != user.address.lower()],
+            taken_back=taken_back.words,
         )
-        if taken_back := self.taken_back.get(user.id):
-            lines.insert(1, taken_back)  # before the invitation it is about
         payload = {
             **reach.payload(),
             "migration_id": row.id,
@@ -138,6 +138,7 @@ class _Notice:
             "display_name": user.display_name,
             "when": self.when,
             "lines": lines,
+            **taken_back.follows,
         }
         return NewMessage(key, reach.recipient, ANNOUNCEMENT, payload, row.id)
 

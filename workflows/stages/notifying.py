@@ -145,8 +145,13 @@ def _notify_all(
         session, AffectedUser, [_record(unit, listing.user, directory) for listing in wave], unique=_PERSON
     )
     new_lists: list[list[dict[str, Any]]] = []
-    asked = {listing.user.id: listing.invited_as for listing in wave if listing.invited_as}
-    ignored = ignored_invitations.taken_back(session, row, [listing.user for listing in wave], asked)
+    # one whose invitation Microsoft never confirmed is asked to look for it and accept it all the same
+    asked = {
+        listing.user.id: address
+        for listing in wave
+        if (address := listing.invited_as or listing.maybe_invited_as) is not None
+    }
+    ignored = ignored_invitations.withdraw(session, row, [listing.user for listing in wave], asked)
     for listing, affected in zip(wave, records, strict=True):
         assert affected.id is not None
         if listing.user.loses_access:  # nothing they can do: no items, no reminders, nothing for `complete`
@@ -160,7 +165,7 @@ def _notify_all(
             invited_as=listing.invited_as,
             after_connecting=listing.after_connecting,
             maybe_invited_as=listing.maybe_invited_as,
-            taken_back=ignored.get(listing.user.id, ""),
+            taken_back=ignored.get(listing.user.id, ignored_invitations.TakenBack()).words,
         )
         new_lists.append(item_rows(affected.id, templates))
     # with their ids, which the messages carry
@@ -215,6 +220,7 @@ def _notify_all(
                 facts=facts,
                 items=[item_payload(entry) for entry in entries[-1]],
                 **waits,
+                **ignored.get(user.id, ignored_invitations.TakenBack()).follows,
             )
         )
     queued = iter(enqueue_all(session, messages, now=now))

@@ -202,6 +202,15 @@ def standing_of(ctx: Context, organization: str | None, who: Actor) -> Standing:
         )
 
 
+def list_to_come(ctx: Context, organization: str | None, who: Actor) -> bool:
+    """Whether no list of theirs has gone out yet (`Standing.list_to_come`), for someone on the plan: their
+    record alone, not the rest of their standing."""
+    with ctx.database.session() as session:
+        row = find(session, organization)
+        shape, values = owner(who)
+        return session.exec(_listed_of(shape), params={**values, "migration": row.id}).first() is None
+
+
 def invitations_to_accept(ctx: Context, who: Actor) -> list[InvitationToAccept]:
     """Before the switch, in each migration in progress that sent this person an invitation (or found
     theirs still pending): that invitation, accepted once the directory says so. Read from Graph when
@@ -219,7 +228,7 @@ def invitations_to_accept(ctx: Context, who: Actor) -> list[InvitationToAccept]:
                 continue
             sent = redeem_links.newest_sent(session, row, stored.id)
             told = _announcement(ctx, row.id, stored.id)
-            taken_back = ignored_invitations.taken_back_of(session, row, stored, address)
+            taken_back = ignored_invitations.heard_of(session, row, stored, address, who.zone)
             invitation = InvitationToAccept(
                 row.organization, address, told.to_them or "", False, sent[1] if sent else None, taken_back
             )

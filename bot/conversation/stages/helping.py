@@ -205,7 +205,7 @@ class Helping(Stage):
             )
         choosing = item_help_views.Choosing.of(migration.organization, person)
         admins = self._desk.admins(migration.organization, actor)
-        list_to_come = self._desk.service.standing_of(migration.organization, actor).list_to_come
+        list_to_come = self._desk.service.list_to_come(migration.organization, actor)
         if account is None:
             return [
                 item_help_views.choose_account(choosing, person.address, admins, list_to_come=list_to_come)
