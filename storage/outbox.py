@@ -150,14 +150,48 @@ def retry_failed(
     kinds: Collection[str],
     *,
     now: datetime,
+    lock: Callable[[Session], object] | None = None,
     revise: Revise | None = None,
     unconfirmed: Unconfirmed | None = None,
-) -> int:
+) -> int | None:
     """Queue again, with a fresh count, every message of `kinds` of a migration that could not be
     delivered; the caller names the kinds still worth it (a stale reminder or digest is not), and may
     `revise` them first. With `unconfirmed`, also those of `kinds` it names that were sent but may not have
-    arrived (`outbox_sends.UNCONFIRMED`): each goes again saying so (`SENT_AGAIN_KEY`)."""
+    arrived (`outbox_sends.UNCONFIRMED`): each goes again saying so (`SENT_AGAIN_KEY`). How many.
+
+    `lock` runs first in the transaction: a rival it waits for (a step rewriting these messages) has
+    committed when they are read, so what goes again is what that rival left. A rival that changes one of
+    them after they were read (one that `lock` does not hold off: a sign-in sending someone's list again)
+    fails the commit by its version: they are read again as it left them, and once that happened
+    `OVERTAKEN_AT_MOST` times, None says that nothing was queued again."""
+    for _ in range(OVERTAKEN_AT_MOST):
+        queued = _retry_failed_once(
+            database, migration_id, kinds, now=now, lock=lock, revise=revise, unconfirmed=unconfirmed
+        )
+        if queued is not None:
+            return queued
+    return None
+
+
+OVERTAKEN_AT_MOST = 3
+"""How many times in a row `retry_failed` tries, each time overtaken by a rival's change: more would keep
+the admin who clicked waiting on messages that keep changing."""
+
+
+def _retry_failed_once(
+    database: Database,
+    migration_id: int,
+    kinds: Collection[str],
+    *,
+    now: datetime,
+    lock: Callable[[Session], object] | None,
+    revise: Revise | None,
+    unconfirmed: Unconfirmed | None,
+) -> int | None:
+    """`retry_failed`, once: None if a rival's change failed the commit."""
     with database.session() as session:
+        if lock is not None:
+            lock(session)
         failed = session.exec(
             select(OutboundMessage)
             .where(
@@ -180,9 +214,7 @@ def retry_failed(
         for message in again:
             _queue_again(message, now)
         _send_again(session, resent)
-        if not committed(session):
-            return 0
-        return len(again)
+        return len(again) if committed(session) else None
 
 
 Unconfirmed = Callable[[Session, int], Collection[int]]

@@ -125,18 +125,29 @@ class Tracking:
 
         kinds: list[str] = []
 
-        def revise(session: Session, messages: Sequence[OutboundMessage]) -> Sequence[OutboundMessage]:
+        def lock(session: Session) -> None:
             # read again where they are queued: a `cancel` or `complete` since the status read wins
             row = _locked(session, status.id)
             if row.state in FINAL_STATES:
                 raise _ended_refusal(status.organization, row.state)
+
+        def revise(session: Session, messages: Sequence[OutboundMessage]) -> Sequence[OutboundMessage]:
             again = resending.as_now(session, messages)
             kinds[:] = [message.kind for message in again]
             return again
 
-        if not retry_failed(
-            self._database, status.id, _RETRIED, now=self._now(), revise=revise, unconfirmed=unconfirmed_lists
-        ):
+        queued = retry_failed(
+            self._database,
+            status.id,
+            _RETRIED,
+            now=self._now(),
+            lock=lock,
+            revise=revise,
+            unconfirmed=unconfirmed_lists,
+        )
+        if queued is None:
+            raise _overtaken(status.organization)
+        if not queued:
             return Retried(0, 0)
         lists = sum(kind in LIST_MESSAGES for kind in kinds)
         return Retried(lists, len(kinds) - lists)
@@ -166,12 +177,15 @@ class Tracking:
 
 
 def _locked(session: Session, migration_id: int) -> Migration:
-    """The migration, read with its row locked until `session`'s transaction ends: a cancel or another
-    retry waits for this one. SQLite locks the file from a transaction's first write, not rows: written
-    first, the retry reads no message a sender may change before it commits (the changes its lists
-    withdraw, which `relisting.withdraw` locks on PostgreSQL). The write leaves the version as it is: a
-    step running meanwhile (invite, notify, the sign-in watch) checks it at its next heartbeat, and would
-    fail on a version moved by a retry, which changes nothing of the migration."""
+    """The migration, read with its row locked until `session`'s transaction ends, before any of its
+    messages is read: a cancel or another retry waits for this one, and this one for a step that locked it
+    first to rewrite its lists (invite's last transaction), whose lists it then reads as that step left
+    them. Locking a message first would wait for one another in a cycle: every transaction that writes the
+    migration and its messages locks the migration first. SQLite locks the file from a transaction's first
+    write, not rows: written first, the retry reads no message a sender may change before it commits (the
+    changes its lists withdraw, which `relisting.withdraw` locks on PostgreSQL). The write leaves the
+    version as it is: a step running meanwhile (invite, notify, the sign-in watch) checks it at its next
+    heartbeat, and would fail on a version moved by a retry, which changes nothing of the migration."""
     session.execute(_LOCKING, {"migration": migration_id})
     row = session.get(Migration, migration_id, populate_existing=True)
     assert row is not None
@@ -184,6 +198,16 @@ _LOCKING = (
     .values(version=col(Migration.version))
     .execution_options(synchronize_session=False)
 )
+
+
+def _overtaken(organization: str) -> WorkflowError:
+    """Why *Retry failed* queued nothing: each time it read the failed messages, one of them changed before
+    it could queue them (`storage.outbox.retry_failed`). Not "nothing to retry": some may still be failed."""
+    return WorkflowError(
+        f"Nothing of {organization} was queued again: its failed messages kept changing while I queued them"
+        " (someone who signs in gets their list again by themselves). Retry failed again in a moment: it"
+        " sends whatever is still failed then."
+    )
 
 
 def _ended_refusal(organization: str, state: str) -> WorkflowError:

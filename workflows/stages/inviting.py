@@ -40,6 +40,7 @@ from workflows.stages.unit import (
     heartbeat,
     hhmm,
     interrupt,
+    lock_migration,
     note,
     paced,
     status,
@@ -273,6 +274,10 @@ def _fix(check: Check) -> str:
 def _switch_lists(unit: Unit, outcomes: Sequence[InvitationOutcome]) -> tuple[int, int]:
     """`late_invitees.switch_lists`: whose lists changed, (invited, found in the directory)."""
     row = unit.row
+    # *Retry failed* locks the migration before reading the lists: these locked first, each would wait
+    # for the other (PostgreSQL aborts one), and on SQLite, where only a write locks, the retry would
+    # rewrite a list this step read, failing its rewrite on the version
+    lock_migration(unit)
     tenant = _tenant(row)
     accounts = {o.email.casefold(): o.account for o in outcomes if o.status == "found" and o.account}
     late_invitees.mark_in_doubt(unit.session, row, tenant)

@@ -157,8 +157,24 @@ def recent_change_or(unit: Unit, actor: Actor, trigger: str, error: WorkflowErro
 
 
 def commit(unit: Unit) -> None:
-    try:
+    with _rival_named(unit):
         unit.session.commit()
+
+
+def lock_migration(unit: Unit) -> None:
+    """Write the migration now (`heartbeat`), not at the commit: its row stays locked until then, before
+    the unit locks any of its messages, the order of every transaction that writes both (*Retry failed*
+    too); a rival's change since (a cancel) is a conflict here."""
+    heartbeat(unit.row, unit.flow.now)
+    with _rival_named(unit):
+        unit.session.flush()
+
+
+@contextmanager
+def _rival_named(unit: Unit) -> Iterator[None]:
+    """A rival's change, found by a row's version, rolled back and named (`conflict`)."""
+    try:
+        yield
     except StaleDataError:
         unit.session.rollback()
         raise conflict(unit) from None
